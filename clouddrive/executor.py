@@ -1,0 +1,391 @@
+"""Carries out a plan: concurrent transfers, atomic local writes, conditional remote writes.
+
+Every action re-checks the local file against what was planned before it touches anything,
+and reports an `Outcome` naming the bases to write; the engine writes them one by one as
+actions finish, so a crash never records work that did not happen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from clouddrive import errors
+from clouddrive.faults import crash_point
+from clouddrive.local import stat_matches
+from clouddrive.models import Action, ActionKind, BaseEntry, LocalFile, RemoteEntry
+from clouddrive.paths import INTERNAL_DIR, unsafe_reason
+from clouddrive.planner import conflict_name
+from clouddrive.remote import (
+    META_CONFLICT_OF,
+    META_MTIME,
+    META_PARENT,
+    META_SHA256,
+    META_USER,
+    S3Remote,
+)
+
+__all__ = ["Executor", "Outcome", "Transfer", "clean_tmp"]
+
+#: Files up to this size are read into memory once, hashed and sent from that one copy;
+#: larger ones are first copied to a snapshot under .clouddrive/tmp, so what goes up is
+#: exactly what the metadata's hash says even if the file changes meanwhile.
+IN_MEMORY_LIMIT = 8 * 1024 * 1024
+
+
+@dataclass
+class Transfer:
+    """One remote write or local change made by an action (for the run record)."""
+
+    op: str
+    path: str
+    version_id: str | None = None
+    parent: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What one action did. `error` set means it was skipped; the rest of the run went on."""
+
+    action: Action
+    bases: list[BaseEntry] = field(default_factory=list)
+    forget: list[str] = field(default_factory=list)
+    transfers: list[Transfer] = field(default_factory=list)
+    error: str | None = None
+    replan: bool = False  #: lost a conditional-write race: re-read the key and plan again
+    note: str | None = None
+    bytes_moved: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.replan
+
+
+class _Changed(Exception):
+    """The local file no longer matches the plan: leave it for the next run."""
+
+
+class Executor:
+    """Runs actions on a thread pool that shares one boto3 client."""
+
+    def __init__(
+        self,
+        root: Path,
+        remote: S3Remote,
+        *,
+        user: str,
+        workers: int = 8,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self.root = root
+        self.remote = remote
+        self.user = user
+        self.workers = max(1, workers)
+        self.cancel = cancel or threading.Event()
+        self.tmp_dir = root / INTERNAL_DIR / "tmp"
+
+    # -- scheduling ------------------------------------------------------------------------
+
+    def run(self, actions: Iterable[Action], on_outcome: Callable[[Outcome], None]) -> None:
+        """Run actions: deletes and bookkeeping first, then transfers; report each outcome.
+
+        Deletes go first so that a folder replacing a file of the same name (or the other
+        way round) finds the way clear.
+        """
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        ordered = sorted(actions, key=lambda a: _PHASE[a.kind])
+        phases: dict[int, list[Action]] = {}
+        for action in ordered:
+            phases.setdefault(_PHASE[action.kind], []).append(action)
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="cd-xfer") as pool:
+            for phase in sorted(phases):
+                pending: set[Future[Outcome]] = set()
+                for action in phases[phase]:
+                    if self.cancel.is_set():
+                        break
+                    pending.add(pool.submit(self.execute, action))
+                    if len(pending) >= self.workers * 2:
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for fut in done:
+                            on_outcome(fut.result())
+                for fut in pending:
+                    on_outcome(fut.result())
+
+    def execute(self, action: Action) -> Outcome:
+        """One action, with every failure turned into an outcome (never an exception)."""
+        outcome = Outcome(action)
+        try:
+            handler = _HANDLERS[action.kind]
+            handler(self, action, outcome)
+        except errors.PreconditionFailed:
+            outcome.replan = True
+        except _Changed as exc:
+            outcome.error = f"changed while syncing, left for the next run: {exc}"
+        except (errors.CredentialsError, errors.BucketNotFound, errors.VersioningNotEnabled):
+            raise
+        except errors.CloudDriveError as exc:
+            outcome.error = str(exc)
+        except OSError as exc:
+            outcome.error = f"{exc.strerror or exc}"
+        return outcome
+
+    # -- local helpers ---------------------------------------------------------------------
+
+    def _target(self, path: str) -> Path:
+        """The local path for `path`, refusing anything unsafe or behind a symlink."""
+        reason = unsafe_reason(path)
+        if reason:
+            raise errors.LocalError(f"{path}: unsafe path ({reason})")
+        target = self.root / path
+        folder = self.root
+        for part in path.split("/")[:-1]:
+            folder = folder / part
+            if folder.is_symlink():
+                raise errors.LocalError(f"{path}: '{folder.relative_to(self.root)}' is a symlink")
+            if folder.exists() and not folder.is_dir():
+                raise errors.LocalError(
+                    f"{path}: '{folder.relative_to(self.root)}' is a file, not a folder"
+                )
+        return target
+
+    def _check_local(self, path: Path, planned: LocalFile | None) -> None:
+        """Raise _Changed unless the local file is exactly as planned (or still absent)."""
+        if planned is None:
+            if os.path.lexists(path):
+                raise _Changed("a file appeared at this path")
+        elif not stat_matches(path, planned.size, planned.mtime_ns):
+            raise _Changed("the file was modified")
+
+    def _tmp_file(self, suffix: str) -> Path:
+        return self.tmp_dir / f"{uuid.uuid4().hex}{suffix}"
+
+    def _base_from_disk(
+        self, path: str, target: Path, sha256: str, version_id: str, etag: str
+    ) -> BaseEntry:
+        st = target.lstat()
+        return BaseEntry(path, st.st_size, st.st_mtime_ns, sha256, version_id, etag)
+
+    # -- uploads ---------------------------------------------------------------------------
+
+    def _snapshot(self, source: Path, expected_sha: str) -> bytes | Path:
+        """The file's exact bytes (or a snapshot copy of them), proven to hash as planned."""
+        size = source.stat().st_size
+        if size <= IN_MEMORY_LIMIT:
+            data = source.read_bytes()
+            if hashlib.sha256(data).hexdigest() != expected_sha:
+                raise _Changed("content differs from the scan")
+            return data
+        snap = self._tmp_file(".snapshot")
+        digest = hashlib.sha256()
+        with source.open("rb") as src, snap.open("wb") as dst:
+            for chunk in iter(lambda: src.read(1024 * 1024), b""):
+                digest.update(chunk)
+                dst.write(chunk)
+        if digest.hexdigest() != expected_sha:
+            snap.unlink(missing_ok=True)
+            raise _Changed("content differs from the scan")
+        return snap
+
+    def _upload(
+        self,
+        path: str,
+        local: LocalFile,
+        sha256: str,
+        *,
+        if_match: str | None,
+        parent: str | None,
+        extra_meta: dict[str, str] | None = None,
+    ) -> tuple[BaseEntry | None, Transfer]:
+        """Upload the planned content of `path`; the base is None if it changed meanwhile."""
+        target = self._target(path)
+        self._check_local(target, local)
+        body = self._snapshot(target, sha256)
+        metadata = {
+            META_USER: self.user,
+            META_MTIME: str(local.mtime_ns),
+            META_SHA256: sha256,
+            **({META_PARENT: parent} if parent else {}),
+            **(extra_meta or {}),
+        }
+        try:
+            result = self.remote.upload(path, body, metadata=metadata, if_match=if_match)
+        finally:
+            if isinstance(body, Path):
+                body.unlink(missing_ok=True)
+        crash_point("after-upload")
+        transfer = Transfer("upload", path, result.version_id, parent)
+        if not stat_matches(target, local.size, local.mtime_ns):
+            return None, transfer  # changed during the upload: goes up again next run
+        base = BaseEntry(path, local.size, local.mtime_ns, sha256, result.version_id, result.etag)
+        return base, transfer
+
+    def _do_upload(self, action: Action, outcome: Outcome) -> None:
+        local = action.local
+        assert local is not None
+        sha = local.sha256 or (action.base.sha256 if action.base else None)
+        assert sha is not None
+        parent = action.base.version_id if action.base else None
+        base, transfer = self._upload(
+            action.path, local, sha, if_match=action.if_match, parent=parent
+        )
+        outcome.transfers.append(transfer)
+        outcome.bytes_moved += local.size
+        if base is None:
+            outcome.note = "changed during upload; it goes up again next run"
+        else:
+            outcome.bases.append(base)
+
+    # -- downloads -------------------------------------------------------------------------
+
+    def _download(self, path: str, remote: RemoteEntry, planned: LocalFile | None) -> BaseEntry:
+        """Fetch to a temp file, check it, then move it into place if the target is as planned.
+
+        If the target changed meanwhile, its content is kept as a conflict copy first.
+        """
+        target = self._target(path)
+        tmp = self._tmp_file(".part")
+        try:
+            result = self.remote.download(remote, tmp)
+            if result.mtime_ns is not None:
+                os.utime(tmp, ns=(result.mtime_ns, result.mtime_ns))
+            crash_point("after-download-temp")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._check_local(target, planned)
+            except _Changed:
+                self._keep_aside(path, target)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        crash_point("after-download-replace")
+        return self._base_from_disk(path, target, result.sha256, remote.version_id, result.etag)
+
+    def _keep_aside(self, path: str, target: Path) -> None:
+        """A local edit raced a download: keep it as a visibly named copy (next run uploads)."""
+        if not os.path.lexists(target):
+            return
+        taken = {p.name for p in target.parent.iterdir()}
+        name = conflict_name(target.name, self.user, _now(), taken)
+        os.rename(target, target.with_name(name))
+
+    def _do_download(self, action: Action, outcome: Outcome) -> None:
+        assert action.remote is not None
+        base = self._download(action.path, action.remote, action.local)
+        outcome.bases.append(base)
+        outcome.bytes_moved += action.remote.size
+        outcome.transfers.append(Transfer("download", action.path, action.remote.version_id))
+
+    # -- deletes ---------------------------------------------------------------------------
+
+    def _do_delete_local(self, action: Action, outcome: Outcome) -> None:
+        target = self._target(action.path)
+        self._check_local(target, action.local)
+        target.unlink()
+        crash_point("after-delete-local")
+        self._prune_empty_parents(target)
+        outcome.forget.append(action.path)
+        outcome.transfers.append(Transfer("delete-local", action.path))
+
+    def _prune_empty_parents(self, target: Path) -> None:
+        folder = target.parent
+        while folder != self.root and self.root in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+            folder = folder.parent
+
+    def _do_delete_remote(self, action: Action, outcome: Outcome) -> None:
+        assert action.base is not None
+        target = self._target(action.path)
+        self._check_local(target, None)
+        marker = self.remote.delete(action.path, if_match=action.if_match)
+        crash_point("after-delete-remote")
+        outcome.forget.append(action.path)
+        outcome.transfers.append(
+            Transfer("delete-remote", action.path, marker, action.base.version_id)
+        )
+
+    # -- both sides ------------------------------------------------------------------------
+
+    def _do_conflict(self, action: Action, outcome: Outcome) -> None:
+        """Keep both: local content moves to the conflict copy (uploaded), remote comes down."""
+        local, remote, copy_path = action.local, action.remote, action.conflict_path
+        assert local is not None and remote is not None and copy_path is not None
+        assert local.sha256 is not None
+        target = self._target(action.path)
+        copy_target = self._target(copy_path)
+        self._check_local(target, local)
+        if os.path.lexists(copy_target):
+            raise _Changed(f"'{copy_path}' appeared")
+        os.rename(target, copy_target)
+        crash_point("after-conflict-rename")
+        moved = LocalFile(copy_path, local.size, local.mtime_ns, local.sha256)
+        outcome.bases.append(self._download(action.path, remote, None))
+        outcome.transfers.append(Transfer("download", action.path, remote.version_id))
+        base, transfer = self._upload(
+            copy_path,
+            moved,
+            local.sha256,
+            if_match=None,
+            parent=None,
+            extra_meta={META_CONFLICT_OF: f"{remote.key}?versionId={remote.version_id}"},
+        )
+        transfer.op = "conflict-copy"
+        outcome.transfers.append(transfer)
+        outcome.bytes_moved += local.size + remote.size
+        if base is not None:
+            outcome.bases.append(base)
+        outcome.note = f"both changed: your version is kept as '{copy_path}'"
+
+    def _do_record(self, action: Action, outcome: Outcome) -> None:
+        local, remote = action.local, action.remote
+        assert local is not None and remote is not None
+        sha = local.sha256 or (action.base.sha256 if action.base else None)
+        assert sha is not None
+        outcome.bases.append(
+            BaseEntry(
+                action.path, local.size, local.mtime_ns, sha, remote.version_id, remote.etag or ""
+            )
+        )
+
+    def _do_forget(self, action: Action, outcome: Outcome) -> None:
+        outcome.forget.append(action.path)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def clean_tmp(root: Path) -> None:
+    """Remove leftovers of interrupted downloads and snapshots (never user files)."""
+    shutil.rmtree(root / INTERNAL_DIR / "tmp", ignore_errors=True)
+
+
+_PHASE = {
+    ActionKind.RECORD: 0,
+    ActionKind.FORGET: 0,
+    ActionKind.DELETE_LOCAL: 1,
+    ActionKind.DELETE_REMOTE: 1,
+    ActionKind.UPLOAD: 2,
+    ActionKind.DOWNLOAD: 2,
+    ActionKind.CONFLICT: 2,
+}
+
+_HANDLERS: dict[ActionKind, Callable[[Executor, Action, Outcome], None]] = {
+    ActionKind.UPLOAD: Executor._do_upload,
+    ActionKind.DOWNLOAD: Executor._do_download,
+    ActionKind.DELETE_LOCAL: Executor._do_delete_local,
+    ActionKind.DELETE_REMOTE: Executor._do_delete_remote,
+    ActionKind.CONFLICT: Executor._do_conflict,
+    ActionKind.RECORD: Executor._do_record,
+    ActionKind.FORGET: Executor._do_forget,
+}

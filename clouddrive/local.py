@@ -1,0 +1,171 @@
+"""The local side of a drive: scanning, hashing, and what this file system can hold.
+
+The scanner stats every regular file (never following a symlink) and hashes only where size
+or mtime moved from the base, so an unchanged tree costs one `lstat` per file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import unicodedata
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from clouddrive.ignore import IgnoreRules
+from clouddrive.models import BaseEntry, LocalFile, Skipped
+
+__all__ = [
+    "FsTraits",
+    "LocalScan",
+    "file_md5",
+    "file_sha256",
+    "probe_fs",
+    "scan",
+    "stat_matches",
+]
+
+_CHUNK = 1024 * 1024
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def file_md5(path: Path) -> str:
+    h = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def stat_matches(path: Path, size: int, mtime_ns: int) -> bool:
+    """Is `path` still the regular file of this size and mtime (not a link, not gone)?"""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == size and st.st_mtime_ns == mtime_ns
+
+
+@dataclass(frozen=True)
+class LocalScan:
+    files: dict[str, LocalFile]
+    skipped: list[Skipped]
+
+
+@dataclass(frozen=True)
+class FsTraits:
+    """Whether this file system folds names together (so some remote names would collide)."""
+
+    case_insensitive: bool = False
+    normalizes_unicode: bool = False
+
+
+def probe_fs(folder: Path) -> FsTraits:
+    """Find out, with two scratch files in `folder`, how this file system treats names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex[:8]
+    case_probe = folder / f"CaseProbe-{token}"
+    nfd_name = unicodedata.normalize("NFD", f"probe-\u00e9-{token}")
+    nfc_name = unicodedata.normalize("NFC", nfd_name)
+    try:
+        case_probe.touch()
+        case_insensitive = (folder / case_probe.name.lower()).exists()
+    finally:
+        case_probe.unlink(missing_ok=True)
+    try:
+        (folder / nfd_name).touch()
+        normalizes = (folder / nfc_name).exists()
+    except OSError:
+        normalizes = False
+    finally:
+        for name in {nfd_name, nfc_name}:
+            (folder / name).unlink(missing_ok=True)
+    return FsTraits(case_insensitive=case_insensitive, normalizes_unicode=normalizes)
+
+
+def _walk(
+    root: Path, ignore: IgnoreRules, skipped: list[Skipped]
+) -> list[tuple[str, os.stat_result]]:
+    """Every regular file under root with its lstat; links and special files are reported."""
+    found: list[tuple[str, os.stat_result]] = []
+    stack: list[tuple[str, str]] = [(str(root), "")]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError as exc:
+            skipped.append(Skipped(rel or ".", f"folder unreadable: {exc.strerror}"))
+            continue
+        for entry in entries:
+            relpath = f"{rel}/{entry.name}" if rel else entry.name
+            try:
+                relpath.encode("utf-8")
+            except UnicodeEncodeError:
+                skipped.append(Skipped(relpath, "name is not valid UTF-8"))
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                skipped.append(Skipped(relpath, f"cannot stat: {exc.strerror}"))
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                if not ignore.file_ignored(relpath):
+                    skipped.append(Skipped(relpath, "symbolic link (not followed)"))
+            elif stat.S_ISDIR(st.st_mode):
+                if not ignore.dir_ignored(relpath):
+                    stack.append((entry.path, relpath))
+            elif stat.S_ISREG(st.st_mode):
+                if not ignore.file_ignored(relpath):
+                    found.append((relpath, st))
+            elif not ignore.file_ignored(relpath):
+                skipped.append(Skipped(relpath, "not a regular file (device, FIFO or socket)"))
+    return found
+
+
+def scan(
+    root: Path,
+    base: Mapping[str, BaseEntry],
+    ignore: IgnoreRules,
+    *,
+    hash_workers: int = 4,
+) -> LocalScan:
+    """Stat the tree; hash only files whose size or mtime moved from their base."""
+    skipped: list[Skipped] = []
+    stats = _walk(root, ignore, skipped)
+    files: dict[str, LocalFile] = {}
+    to_hash: list[tuple[str, os.stat_result]] = []
+    for relpath, st in stats:
+        b = base.get(relpath)
+        if b is not None and b.size == st.st_size and b.mtime_ns == st.st_mtime_ns:
+            files[relpath] = LocalFile(relpath, st.st_size, st.st_mtime_ns)
+        else:
+            to_hash.append((relpath, st))
+
+    def hash_one(item: tuple[str, os.stat_result]) -> LocalFile | Skipped:
+        relpath, st = item
+        try:
+            digest = file_sha256(root / relpath)
+        except OSError as exc:
+            return Skipped(relpath, f"unreadable: {exc.strerror}")
+        return LocalFile(relpath, st.st_size, st.st_mtime_ns, digest)
+
+    if to_hash:
+        with ThreadPoolExecutor(max_workers=hash_workers) as pool:
+            for result in pool.map(hash_one, to_hash):
+                if isinstance(result, Skipped):
+                    skipped.append(result)
+                else:
+                    files[result.path] = result
+    return LocalScan(files, skipped)

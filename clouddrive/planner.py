@@ -1,0 +1,174 @@
+"""The three-way planner: (local, remote, base) -> a plan, per the decision table.
+
+A pure function of its inputs: no boto3, no disk, no clock (the caller passes `now`). The
+decision table lives in `decide()`; see ../shared/design/sync-model.md for the contract.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Mapping
+from datetime import datetime
+
+from clouddrive.models import (
+    Action,
+    ActionKind,
+    BaseEntry,
+    LocalChange,
+    LocalFile,
+    Plan,
+    RemoteChange,
+    RemoteEntry,
+)
+
+__all__ = ["classify_local", "classify_remote", "conflict_name", "decide", "plan"]
+
+_UNSAFE_IN_NAME = re.compile(r"[^\w.@+-]+")
+
+
+def classify_local(local: LocalFile | None, base: BaseEntry | None) -> LocalChange:
+    """How the local side moved: stat first, then hash (the scanner hashed if stat moved)."""
+    if local is None:
+        return LocalChange.DELETED if base is not None else LocalChange.ABSENT
+    if base is None:
+        return LocalChange.CREATED
+    if local.size == base.size and local.mtime_ns == base.mtime_ns:
+        return LocalChange.UNCHANGED
+    if local.sha256 is None:
+        raise ValueError(f"{local.path}: stat moved but the scanner did not hash it")
+    return LocalChange.UNCHANGED if local.sha256 == base.sha256 else LocalChange.MODIFIED
+
+
+def classify_remote(remote: RemoteEntry | None, base: BaseEntry | None) -> RemoteChange:
+    """How the remote side moved: by version id only, never by time."""
+    if remote is None:
+        return RemoteChange.VANISHED if base is not None else RemoteChange.ABSENT
+    if remote.is_delete_marker:
+        return RemoteChange.DELETED
+    if base is None:
+        return RemoteChange.CREATED
+    return RemoteChange.UNCHANGED if remote.version_id == base.version_id else RemoteChange.MODIFIED
+
+
+def conflict_name(path: str, user: str, now: datetime, taken: set[str] | frozenset[str]) -> str:
+    """`name (conflict USER YYYY-MM-DD HHMMSS).ext` beside `path`, unique among `taken`."""
+    folder, name = posixpath.split(path)
+    stem, ext = posixpath.splitext(name)
+    if not stem:  # a dot-file such as ".env": keep the whole name as the stem
+        stem, ext = name, ""
+    who = _UNSAFE_IN_NAME.sub("_", user).strip("_") or "someone"
+    label = f"conflict {who} {now:%Y-%m-%d %H%M%S}"
+    n = 1
+    while True:
+        suffix = f" {n}" if n > 1 else ""
+        candidate = posixpath.join(folder, f"{stem} ({label}{suffix}){ext}")
+        if candidate not in taken:
+            return candidate
+        n += 1
+
+
+def _same_content(local: LocalFile | None, remote: RemoteEntry | None) -> bool:
+    return (
+        local is not None
+        and remote is not None
+        and local.sha256 is not None
+        and local.sha256 == remote.sha256
+    )
+
+
+def decide(
+    path: str,
+    local: LocalFile | None,
+    remote: RemoteEntry | None,
+    base: BaseEntry | None,
+    *,
+    user: str,
+    now: datetime,
+    taken: set[str] | frozenset[str] = frozenset(),
+) -> Action | None:
+    """The decision table for one path. None means nothing to do."""
+    lc = classify_local(local, base)
+    rc = classify_remote(remote, base)
+
+    def act(
+        kind: ActionKind, if_match: str | None = None, conflict_path: str | None = None
+    ) -> Action:
+        return Action(
+            kind,
+            path,
+            lc,
+            rc,
+            local=local,
+            remote=remote,
+            base=base,
+            if_match=if_match,
+            conflict_path=conflict_path,
+        )
+
+    L, R = LocalChange, RemoteChange
+    both_have_content = rc in (R.CREATED, R.MODIFIED)
+
+    if lc is L.UNCHANGED:
+        assert local is not None and base is not None
+        if rc is R.UNCHANGED:
+            stat_moved = (local.size, local.mtime_ns) != (base.size, base.mtime_ns)
+            return act(ActionKind.RECORD) if stat_moved else None
+        if rc is R.MODIFIED:
+            return act(ActionKind.DOWNLOAD)
+        if rc is R.DELETED:
+            return act(ActionKind.DELETE_LOCAL)
+        # Vanished: the base's versions are gone; the local file may be the only copy left.
+        return act(ActionKind.UPLOAD)
+
+    if lc in (L.CREATED, L.MODIFIED):
+        if both_have_content:
+            if _same_content(local, remote):
+                return act(ActionKind.RECORD)
+            return act(ActionKind.CONFLICT, conflict_path=conflict_name(path, user, now, taken))
+        if rc is R.UNCHANGED:
+            assert base is not None
+            return act(ActionKind.UPLOAD, if_match=base.etag)
+        # Remote deleted, vanished or absent: an edit beats a delete; the key has no current
+        # object, so the upload is conditional on there still being none.
+        return act(ActionKind.UPLOAD)
+
+    if lc is L.DELETED:
+        assert base is not None
+        if rc is R.UNCHANGED:
+            return act(ActionKind.DELETE_REMOTE, if_match=base.etag)
+        if both_have_content:
+            return act(ActionKind.DOWNLOAD)  # an edit beats a delete
+        return act(ActionKind.FORGET)  # deleted on both sides, or vanished
+
+    # Local absent, no base.
+    if both_have_content:
+        return act(ActionKind.DOWNLOAD)
+    return None
+
+
+def plan(
+    local: Mapping[str, LocalFile],
+    remote: Mapping[str, RemoteEntry],
+    base: Mapping[str, BaseEntry],
+    *,
+    user: str,
+    now: datetime,
+) -> Plan:
+    """Plan one sync of every path any of the three inputs knows, in path order."""
+    paths = sorted(set(local) | set(remote) | set(base))
+    taken = frozenset(local) | frozenset(remote)
+    actions: list[Action] = []
+    vanished: list[str] = []
+    for path in paths:
+        action = decide(
+            path, local.get(path), remote.get(path), base.get(path), user=user, now=now, taken=taken
+        )
+        if action is None:
+            continue
+        if action.remote_change is RemoteChange.VANISHED:
+            vanished.append(path)
+        if action.conflict_path is not None:
+            taken = taken | {action.conflict_path}
+        actions.append(action)
+    return Plan(actions=tuple(actions), vanished=tuple(vanished))

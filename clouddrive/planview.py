@@ -1,0 +1,116 @@
+"""How a plan and a run's results look to people (a rich table) and to scripts (JSON)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from clouddrive.engine import SyncReport
+from clouddrive.models import Action, ActionKind, Plan
+
+__all__ = ["GLYPHS", "human_size", "plan_json", "plan_summary", "plan_table", "report_json"]
+
+#: glyph, label and colour per action, shared by the CLI (and the TUI later).
+GLYPHS: dict[ActionKind, tuple[str, str, str]] = {
+    ActionKind.UPLOAD: ("↑", "upload", "green"),
+    ActionKind.DOWNLOAD: ("↓", "download", "cyan"),
+    ActionKind.DELETE_LOCAL: ("✗", "delete here", "red"),
+    ActionKind.DELETE_REMOTE: ("✗", "delete on S3", "red"),
+    ActionKind.CONFLICT: ("⚠", "conflict", "bold yellow"),
+    ActionKind.RECORD: ("=", "already equal", "dim"),
+    ActionKind.FORGET: ("·", "gone on both", "dim"),
+}
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def _why(action: Action) -> str:
+    if action.kind is ActionKind.CONFLICT:
+        return f"both changed; yours is kept as '{action.conflict_path}'"
+    if action.kind is ActionKind.UPLOAD and action.remote_change.value == "deleted":
+        return "edited here, deleted on S3: the edit wins"
+    if action.kind is ActionKind.DOWNLOAD and action.local_change.value == "deleted":
+        return "deleted here, edited on S3: the edit wins"
+    if action.remote_change.value == "vanished":
+        return "its history vanished from S3"
+    return f"{action.local_change.value} here, {action.remote_change.value} on S3"
+
+
+def plan_table(plan: Plan) -> Table:
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("", width=1)
+    table.add_column("action")
+    table.add_column("path", overflow="fold")
+    table.add_column("size", justify="right")
+    table.add_column("why", style="dim")
+    for action in plan.visible():
+        glyph, label, colour = GLYPHS[action.kind]
+        table.add_row(
+            Text(glyph, style=colour),
+            Text(label, style=colour),
+            action.path,
+            human_size(action.size) if action.size else "",
+            _why(action),
+        )
+    return table
+
+
+def plan_summary(plan: Plan) -> str:
+    counts = plan.counts()
+    parts = [
+        f"{counts[kind]} {GLYPHS[kind][1]}"
+        for kind in ActionKind
+        if counts[kind] and kind not in (ActionKind.RECORD, ActionKind.FORGET)
+    ]
+    text = ", ".join(parts) if parts else "nothing to transfer"
+    if plan.skipped:
+        text += f"; {len(plan.skipped)} skipped"
+    return text
+
+
+def _action_json(action: Action) -> dict[str, Any]:
+    return {
+        "action": action.kind.value,
+        "path": action.path,
+        "size": action.size,
+        "local": action.local_change.value,
+        "remote": action.remote_change.value,
+        "remote_version": action.remote.version_id if action.remote else None,
+        "conflict_path": action.conflict_path,
+    }
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "actions": [_action_json(a) for a in plan.actions],
+        "counts": {kind.value: n for kind, n in plan.counts().items()},
+        "skipped": [{"path": s.path, "reason": s.reason} for s in plan.skipped],
+        "vanished": list(plan.vanished),
+    }
+
+
+def report_json(report: SyncReport) -> dict[str, Any]:
+    return {
+        "run_id": report.run_id,
+        "dry_run": report.dry_run,
+        "plan": plan_json(report.plan),
+        "done": [
+            {
+                **_action_json(o.action),
+                "note": o.note,
+                "transfers": [t.__dict__ for t in o.transfers],
+            }
+            for o in report.done
+        ],
+        "failed": [{**_action_json(o.action), "error": o.error} for o in report.failed],
+        "log": str(report.log_path) if report.log_path else None,
+    }

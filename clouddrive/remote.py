@@ -1,0 +1,592 @@
+"""The S3 side of a drive: the version listing as ledger, conditional writes, atomic reads.
+
+This is the only module (with `embedded`) that talks to boto3. botocore errors become
+`clouddrive.errors` here, keeping `__cause__`, and retryable failures (throttling, 5xx,
+dropped connections, truncated bodies) are retried here with tenacity and nowhere else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import boto3
+import botocore.exceptions as bexc
+from botocore.config import Config
+from s3pathlib.api import S3Path
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+
+from clouddrive import errors
+from clouddrive.models import RemoteEntry, Skipped
+from clouddrive.paths import UnsafeKey, is_internal, key_to_path, path_to_key
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = [
+    "META_MTIME",
+    "META_PARENT",
+    "META_SHA256",
+    "META_USER",
+    "DownloadResult",
+    "PutResult",
+    "RemoteListing",
+    "RetryPolicy",
+    "S3Remote",
+    "connect",
+    "translate",
+]
+
+META_USER = "clouddrive-user"
+META_MTIME = "clouddrive-mtime"
+META_SHA256 = "clouddrive-sha256"
+META_PARENT = "clouddrive-parent"
+META_CONFLICT_OF = "clouddrive-conflict-of"
+
+_CHUNK = 1024 * 1024
+T = TypeVar("T")
+
+_TRANSIENT_CODES = {
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestTimeout",
+    "RequestTimeTooSkewed",
+    "InternalError",
+    "ServiceUnavailable",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+}
+_CREDENTIAL_CODES = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "TokenRefreshRequired",
+}
+_NETWORK_ERRORS: tuple[type[Exception], ...] = (
+    bexc.EndpointConnectionError,
+    bexc.ConnectionClosedError,
+    bexc.ReadTimeoutError,
+    bexc.ConnectTimeoutError,
+    bexc.ResponseStreamingError,
+    bexc.IncompleteReadError,
+    bexc.HTTPClientError,
+)
+
+
+def translate(exc: BaseException, *, bucket: str, what: str) -> errors.CloudDriveError:
+    """A botocore (or network) failure as a clouddrive error with one clear line."""
+    if isinstance(exc, errors.CloudDriveError):
+        return exc
+    if isinstance(exc, bexc.NoCredentialsError | bexc.PartialCredentialsError):
+        return errors.CredentialsError(
+            "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+            "or choose a profile with --profile"
+        )
+    if isinstance(exc, bexc.ProfileNotFound):
+        return errors.CredentialsError(f"AWS profile not found: {exc.kwargs.get('profile')}")
+    if isinstance(exc, bexc.ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", ""))
+        message = str(err.get("Message", "")) or code
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if code in ("NoSuchBucket",):
+            return errors.BucketNotFound(f"bucket '{bucket}' does not exist")
+        if code in ("PreconditionFailed", "ConditionalRequestConflict") or status in (412, 409):
+            return errors.PreconditionFailed(f"{what}: another writer changed it first")
+        if code in _CREDENTIAL_CODES:
+            return errors.CredentialsError(f"S3 rejected the credentials ({code}) during {what}")
+        if code in ("AccessDenied", "AllAccessDisabled") or status == 403:
+            return errors.AccessDenied(f"access denied to bucket '{bucket}' during {what}")
+        if code in _TRANSIENT_CODES or status >= 500 or status == 429:
+            return errors.TransientRemoteError(f"S3 is unavailable during {what}: {code or status}")
+        return errors.RemoteError(f"S3 refused {what}: {code}: {message}")
+    if isinstance(exc, _NETWORK_ERRORS):
+        return errors.TransientRemoteError(f"connection to S3 failed during {what}: {exc}")
+    if isinstance(exc, bexc.BotoCoreError):
+        return errors.RemoteError(f"S3 client error during {what}: {exc}")
+    if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError | PermissionError):
+        return errors.TransientRemoteError(f"connection to S3 failed during {what}: {exc}")
+    raise exc
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to retry a retryable failure; one instance per remote."""
+
+    attempts: int = 6
+    initial: float = 0.2
+    maximum: float = 8.0
+
+
+@dataclass(frozen=True)
+class PutResult:
+    version_id: str
+    etag: str
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    size: int
+    sha256: str
+    etag: str
+    metadata: dict[str, str]
+
+    @property
+    def mtime_ns(self) -> int | None:
+        raw = self.metadata.get(META_MTIME)
+        return int(raw) if raw and raw.isdigit() else None
+
+
+@dataclass(frozen=True)
+class RemoteListing:
+    """The newest entry of every usable key, and the keys that were left out (with why)."""
+
+    entries: dict[str, RemoteEntry]
+    skipped: list[Skipped]
+
+
+def _etag(raw: str | None) -> str:
+    return (raw or "").strip()
+
+
+def _simple_md5(etag: str) -> str | None:
+    """The MD5 an ETag stands for, if it is a plain single-part one."""
+    value = etag.strip('"')
+    if len(value) == 32 and all(c in "0123456789abcdef" for c in value.lower()):
+        return value.lower()
+    return None
+
+
+class S3Remote:
+    """One drive's prefix in one bucket. Thread-safe: one boto3 client shared by workers."""
+
+    def __init__(
+        self,
+        client: S3Client,
+        bucket: str,
+        prefix: str,
+        *,
+        retry: RetryPolicy | None = None,
+        multipart_threshold: int = 64 * 1024 * 1024,
+        part_size: int = 16 * 1024 * 1024,
+    ) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix
+        self.retry = retry or RetryPolicy()
+        self.multipart_threshold = multipart_threshold
+        self.part_size = part_size
+        self.page_size: int | None = None  #: MaxKeys per listing page (None: the server's 1000)
+        self._conditional_delete = True
+        self._lock = threading.Lock()
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    @property
+    def uri(self) -> str:
+        return str(S3Path(self.bucket, self.prefix + "/" if self.prefix else "").uri)
+
+    def key(self, path: str) -> str:
+        return path_to_key(path, self.prefix)
+
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
+        """Run `fn`, translating errors; retry the retryable ones with backoff."""
+
+        def attempt() -> T:
+            try:
+                return fn()
+            except Exception as exc:
+                translated = translate(exc, bucket=self.bucket, what=what)
+                if translated is exc:
+                    raise
+                raise translated from exc
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(errors.TransientRemoteError),
+            stop=stop_after_attempt(self.retry.attempts),
+            wait=wait_exponential(multiplier=self.retry.initial, max=self.retry.maximum)
+            + wait_random(0, self.retry.initial),
+            reraise=True,
+        )
+        return retrying(attempt)
+
+    # -- bucket checks -------------------------------------------------------------------------
+
+    def versioning_status(self) -> str:
+        """'Enabled', 'Suspended' or '' (never enabled)."""
+        resp = self._call(
+            "reading the bucket's versioning",
+            lambda: self.client.get_bucket_versioning(Bucket=self.bucket),
+        )
+        return str(resp.get("Status", ""))
+
+    def require_versioning(self) -> None:
+        status = self.versioning_status()
+        if status != "Enabled":
+            state = "suspended" if status == "Suspended" else "not enabled"
+            raise errors.VersioningNotEnabled(
+                f"versioning is {state} on bucket '{self.bucket}': deletes would destroy data; "
+                "enable it (clouddrive init asks to) and try again"
+            )
+
+    def enable_versioning(self) -> None:
+        self._call(
+            "enabling versioning",
+            lambda: self.client.put_bucket_versioning(
+                Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"}
+            ),
+        )
+
+    def bucket_exists(self) -> None:
+        """Raise BucketNotFound / CredentialsError / AccessDenied if the bucket is not usable."""
+        try:
+            self._call("opening the bucket", lambda: self.client.head_bucket(Bucket=self.bucket))
+        except errors.RemoteError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, bexc.ClientError):
+                code = str(cause.response.get("Error", {}).get("Code", ""))
+                if code in ("404", "NoSuchBucket", "NotFound"):
+                    raise errors.BucketNotFound(f"bucket '{self.bucket}' does not exist") from cause
+            raise
+
+    # -- the ledger ----------------------------------------------------------------------------
+
+    def _pages(self, prefix: str) -> Iterator[dict[str, Any]]:
+        """Every page of the version listing; one failed page fails the whole listing."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+        if self.page_size:
+            kwargs["MaxKeys"] = self.page_size
+        page_no = 0
+        while True:
+            page_no += 1
+            try:
+                page = self._call(
+                    f"listing versions (page {page_no})",
+                    functools.partial(self.client.list_object_versions, **kwargs),
+                )
+            except (errors.CredentialsError, errors.BucketNotFound, errors.AccessDenied):
+                raise
+            except errors.RemoteError as exc:
+                raise errors.ListingFailed(
+                    f"listing s3://{self.bucket}/{prefix} failed on page {page_no}: {exc}; "
+                    "nothing was changed"
+                ) from exc
+            yield dict(page)
+            if not page.get("IsTruncated"):
+                return
+            kwargs["KeyMarker"] = page.get("NextKeyMarker", "")
+            kwargs["VersionIdMarker"] = page.get("NextVersionIdMarker", "")
+
+    @staticmethod
+    def _latest_in(page: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
+        for item in page.get("Versions", []) or []:
+            if item.get("IsLatest"):
+                yield item["Key"], item, False
+        for item in page.get("DeleteMarkers", []) or []:
+            if item.get("IsLatest"):
+                yield item["Key"], item, True
+
+    def _entry(self, path: str, key: str, item: dict[str, Any], marker: bool) -> RemoteEntry:
+        return RemoteEntry(
+            path=path,
+            key=key,
+            version_id=str(item.get("VersionId") or "null"),
+            is_delete_marker=marker,
+            last_modified=item["LastModified"],
+            etag=None if marker else _etag(item.get("ETag")),
+            size=0 if marker else int(item.get("Size", 0)),
+        )
+
+    def list_latest(self) -> RemoteListing:
+        """One paginated pass over the prefix: the newest entry of every key."""
+        entries: dict[str, RemoteEntry] = {}
+        skipped: list[Skipped] = []
+        list_prefix = self.prefix + "/" if self.prefix else ""
+        for page in self._pages(list_prefix):
+            for key, item, marker in self._latest_in(page):
+                if key.endswith("/") and (marker or int(item.get("Size", 0)) == 0):
+                    continue  # a "folder" placeholder made by a console
+                try:
+                    path = key_to_path(key, self.prefix)
+                except UnsafeKey as exc:
+                    top = key[len(list_prefix) :].split("/", 1)[0]
+                    if not is_internal(top):
+                        skipped.append(Skipped(key[len(list_prefix) :] or key, exc.reason))
+                    continue
+                if is_internal(path):
+                    continue
+                entries[path] = self._entry(path, key, item, marker)
+        return RemoteListing(entries, skipped)
+
+    def latest(self, path: str) -> RemoteEntry | None:
+        """Re-read the newest entry of one key (after a lost race)."""
+        key = self.key(path)
+        found: RemoteEntry | None = None
+        for page in self._pages(key):
+            for item_key, item, marker in self._latest_in(page):
+                if item_key == key:
+                    found = self._entry(path, key, item, marker)
+            if found is not None:
+                break
+        return found
+
+    def versions(self, path: str) -> list[dict[str, Any]]:
+        """Every version and delete marker of one key, newest first (raw listing items)."""
+        key = self.key(path)
+        items: list[dict[str, Any]] = []
+        for page in self._pages(key):
+            for item in page.get("Versions", []) or []:
+                if item["Key"] == key:
+                    items.append({**item, "IsDeleteMarker": False})
+            for item in page.get("DeleteMarkers", []) or []:
+                if item["Key"] == key:
+                    items.append({**item, "IsDeleteMarker": True})
+        # Listings split versions from markers; time (to the second) orders them, and the
+        # latest entry wins a tie.
+        items.sort(key=lambda i: (i["LastModified"], bool(i.get("IsLatest"))), reverse=True)
+        return items
+
+    def content_sha256(self, entry: RemoteEntry) -> str | None:
+        """The sha256 recorded in the version's metadata (one HEAD), if clouddrive wrote it."""
+        resp = self._call(
+            f"reading {entry.path}",
+            lambda: self.client.head_object(
+                Bucket=self.bucket, Key=entry.key, VersionId=entry.version_id
+            ),
+        )
+        value = resp.get("Metadata", {}).get(META_SHA256)
+        return str(value) if value else None
+
+    # -- writes ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _conditions(if_match: str | None) -> dict[str, str]:
+        return {"IfMatch": if_match} if if_match else {"IfNoneMatch": "*"}
+
+    def upload(
+        self,
+        path: str,
+        source: bytes | Path,
+        *,
+        metadata: dict[str, str],
+        if_match: str | None,
+    ) -> PutResult:
+        """Put a new version, conditional on the key's current state (If-Match / If-None-Match).
+
+        `source` is the exact content (bytes) or an immutable snapshot file; a lost race raises
+        PreconditionFailed.
+        """
+        key = self.key(path)
+        size = len(source) if isinstance(source, bytes) else source.stat().st_size
+        if isinstance(source, Path) and size > self.multipart_threshold:
+            return self._upload_multipart(key, path, source, size, metadata, if_match)
+
+        def put() -> Any:
+            body = source if isinstance(source, bytes) else source.read_bytes()
+            return self.client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                Metadata=metadata,
+                **self._conditions(if_match),  # type: ignore[arg-type]
+            )
+
+        resp = self._call(f"uploading {path}", put)
+        return PutResult(str(resp.get("VersionId") or "null"), _etag(resp.get("ETag")))
+
+    def _upload_multipart(
+        self,
+        key: str,
+        path: str,
+        source: Path,
+        size: int,
+        metadata: dict[str, str],
+        if_match: str | None,
+    ) -> PutResult:
+        what = f"uploading {path}"
+        created = self._call(
+            what,
+            lambda: self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, Metadata=metadata
+            ),
+        )
+        upload_id = created["UploadId"]
+        try:
+            parts = []
+            with source.open("rb") as fh:
+                number = 0
+                offset = 0
+                while offset < size:
+                    number += 1
+                    fh.seek(offset)
+                    chunk = fh.read(self.part_size)
+                    part = self._call(
+                        f"{what} (part {number})",
+                        functools.partial(
+                            self.client.upload_part,
+                            Bucket=self.bucket,
+                            Key=key,
+                            UploadId=upload_id,
+                            PartNumber=number,
+                            Body=chunk,
+                        ),
+                    )
+                    parts.append({"PartNumber": number, "ETag": part["ETag"]})
+                    offset += len(chunk)
+            resp = self._call(
+                what,
+                lambda: self.client.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": parts},  # type: ignore[typeddict-item]
+                    **self._conditions(if_match),  # type: ignore[arg-type]
+                ),
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):  # the original failure is what matters
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            raise
+        return PutResult(str(resp.get("VersionId") or "null"), _etag(resp.get("ETag")))
+
+    def delete(self, path: str, *, if_match: str | None) -> str:
+        """Put a delete marker (never a version delete); conditional where the server can."""
+        key = self.key(path)
+
+        def delete() -> Any:
+            if if_match and self._conditional_delete:
+                try:
+                    return self.client.delete_object(Bucket=self.bucket, Key=key, IfMatch=if_match)
+                except bexc.ClientError as exc:
+                    code = str(exc.response.get("Error", {}).get("Code", ""))
+                    if code not in ("NotImplemented", "InvalidArgument", "InvalidRequest"):
+                        raise
+                    with self._lock:
+                        self._conditional_delete = False
+            return self.client.delete_object(Bucket=self.bucket, Key=key)
+
+        resp = self._call(f"deleting {path}", delete)
+        return str(resp.get("VersionId") or "null")
+
+    def put_bytes(self, relkey: str, body: bytes, content_type: str = "application/json") -> None:
+        """An internal object under PREFIX/ (run records); unconditional."""
+        key = self.key(relkey)
+        self._call(
+            f"writing {relkey}",
+            lambda: self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=body, ContentType=content_type
+            ),
+        )
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def download(self, entry: RemoteEntry, dest: Path) -> DownloadResult:
+        """Stream exactly `entry`'s version into `dest`, checking its size and hash.
+
+        A truncated or corrupt body is a retryable failure: `dest` is rewritten from scratch.
+        """
+        what = f"downloading {entry.path}"
+
+        def fetch() -> DownloadResult:
+            resp = self.client.get_object(
+                Bucket=self.bucket, Key=entry.key, VersionId=entry.version_id
+            )
+            metadata = {str(k): str(v) for k, v in resp.get("Metadata", {}).items()}
+            etag = _etag(resp.get("ETag"))
+            sha = hashlib.sha256()
+            md5 = hashlib.md5(usedforsecurity=False)
+            size = 0
+            body = resp["Body"]
+            try:
+                with dest.open("wb") as fh:
+                    for chunk in iter(lambda: body.read(_CHUNK), b""):
+                        sha.update(chunk)
+                        md5.update(chunk)
+                        fh.write(chunk)
+                        size += len(chunk)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            finally:
+                body.close()
+            expected_size = int(resp.get("ContentLength", size))
+            if size != expected_size or size != entry.size:
+                raise errors.TransientRemoteError(
+                    f"{what}: got {size} bytes of {entry.size} (truncated body)"
+                )
+            digest = sha.hexdigest()
+            want_sha = metadata.get(META_SHA256)
+            want_md5 = _simple_md5(etag)
+            if (want_sha and want_sha != digest) or (
+                not want_sha and want_md5 and want_md5 != md5.hexdigest()
+            ):
+                raise errors.TransientRemoteError(f"{what}: content does not match its hash")
+            return DownloadResult(size=size, sha256=digest, etag=etag, metadata=metadata)
+
+        return self._call(what, fetch)
+
+    def read_bytes(self, relkey: str) -> bytes:
+        key = self.key(relkey)
+
+        def fetch() -> bytes:
+            return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+        return self._call(f"reading {relkey}", fetch)
+
+
+def connect(
+    bucket: str,
+    prefix: str,
+    *,
+    endpoint_url: str | None = None,
+    profile: str | None = None,
+    region: str | None = None,
+    access_key: str | None = None,
+    secret_key: str | None = None,
+    max_connections: int = 16,
+    retry: RetryPolicy | None = None,
+) -> S3Remote:
+    """An S3Remote with credentials from the standard AWS chain (or explicit embedded keys).
+
+    botocore's own retries are switched off so that retrying lives in one place.
+    """
+    try:
+        session = boto3.Session(
+            profile_name=profile,
+            region_name=region,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+        )
+        if session.get_credentials() is None:
+            raise bexc.NoCredentialsError()
+        config = Config(
+            max_pool_connections=max_connections,
+            retries={"max_attempts": 1, "mode": "standard"},
+            connect_timeout=10,
+            read_timeout=60,
+            s3={"addressing_style": "path"} if endpoint_url else None,
+        )
+        client = session.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            config=config,
+            region_name=region or session.region_name or "us-east-1",
+        )
+    except Exception as exc:
+        translated = translate(exc, bucket=bucket, what="connecting to S3")
+        raise translated from exc
+    return S3Remote(client, bucket, prefix, retry=retry)

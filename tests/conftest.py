@@ -1,0 +1,65 @@
+"""Shared fixtures. Generic S3 server fixtures live here; their logic is in tests/servers.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from clouddrive.embedded import ServerInfo
+from tests.servers import (
+    BACKENDS,
+    Backend,
+    HasEndpoint,
+    MotoServer,
+    create_bucket,
+    isolate_aws_env,
+    run_moto,
+    run_seaweedfs,
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_aws_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Fake AWS keys and no user AWS config for the whole session (restored afterwards)."""
+    with pytest.MonkeyPatch.context() as mp:
+        isolate_aws_env(mp, tmp_path_factory.mktemp("aws"))
+        yield
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(
+    _isolated_aws_env: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerInfo]:
+    """One SeaweedFS server (`weed mini`) for the session; `.endpoint_url`."""
+    yield from run_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
+
+
+@pytest.fixture(scope="session")
+def moto_server(_isolated_aws_env: None) -> Iterator[MotoServer]:
+    """One moto server for the session; `.endpoint_url`."""
+    yield from run_moto()
+
+
+@pytest.fixture(params=BACKENDS, ids=BACKENDS)
+def s3_backend(request: pytest.FixtureRequest) -> Backend:
+    """Each S3 implementation in turn; only the server a test actually runs on is started."""
+    name: str = request.param
+    server = request.getfixturevalue("moto_server" if name == "moto" else name)
+    return Backend(name, server.endpoint_url)
+
+
+@pytest.fixture
+def make_bucket() -> Callable[..., str]:
+    """Factory: `make_bucket(backend_or_endpoint, versioning=True)` -> a fresh bucket's name."""
+
+    def make(target: HasEndpoint | str, versioning: bool = True) -> str:
+        return create_bucket(target, versioning=versioning)
+
+    return make
+
+
+@pytest.fixture
+def bucket(seaweedfs: ServerInfo) -> str:
+    """A fresh versioned bucket on the session's SeaweedFS."""
+    return create_bucket(seaweedfs)

@@ -1,0 +1,122 @@
+"""Helpers for engine tests: drives on a shared prefix, trees, and what S3 holds."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from clouddrive.config import DriveConfig
+from clouddrive.engine import Drive, SyncReport
+from clouddrive.local import FsTraits
+from clouddrive.remote import RetryPolicy
+
+FAST_RETRY = RetryPolicy(attempts=3, initial=0.05, maximum=0.2)
+
+
+@dataclass
+class Shared:
+    """One prefix on one server that several drives share."""
+
+    endpoint_url: str
+    bucket: str
+    prefix: str = "team"
+
+    def client(self) -> Any:
+        return boto3.client("s3", endpoint_url=self.endpoint_url, region_name="us-east-1")
+
+    def drive(self, root: Path, user: str, **config: Any) -> Drive:
+        root.mkdir(parents=True, exist_ok=True)
+        cfg = DriveConfig(
+            bucket=self.bucket,
+            prefix=self.prefix,
+            endpoint_url=self.endpoint_url,
+            user=user,
+            workers=4,
+            **config,
+        )
+        cfg.save(root)
+        return Drive(root, cfg, retry=FAST_RETRY, fs_traits=FsTraits())
+
+    def versions(self, path: str) -> list[dict[str, Any]]:
+        """Every version and delete marker of a path, newest first."""
+        key = f"{self.prefix}/{path}"
+        resp = self.client().list_object_versions(Bucket=self.bucket, Prefix=key)
+        items = [
+            {**v, "IsDeleteMarker": False} for v in resp.get("Versions", []) if v["Key"] == key
+        ] + [
+            {**m, "IsDeleteMarker": True} for m in resp.get("DeleteMarkers", []) if m["Key"] == key
+        ]
+        return sorted(items, key=lambda i: (i["LastModified"], i["IsLatest"]), reverse=True)
+
+    def all_contents(self) -> set[bytes]:
+        """Every content any version under the prefix ever held."""
+        client = self.client()
+        found: set[bytes] = set()
+        pages = client.get_paginator("list_object_versions").paginate(
+            Bucket=self.bucket, Prefix=f"{self.prefix}/"
+        )
+        for page in pages:
+            for v in page.get("Versions", []):
+                if "/.clouddrive/" in v["Key"]:
+                    continue
+                body = client.get_object(Bucket=self.bucket, Key=v["Key"], VersionId=v["VersionId"])
+                found.add(body["Body"].read())
+        return found
+
+    def latest(self) -> dict[str, bytes]:
+        """path -> content of every key whose newest entry is an object."""
+        client = self.client()
+        result: dict[str, bytes] = {}
+        pages = client.get_paginator("list_object_versions").paginate(
+            Bucket=self.bucket, Prefix=f"{self.prefix}/"
+        )
+        for page in pages:
+            for v in page.get("Versions", []):
+                if v["IsLatest"] and "/.clouddrive/" not in v["Key"]:
+                    body = client.get_object(
+                        Bucket=self.bucket, Key=v["Key"], VersionId=v["VersionId"]
+                    )
+                    result[v["Key"][len(self.prefix) + 1 :]] = body["Body"].read()
+        return result
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """path -> content of every file under root, minus clouddrive's own folder."""
+    result: dict[str, bytes] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not (Path(dirpath) == root and d == ".clouddrive")]
+        for name in filenames:
+            full = Path(dirpath) / name
+            result[full.relative_to(root).as_posix()] = full.read_bytes()
+    return result
+
+
+def write(root: Path, path: str, content: str | bytes) -> None:
+    target = root / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    data = content.encode() if isinstance(content, str) else content
+    # Move mtime forward explicitly: two writes within one clock tick must still look changed.
+    before = target.stat().st_mtime_ns if target.exists() else 0
+    target.write_bytes(data)
+    st = target.stat()
+    if st.st_mtime_ns <= before:
+        os.utime(target, ns=(st.st_atime_ns, before + 1_000_000))
+
+
+def sync(drive: Drive, **kwargs: Any) -> SyncReport:
+    report = drive.sync(**kwargs)
+    assert not report.failed, [(o.action.path, o.error) for o in report.failed]
+    return report
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def conflict_copies(files: dict[str, bytes]) -> dict[str, bytes]:
+    return {p: c for p, c in files.items() if "(conflict " in p}

