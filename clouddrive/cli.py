@@ -25,7 +25,7 @@ from clouddrive.planview import GLYPHS, human_size, plan_json, plan_summary, pla
 __all__ = ["main"]
 
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEMO_FILES = {
     "README.txt": "Welcome to your clouddrive demo.\nEdit, add or delete files here, then run "
@@ -288,14 +288,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except errors.CloudDriveError as exc:
-        err.print(f"clouddrive: {exc}", markup=False, highlight=False)
+        print(f"clouddrive: {exc}", file=sys.stderr)
         code = exc.exit_code
     except KeyboardInterrupt:
-        err.print("clouddrive: interrupted; finished actions are recorded, nothing half-written")
+        print("clouddrive: interrupted; finished actions are recorded", file=sys.stderr)
         code = 130
     except Exception as exc:  # a bug: still one line, never a traceback (unless debugging)
         if os.environ.get("CLOUDDRIVE_DEBUG"):
             raise
-        err.print(f"clouddrive: internal error: {type(exc).__name__}: {exc}", markup=False)
+        print(f"clouddrive: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         code = errors.EXIT_FAILURE
     return code

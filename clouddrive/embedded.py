@@ -362,9 +362,11 @@ def _wait_ready(
 def _kill_child(proc: subprocess.Popen[bytes]) -> None:
     """Kill a server that failed to start; it holds no data worth a graceful stop."""
     if proc.poll() is None:
+        sockets = _unix_sockets_of(proc.pid)
         proc.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=10)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+        _remove_stale_sockets(sockets)
 
 
 def stop_server(pid: int, timeout: float = 10.0) -> None:
@@ -377,17 +379,52 @@ def stop_server(pid: int, timeout: float = 10.0) -> None:
     proc = _CHILDREN.pop(pid, None)
     if not _pid_alive(pid, proc):
         return
+    sockets = _unix_sockets_of(pid)
     try:
         os.kill(pid, signal.SIGTERM)
-        if _wait_gone(pid, proc, timeout):
-            return
-        os.kill(pid, signal.SIGKILL)
+        if not _wait_gone(pid, proc, timeout):
+            os.kill(pid, signal.SIGKILL)
+            if not _wait_gone(pid, proc, 5.0):
+                raise EmbeddedServerError(f"the embedded SeaweedFS server (pid {pid}) did not stop")
     except ProcessLookupError:
-        return
+        pass
     except PermissionError as exc:
         raise EmbeddedServerError(f"not allowed to stop process {pid}: {exc}") from exc
-    if not _wait_gone(pid, proc, 5.0):
-        raise EmbeddedServerError(f"the embedded SeaweedFS server (pid {pid}) did not stop")
+    _remove_stale_sockets(sockets)
+
+
+def _unix_sockets_of(pid: int) -> list[Path]:
+    """Paths of the Unix sockets `pid` listens on (Linux /proc; empty elsewhere).
+
+    weed creates one per gRPC service as /tmp/seaweedfs-<service>-<port>.sock and leaves
+    several behind when it exits; with fresh ports on every start they would pile up.
+    """
+    inodes = set()
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        table = Path("/proc/net/unix").read_text().splitlines()[1:]
+    except OSError:
+        return []
+    paths = []
+    for line in table:
+        fields = line.split(maxsplit=7)
+        if len(fields) == 8 and fields[6] in inodes and fields[7].startswith("/"):
+            paths.append(Path(fields[7]))
+    return paths
+
+
+def _remove_stale_sockets(paths: list[Path]) -> None:
+    """Unlink the given socket files unless something (a newer server) now listens there."""
+    for path in paths:
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as probe:
+            try:
+                probe.connect(str(path))
+            except ConnectionRefusedError:
+                path.unlink()
 
 
 def _wait_gone(pid: int, proc: subprocess.Popen[bytes] | None, timeout: float) -> bool:

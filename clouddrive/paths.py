@@ -32,6 +32,7 @@ MAX_NAME_BYTES = 255
 MAX_PATH_BYTES = 3072  #: leaves room for the root inside PATH_MAX (4096)
 
 _DRIVE_LETTER = re.compile(r"^[A-Za-z]:")
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class UnsafeKey(ValueError):
@@ -59,6 +60,8 @@ def _segment_reason(segment: str) -> str | None:
         return f"'{segment}' segment"
     if any(unicodedata.category(ch) == "Cc" for ch in segment):
         return "control character in name"
+    if any(ch in _BIDI_CONTROLS for ch in segment):
+        return "text-direction control character in name (spoofing)"
     folded = unicodedata.normalize("NFKC", segment)
     if folded in (".", "..") or "/" in folded or "\\" in folded:
         return "name that reads as a dot or separator once normalised"
@@ -102,14 +105,24 @@ def key_to_path(key: str, prefix: str) -> str:
     return path
 
 
+_INTERNAL_FOLDED = {
+    unicodedata.normalize("NFKC", n).casefold() for n in (INTERNAL_DIR, S3SYNCHRONY_DIR)
+}
+
+
 def is_internal(path: str) -> bool:
-    """clouddrive's own folder and s3synchrony's leftovers: never synced as files."""
+    """clouddrive's own folder and s3synchrony's leftovers: never synced as files.
+
+    Compared case- and normalisation-insensitively: on macOS or Windows '.CloudDrive/x'
+    would land inside the drive's own state folder.
+    """
     top = path.split("/", 1)[0]
-    return top in (INTERNAL_DIR, S3SYNCHRONY_DIR)
+    return unicodedata.normalize("NFKC", top).casefold() in _INTERNAL_FOLDED
 
 
 def _fold(name: str, case_insensitive: bool, normalizes_unicode: bool) -> str:
-    if normalizes_unicode or case_insensitive:
+    """The name as this file system tells names apart."""
+    if normalizes_unicode:
         name = unicodedata.normalize("NFC", name)
     if case_insensitive:
         name = name.casefold()
@@ -128,20 +141,23 @@ def find_collisions(
     all_paths = sorted(set(paths))
     bad: dict[str, str] = {}
 
-    path_set = set(all_paths)
+    def fold(name: str) -> str:
+        return _fold(name, case_insensitive, normalizes_unicode)
+
+    files = {fold(p): p for p in all_paths}
     for path in all_paths:
         parts = path.split("/")
         for i in range(1, len(parts)):
             folder = "/".join(parts[:i])
-            if folder in path_set:
-                bad[folder] = "both a file and a folder"
+            as_file = files.get(fold(folder))
+            if as_file is not None:
+                bad[as_file] = "both a file and a folder"
                 bad.setdefault(path, f"inside '{folder}', which is also a file")
 
     if case_insensitive or normalizes_unicode:
         groups: dict[str, list[str]] = defaultdict(list)
         for path in all_paths:
-            groups[_fold(path, case_insensitive, normalizes_unicode)].append(path)
-            # Folders fold too: 'A/x' and 'a/y' would land in one folder named by whoever wins.
+            groups[fold(path)].append(path)
         for members in groups.values():
             if len(members) > 1:
                 others = ", ".join(repr(m) for m in members)
@@ -152,7 +168,8 @@ def find_collisions(
             parts = path.split("/")
             for i in range(1, len(parts)):
                 folder = "/".join(parts[:i])
-                folders[_fold(folder, case_insensitive, normalizes_unicode)].add(folder)
+                # 'A/x' and 'a/y' would land in one folder spelled by whoever came first.
+                folders[fold(folder)].add(folder)
         clashing = {f for spellings in folders.values() if len(spellings) > 1 for f in spellings}
         for path in all_paths:
             parts = path.split("/")

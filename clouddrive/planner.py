@@ -21,6 +21,7 @@ from clouddrive.models import (
     RemoteChange,
     RemoteEntry,
 )
+from clouddrive.paths import MAX_NAME_BYTES
 
 __all__ = ["classify_local", "classify_remote", "conflict_name", "decide", "plan"]
 
@@ -52,20 +53,36 @@ def classify_remote(remote: RemoteEntry | None, base: BaseEntry | None) -> Remot
 
 
 def conflict_name(path: str, user: str, now: datetime, taken: set[str] | frozenset[str]) -> str:
-    """`name (conflict USER YYYY-MM-DD HHMMSS).ext` beside `path`, unique among `taken`."""
+    """`name (conflict USER YYYY-MM-DD HHMMSS).ext` beside `path`, unique among `taken`.
+
+    The stem (and if need be the user name) is shortened so the name fits MAX_NAME_BYTES.
+    """
     folder, name = posixpath.split(path)
     stem, ext = posixpath.splitext(name)
     if not stem:  # a dot-file such as ".env": keep the whole name as the stem
         stem, ext = name, ""
-    who = _UNSAFE_IN_NAME.sub("_", user).strip("_") or "someone"
+    who = _fit(_UNSAFE_IN_NAME.sub("_", user).strip("_") or "someone", 64)
     label = f"conflict {who} {now:%Y-%m-%d %H%M%S}"
     n = 1
     while True:
         suffix = f" {n}" if n > 1 else ""
-        candidate = posixpath.join(folder, f"{stem} ({label}{suffix}){ext}")
+        tail = f" ({label}{suffix}){ext}"
+        room = MAX_NAME_BYTES - len(tail.encode("utf-8", "surrogatepass"))
+        if room < 1:  # an absurdly long extension: drop it rather than overflow
+            tail, ext = f" ({label}{suffix})", ""
+            room = MAX_NAME_BYTES - len(tail.encode("utf-8", "surrogatepass"))
+        candidate = posixpath.join(folder, _fit(stem, room) + tail)
         if candidate not in taken:
             return candidate
         n += 1
+
+
+def _fit(text: str, max_bytes: int) -> str:
+    """`text` cut to at most `max_bytes` of UTF-8, never inside a character."""
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= max_bytes:
+        return text
+    return data[:max_bytes].decode("utf-8", "ignore")
 
 
 def _same_content(local: LocalFile | None, remote: RemoteEntry | None) -> bool:

@@ -174,6 +174,12 @@ def test_stop_then_ensure_restarts_with_the_data_kept(tmp_path: Path) -> None:
 
         assert stop_embedded(data_dir) is True
         assert not _pid_running(first.pid)
+        leftovers = [
+            path
+            for port in first.ports.values()
+            for path in Path("/tmp").glob(f"seaweedfs-*-{port}.sock")
+        ]
+        assert leftovers == [], "weed's stale sockets in /tmp are cleaned up"
         assert not (data_dir / "server.json").exists()
         assert stop_embedded(data_dir) is False
 
