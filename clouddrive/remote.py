@@ -575,7 +575,7 @@ def connect(
             raise bexc.NoCredentialsError()
         config = Config(
             max_pool_connections=max_connections,
-            retries={"max_attempts": 1, "mode": "standard"},
+            retries={"total_max_attempts": 1, "mode": "standard"},
             connect_timeout=10,
             read_timeout=60,
             s3={"addressing_style": "path"} if endpoint_url else None,

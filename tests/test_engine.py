@@ -340,17 +340,25 @@ class TestLocalRules:
         assert {s.path for s in report.plan.skipped} == {"dual", "dual/inner.txt"}
         assert tree(a.root) == {"fine.txt": b"fine"}
 
-    def test_unreadable_file_is_not_read_as_deleted(self, two, shared) -> None:
-        """A file that cannot be read is skipped; its S3 copy is not deleted."""
-        import os
+    def test_unreadable_file_is_not_read_as_deleted(self, two, shared, monkeypatch) -> None:
+        """A file that cannot be read is skipped; its S3 copy is neither deleted nor replaced."""
+        import clouddrive.local
 
-        if os.geteuid() == 0:
-            pytest.skip("root reads every file")
         a, _ = two
         write(a.root, "locked.txt", "x")
         sync(a)
         write(a.root, "locked.txt", "changed")
-        (a.root / "locked.txt").chmod(0)
+        real = clouddrive.local.file_sha256
+
+        def denied(path: Path) -> str:
+            if path.name == "locked.txt":  # chmod 0 does not stop root, so deny it here
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path)
+
+        monkeypatch.setattr(clouddrive.local, "file_sha256", denied)
         report = a.sync()
-        assert report.plan.is_empty and report.plan.skipped
+        assert report.plan.is_empty
+        assert [(s.path, s.reason) for s in report.plan.skipped] == [
+            ("locked.txt", "unreadable: Permission denied")
+        ]
         assert shared.latest() == {"locked.txt": b"x"}
