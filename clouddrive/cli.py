@@ -15,6 +15,15 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from clouddrive import __version__, errors
 from clouddrive.engine import Drive, SyncReport
@@ -48,7 +57,7 @@ def make_asker(assume_yes: bool) -> Callable[[str], bool]:
             raise errors.Refused(
                 "this needs a confirmation but there is no terminal to ask on; rerun with --yes"
             )
-        err.print(f"{question} [y/N] ", end="")
+        err.print(f"{escape(question)} \\[y/N] ", end="")
         try:
             answer = input()
         except EOFError:
@@ -107,40 +116,78 @@ def cmd_status(args: argparse.Namespace) -> int:
     return errors.EXIT_OK
 
 
-def _progress_printer(quiet: bool) -> Callable[[Outcome], None]:
-    def show(outcome: Outcome) -> None:
+class _SyncOutput:
+    """Prints the plan, one line per finished action, and a progress bar on a terminal."""
+
+    def __init__(self, quiet: bool, as_json: bool) -> None:
+        self.quiet = quiet
+        self.as_json = as_json
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+
+    def on_plan(self, plan: Plan) -> None:
+        if self.as_json or plan.is_empty:
+            return
+        _print_plan(plan)
+
+    def start(self, plan: Plan) -> None:
+        if self.as_json or not out.is_terminal or not plan.visible():
+            return
+        self.progress = Progress(
+            TextColumn("[bold]syncing"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[files]}"),
+            console=out,
+            transient=True,
+        )
+        total = sum(a.size for a in plan.actions) or 1
+        self.task = self.progress.add_task("sync", total=total, files="")
+        self.progress.start()
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def on_outcome(self, outcome: Outcome) -> None:
         action = outcome.action
         glyph, label, colour = GLYPHS[action.kind]
+        if self.progress is not None and self.task is not None:
+            self.progress.update(self.task, advance=action.size, files=escape(action.path[-40:]))
+        if self.as_json:
+            return
         if outcome.error:
             err.print(f"[red]failed[/] {label} {escape(action.path)}: {escape(outcome.error)}")
-        elif not quiet and action.kind in GLYPHS and action.kind.value not in ("record", "forget"):
+        elif not self.quiet and not action.is_bookkeeping:
             size = f" ({human_size(outcome.bytes_moved)})" if outcome.bytes_moved else ""
             note = f" - {outcome.note}" if outcome.note else ""
             out.print(f"[{colour}]{glyph} {label}[/] {escape(action.path + size + note)}")
-
-    return show
 
 
 def run_sync(drive: Drive, args: argparse.Namespace) -> SyncReport:
     """Plan, show, confirm, run: shared by `sync` and `demo`."""
     ask = make_asker(args.yes)
-    as_json = getattr(args, "json", False)
-
-    def show_plan(plan: Plan) -> None:
-        if not as_json and not plan.is_empty:
-            _print_plan(plan)
+    output = _SyncOutput(args.quiet, getattr(args, "json", False))
 
     def confirm(plan: Plan) -> bool:
-        return ask("Run this plan?")
+        ok = ask("Run this plan?")
+        if ok:
+            output.start(plan)
+        return ok
 
-    return drive.sync(
-        confirm=confirm,
-        dry_run=args.dry_run,
-        max_delete=args.max_delete,
-        force=args.force,
-        on_plan=show_plan,
-        on_outcome=None if as_json else _progress_printer(args.quiet),
-    )
+    try:
+        return drive.sync(
+            confirm=confirm,
+            dry_run=args.dry_run,
+            max_delete=args.max_delete,
+            force=args.force,
+            on_plan=output.on_plan,
+            on_outcome=output.on_outcome,
+        )
+    finally:
+        output.stop()
 
 
 def _finish(report: SyncReport, as_json: bool) -> int:

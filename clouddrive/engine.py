@@ -363,7 +363,8 @@ class Drive:
             check_guards(plan, len(inputs.base), max_delete=max_delete, force=force)
             if dry_run or plan.is_empty:
                 return report
-            if confirm is not None and not confirm(plan):
+            # Bookkeeping alone (files touched but identical) needs nobody's consent.
+            if confirm is not None and plan.visible() and not confirm(plan):
                 raise errors.Refused("sync cancelled; nothing was changed")
             started = datetime.now(UTC)
             report.log_path, handler = self._open_log(started, run_id)

@@ -128,6 +128,11 @@ class Action:
     conflict_path: str | None = None
 
     @property
+    def is_bookkeeping(self) -> bool:
+        """Only the state database changes: nothing a user needs to see or approve."""
+        return self.kind in (ActionKind.RECORD, ActionKind.FORGET)
+
+    @property
     def size(self) -> int:
         """Bytes this action moves (for progress and the plan table)."""
         if self.kind is ActionKind.UPLOAD and self.local is not None:
@@ -165,6 +170,4 @@ class Plan:
 
     def visible(self) -> tuple[Action, ...]:
         """The actions worth showing a user: everything but pure bookkeeping."""
-        return tuple(
-            a for a in self.actions if a.kind not in (ActionKind.RECORD, ActionKind.FORGET)
-        )
+        return tuple(a for a in self.actions if not a.is_bookkeeping)

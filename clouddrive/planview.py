@@ -24,6 +24,9 @@ GLYPHS: dict[ActionKind, tuple[str, str, str]] = {
 }
 
 
+_BOOKKEEPING = (ActionKind.RECORD, ActionKind.FORGET)
+
+
 def human_size(size: int) -> str:
     value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
@@ -45,14 +48,28 @@ def _why(action: Action) -> str:
     return f"{action.local_change.value} here, {action.remote_change.value} on S3"
 
 
-def plan_table(plan: Plan) -> Table:
+#: what a user must see first when a plan is too long to show whole
+_PRIORITY = {
+    ActionKind.CONFLICT: 0,
+    ActionKind.DELETE_REMOTE: 1,
+    ActionKind.DELETE_LOCAL: 1,
+    ActionKind.UPLOAD: 2,
+    ActionKind.DOWNLOAD: 2,
+}
+
+
+def plan_table(plan: Plan, max_rows: int = 200) -> Table:
+    """The visible actions, conflicts and deletes first; long plans end with a count."""
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("", width=1)
     table.add_column("action")
     table.add_column("path", overflow="fold")
     table.add_column("size", justify="right")
     table.add_column("why", style="dim")
-    for action in plan.visible():
+    actions = plan.visible()
+    if len(actions) > max_rows:
+        actions = tuple(sorted(actions, key=lambda a: _PRIORITY.get(a.kind, 3)))
+    for action in actions[:max_rows]:
         glyph, label, colour = GLYPHS[action.kind]
         table.add_row(
             Text(glyph, style=colour),
@@ -61,6 +78,9 @@ def plan_table(plan: Plan) -> Table:
             human_size(action.size) if action.size else "",
             _why(action),
         )
+    if len(actions) > max_rows:
+        more = len(actions) - max_rows
+        table.add_row("", "", Text(f"... and {more} more (status --json lists all)"), "", "")
     return table
 
 
@@ -69,7 +89,7 @@ def plan_summary(plan: Plan) -> str:
     parts = [
         f"{counts[kind]} {GLYPHS[kind][1]}"
         for kind in ActionKind
-        if counts[kind] and kind not in (ActionKind.RECORD, ActionKind.FORGET)
+        if counts[kind] and kind not in _BOOKKEEPING
     ]
     text = ", ".join(parts) if parts else "nothing to transfer"
     if plan.skipped:
