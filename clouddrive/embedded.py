@@ -38,7 +38,7 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -362,11 +362,11 @@ def _wait_ready(
 def _kill_child(proc: subprocess.Popen[bytes]) -> None:
     """Kill a server that failed to start; it holds no data worth a graceful stop."""
     if proc.poll() is None:
-        sockets = _unix_sockets_of(proc.pid)
+        leftovers = _unix_sockets_of(proc.pid)
         proc.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=10)
-        _remove_stale_sockets(sockets)
+        _remove_stale_sockets(leftovers())
 
 
 def stop_server(pid: int, timeout: float = 10.0) -> None:
@@ -379,7 +379,7 @@ def stop_server(pid: int, timeout: float = 10.0) -> None:
     proc = _CHILDREN.pop(pid, None)
     if not _pid_alive(pid, proc):
         return
-    sockets = _unix_sockets_of(pid)
+    leftovers = _unix_sockets_of(pid)
     try:
         os.kill(pid, signal.SIGTERM)
         if not _wait_gone(pid, proc, timeout):
@@ -390,15 +390,35 @@ def stop_server(pid: int, timeout: float = 10.0) -> None:
         pass
     except PermissionError as exc:
         raise EmbeddedServerError(f"not allowed to stop process {pid}: {exc}") from exc
-    _remove_stale_sockets(sockets)
+    _remove_stale_sockets(leftovers())
 
 
-def _unix_sockets_of(pid: int) -> list[Path]:
-    """Paths of the Unix sockets `pid` listens on (Linux /proc; empty elsewhere).
+def _unix_sockets_of(pid: int) -> Callable[[], list[Path]]:
+    """A finder, to call once `pid` is gone, of the Unix socket files it leaves behind.
 
     weed creates one per gRPC service as /tmp/seaweedfs-<service>-<port>.sock and leaves
-    several behind when it exits; with fresh ports on every start they would pile up.
+    several behind when it exits; with fresh ports on every start they would pile up. Some
+    bind late (the admin worker's), so besides the sockets open now, the finder also globs
+    the names made from the ports on weed's command line, after the process has exited.
     """
+    open_now = _listening_sockets(pid)
+    ports: set[str] = set()
+    with contextlib.suppress(OSError):
+        for arg in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"):
+            if m := re.match(rb"-[\w.]*port[\w.]*=(\d+)$", arg):
+                ports.add(m.group(1).decode())
+
+    def find() -> list[Path]:
+        found = set(open_now)
+        for port in ports:
+            found.update(Path("/tmp").glob(f"seaweedfs-*-{port}.sock"))
+        return sorted(found)
+
+    return find
+
+
+def _listening_sockets(pid: int) -> list[Path]:
+    """The Unix socket paths `pid` has open right now, from /proc."""
     inodes = set()
     try:
         for fd in Path(f"/proc/{pid}/fd").iterdir():

@@ -42,7 +42,7 @@ from clouddrive.models import (
     RemoteEntry,
     Skipped,
 )
-from clouddrive.paths import INTERNAL_DIR, find_collisions, normalize_prefix
+from clouddrive.paths import INTERNAL_DIR, find_collisions, normalize_prefix, safe_name
 from clouddrive.remote import RetryPolicy, S3Remote, connect
 from clouddrive.state import StateStore
 
@@ -267,7 +267,7 @@ class Drive:
 
     def _traits(self) -> FsTraits:
         if self._fs_traits is None:
-            self._fs_traits = probe_fs(internal_dir(self.root) / "tmp")
+            self._fs_traits = probe_fs(internal_dir(self.root) / "probe")
         return self._fs_traits
 
     def _gather(self) -> _Inputs:
@@ -477,7 +477,8 @@ class Drive:
                 for o in report.failed
             ],
         }
-        relkey = f"{INTERNAL_DIR}/runs/{started:%Y%m%dT%H%M%SZ}-{self.user}-{report.run_id}.json"
+        who = safe_name(self.user)
+        relkey = f"{INTERNAL_DIR}/runs/{started:%Y%m%dT%H%M%SZ}-{who}-{report.run_id}.json"
         try:
             self.remote.put_bytes(relkey, json.dumps(record, indent=1).encode())
         except errors.RemoteError as exc:

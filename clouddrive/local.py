@@ -18,6 +18,7 @@ from pathlib import Path
 
 from clouddrive.ignore import IgnoreRules
 from clouddrive.models import BaseEntry, LocalFile, Skipped
+from clouddrive.paths import unsafe_reason
 
 __all__ = [
     "FsTraits",
@@ -127,7 +128,12 @@ def _walk(
                 if not ignore.dir_ignored(relpath):
                     stack.append((entry.path, relpath))
             elif stat.S_ISREG(st.st_mode):
-                if not ignore.file_ignored(relpath):
+                if ignore.file_ignored(relpath):
+                    continue
+                reason = unsafe_reason(relpath)
+                if reason:  # e.g. a backslash: other drives could not write it back safely
+                    skipped.append(Skipped(relpath, f"name cannot be shared safely: {reason}"))
+                else:
                     found.append((relpath, st))
             elif not ignore.file_ignored(relpath):
                 skipped.append(Skipped(relpath, "not a regular file (device, FIFO or socket)"))

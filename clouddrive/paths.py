@@ -23,6 +23,7 @@ __all__ = [
     "key_to_path",
     "normalize_prefix",
     "path_to_key",
+    "safe_name",
     "unsafe_reason",
 ]
 
@@ -42,6 +43,15 @@ class UnsafeKey(ValueError):
         super().__init__(f"{key!r}: {reason}")
         self.key = key
         self.reason = reason
+
+
+_UNSAFE_IN_NAME = re.compile(r"[^\w.@+-]+")
+
+
+def safe_name(text: str, fallback: str = "someone") -> str:
+    """`text` (a user name) reduced to characters safe in a file name or key segment."""
+    cleaned = _UNSAFE_IN_NAME.sub("_", text).strip("_.")
+    return cleaned or fallback
 
 
 def normalize_prefix(prefix: str | None) -> str:

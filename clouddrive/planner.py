@@ -7,7 +7,6 @@ decision table lives in `decide()`; see ../shared/design/sync-model.md for the c
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -21,11 +20,9 @@ from clouddrive.models import (
     RemoteChange,
     RemoteEntry,
 )
-from clouddrive.paths import MAX_NAME_BYTES
+from clouddrive.paths import MAX_NAME_BYTES, safe_name
 
 __all__ = ["classify_local", "classify_remote", "conflict_name", "decide", "plan"]
-
-_UNSAFE_IN_NAME = re.compile(r"[^\w.@+-]+")
 
 
 def classify_local(local: LocalFile | None, base: BaseEntry | None) -> LocalChange:
@@ -61,7 +58,7 @@ def conflict_name(path: str, user: str, now: datetime, taken: set[str] | frozens
     stem, ext = posixpath.splitext(name)
     if not stem:  # a dot-file such as ".env": keep the whole name as the stem
         stem, ext = name, ""
-    who = _fit(_UNSAFE_IN_NAME.sub("_", user).strip("_") or "someone", 64)
+    who = _fit(safe_name(user), 64)
     label = f"conflict {who} {now:%Y-%m-%d %H%M%S}"
     n = 1
     while True:

@@ -397,14 +397,18 @@ class S3Remote:
             return self._upload_multipart(key, path, source, size, metadata, if_match)
 
         def put() -> Any:
-            body = source if isinstance(source, bytes) else source.read_bytes()
-            return self.client.put_object(
-                Bucket=self.bucket,
-                Key=key,
-                Body=body,
-                Metadata=metadata,
-                **self._conditions(if_match),  # type: ignore[arg-type]
-            )
+            with contextlib.ExitStack() as stack:
+                # A snapshot file streams from disk: memory stays bounded per worker.
+                body = (
+                    source if isinstance(source, bytes) else stack.enter_context(source.open("rb"))
+                )
+                return self.client.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=body,
+                    Metadata=metadata,
+                    **self._conditions(if_match),  # type: ignore[arg-type]
+                )
 
         resp = self._call(f"uploading {path}", put)
         return PutResult(str(resp.get("VersionId") or "null"), _etag(resp.get("ETag")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,24 @@ class TestCreateEditDelete:
         assert tree(b.root) == {}
         assert not (b.root / "gone").exists()  # the emptied folder goes too
         assert shared.all_contents() == {b"bytes"}
+
+
+class TestLargeFiles:
+    def test_snapshot_and_multipart_uploads_arrive_intact(self, two, shared) -> None:
+        """Files past the in-memory limit go up from a snapshot, in parts past the threshold."""
+        a, b = two
+        a.remote.multipart_threshold = 10 * 1024 * 1024
+        a.remote.part_size = 5 * 1024 * 1024
+        mid = os.urandom(9 * 1024 * 1024)  # snapshot, single PUT
+        big = os.urandom(12 * 1024 * 1024 + 7)  # snapshot, three parts
+        write(a.root, "mid.bin", mid)
+        write(a.root, "big.bin", big)
+        sync(a)
+        sync(b)
+        assert tree(b.root) == {"mid.bin": mid, "big.bin": big}
+        assert not list((a.root / ".clouddrive" / "tmp").iterdir())  # snapshots cleaned up
+        head = shared.client().head_object(Bucket=shared.bucket, Key="team/big.bin")
+        assert head["Metadata"]["clouddrive-sha256"] == sha(big)
 
 
 class TestConflicts:
@@ -328,6 +347,15 @@ class TestLocalRules:
         assert list(canary.iterdir()) == []
         assert sorted(p.name for p in tmp_path.iterdir()) == ["canary", "root"]
         a.close()
+
+    def test_local_names_others_could_not_write_are_not_uploaded(self, two, shared) -> None:
+        """A local name with a backslash or control character stays local, reported."""
+        a, _ = two
+        write(a.root, "win\\style.txt", "x")
+        write(a.root, "fine.txt", "y")
+        report = a.sync()
+        assert [s.path for s in report.plan.skipped] == ["win\\style.txt"]
+        assert shared.latest() == {"fine.txt": b"y"}
 
     def test_file_and_folder_clash_is_skipped(self, two, shared) -> None:
         """A key that is both a file and a folder prefix is reported, not half-written."""
