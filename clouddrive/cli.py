@@ -7,13 +7,11 @@ Every user error prints one line on stderr and exits with the code of interface.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -26,15 +24,13 @@ from rich.progress import (
 )
 
 from clouddrive import __version__, errors
+from clouddrive.cli_common import err, make_asker, open_drive, out, print_json
 from clouddrive.engine import Drive, SyncReport
 from clouddrive.executor import Outcome
 from clouddrive.models import Plan
 from clouddrive.planview import GLYPHS, human_size, plan_json, plan_summary, plan_table, report_json
 
 __all__ = ["main"]
-
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEMO_FILES = {
     "README.txt": "Welcome to your clouddrive demo.\nEdit, add or delete files here, then run "
@@ -44,34 +40,7 @@ DEMO_FILES = {
 }
 
 
-# -- asking ------------------------------------------------------------------------------------
-
-
-def make_asker(assume_yes: bool) -> Callable[[str], bool]:
-    """A yes/no prompt that refuses, rather than guesses, when there is no terminal."""
-
-    def ask(question: str) -> bool:
-        if assume_yes:
-            return True
-        if not sys.stdin or not sys.stdin.isatty():
-            raise errors.Refused(
-                "this needs a confirmation but there is no terminal to ask on; rerun with --yes"
-            )
-        err.print(f"{escape(question)} \\[y/N] ", end="")
-        try:
-            answer = input()
-        except EOFError:
-            return False
-        return answer.strip().lower() in ("y", "yes")
-
-    return ask
-
-
 # -- commands ----------------------------------------------------------------------------------
-
-
-def _open(args: argparse.Namespace) -> Drive:
-    return Drive.open(args.root)
 
 
 def _print_plan(plan: Plan) -> None:
@@ -103,10 +72,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    with _open(args) as drive:
+    with open_drive(args) as drive:
         plan = drive.status()
         if args.json:
-            print(json.dumps(plan_json(plan), indent=2))
+            print_json(plan_json(plan))
             return errors.EXIT_OK
         out.print(f"[dim]{drive.root} <-> {drive.uri} as {drive.user}[/]")
         if plan.is_empty and not plan.skipped:
@@ -192,7 +161,7 @@ def run_sync(drive: Drive, args: argparse.Namespace) -> SyncReport:
 
 def _finish(report: SyncReport, as_json: bool) -> int:
     if as_json:
-        print(json.dumps(report_json(report), indent=2))
+        print_json(report_json(report))
     elif report.dry_run:
         out.print("Dry run: nothing was changed.")
     elif report.plan.is_empty:
@@ -207,13 +176,13 @@ def _finish(report: SyncReport, as_json: bool) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    with _open(args) as drive:
+    with open_drive(args) as drive:
         report = run_sync(drive, args)
         return _finish(report, args.json)
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
-    with _open(args) as drive:
+    with open_drive(args) as drive:
         question = (
             f"Forget the sync state of {drive.root}? Files and S3 stay as they are; the next "
             "sync compares both sides afresh."
@@ -322,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("server", help="the embedded local S3 server: status or stop")
     p.add_argument("server_action", choices=("status", "stop"), nargs="?", default="status")
     p.set_defaults(func=cmd_server)
+
+    # Command groups of their own modules register here, each with register(sub).
     return parser
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 import botocore.exceptions as bexc
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from s3pathlib.api import S3Path
 from tenacity import (
@@ -191,6 +192,7 @@ class S3Remote:
         self.retry = retry or RetryPolicy()
         self.multipart_threshold = multipart_threshold
         self.part_size = part_size
+        self.copy_limit = 5 * 1024**3  #: larger copies go by multipart copy
         self.page_size: int | None = None  #: MaxKeys per listing page (None: the server's 1000)
         self._conditional_delete = True
         self._lock = threading.Lock()
@@ -494,6 +496,84 @@ class S3Remote:
             f"writing {relkey}",
             lambda: self.client.put_object(
                 Bucket=self.bucket, Key=key, Body=body, ContentType=content_type
+            ),
+        )
+
+    # -- history: copy forward, lifecycle -------------------------------------------------
+
+    def head_version(self, path: str, version_id: str) -> dict[str, Any]:
+        """HEAD of one version: its Metadata, ContentLength, ETag, LastModified."""
+        key = self.key(path)
+        resp = self._call(
+            f"reading {path}",
+            lambda: self.client.head_object(Bucket=self.bucket, Key=key, VersionId=version_id),
+        )
+        return dict(resp)
+
+    def copy_forward(
+        self, path: str, version_id: str, *, size: int, metadata: dict[str, str] | None = None
+    ) -> PutResult:
+        """Make an old version current again by copying it onto its own key (append-only).
+
+        Nothing is removed: the versions (and delete markers) in between stay in history.
+        Objects over `copy_limit` (S3's 5 GiB single-copy limit) go by multipart copy.
+        `metadata` replaces the copy's metadata (to name who restored it); None keeps it.
+        """
+        key = self.key(path)
+        source: Any = {"Bucket": self.bucket, "Key": key, "VersionId": version_id}
+        extra: dict[str, Any] = {}
+        if metadata is not None:
+            extra = {"Metadata": metadata, "MetadataDirective": "REPLACE"}
+        if size <= self.copy_limit:
+            resp = self._call(
+                f"restoring {path}",
+                lambda: self.client.copy_object(
+                    Bucket=self.bucket, Key=key, CopySource=source, **extra
+                ),
+            )
+            etag = _etag(resp.get("CopyObjectResult", {}).get("ETag"))
+            return PutResult(str(resp.get("VersionId") or "null"), etag)
+        config = TransferConfig(
+            multipart_threshold=self.copy_limit, multipart_chunksize=max(self.part_size, 5 << 20)
+        )
+        self._call(
+            f"restoring {path}",
+            lambda: self.client.copy(source, self.bucket, key, ExtraArgs=extra, Config=config),
+        )
+        latest = self.latest(path)
+        if latest is None or latest.is_delete_marker:
+            raise errors.RemoteError(f"restoring {path}: the copy did not become current")
+        return PutResult(latest.version_id, latest.etag or "")
+
+    def lifecycle_rules(self) -> list[dict[str, Any]]:
+        """The bucket's lifecycle rules ([] when it has none)."""
+        try:
+            resp = self._call(
+                "reading the bucket's lifecycle rules",
+                lambda: self.client.get_bucket_lifecycle_configuration(Bucket=self.bucket),
+            )
+        except errors.RemoteError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, bexc.ClientError) and cause.response.get("Error", {}).get(
+                "Code"
+            ) in ("NoSuchLifecycleConfiguration", "NoSuchLifecycle"):
+                return []
+            raise
+        return [dict(rule) for rule in resp.get("Rules", [])]
+
+    def put_lifecycle_rules(self, rules: list[dict[str, Any]]) -> None:
+        """Replace the bucket's whole lifecycle configuration (an empty list removes it)."""
+        if not rules:
+            self._call(
+                "removing the bucket's lifecycle rules",
+                lambda: self.client.delete_bucket_lifecycle(Bucket=self.bucket),
+            )
+            return
+        self._call(
+            "writing the bucket's lifecycle rules",
+            lambda: self.client.put_bucket_lifecycle_configuration(
+                Bucket=self.bucket,
+                LifecycleConfiguration={"Rules": rules},  # type: ignore[typeddict-item]
             ),
         )
 

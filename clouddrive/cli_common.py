@@ -1,0 +1,54 @@
+"""What every CLI command module shares: consoles, the yes/no prompt, opening the drive.
+
+Command groups live in their own modules (`cli_*.py`), each with a `register(sub)` that adds
+its subcommands; `cli.py` builds the parser and turns errors into exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from clouddrive import errors
+from clouddrive.engine import Drive
+
+__all__ = ["err", "make_asker", "open_drive", "out", "print_json"]
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def make_asker(assume_yes: bool) -> Callable[[str], bool]:
+    """A yes/no prompt that refuses, rather than guesses, when there is no terminal."""
+
+    def ask(question: str) -> bool:
+        if assume_yes:
+            return True
+        if not sys.stdin or not sys.stdin.isatty():
+            raise errors.Refused(
+                "this needs a confirmation but there is no terminal to ask on; rerun with --yes"
+            )
+        err.print(f"{escape(question)} \\[y/N] ", end="")
+        try:
+            answer = input()
+        except EOFError:
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
+    return ask
+
+
+def open_drive(args: argparse.Namespace) -> Drive:
+    """The drive named by --root, or the one around the current folder."""
+    return Drive.open(args.root)
+
+
+def print_json(document: Any) -> None:
+    """One JSON document on stdout, for scripts (`--json`)."""
+    print(json.dumps(document, indent=2, default=str))
