@@ -41,6 +41,11 @@ class DriveConfig:
     user: str | None = None
     embedded: bool = False
     workers: int = 8
+    #: uploads larger than this go in parts of `part_size_mib` (S3's minimum part is 5 MiB)
+    multipart_threshold_mib: int = 64
+    part_size_mib: int = 16
+    #: keys per listing page; None lets the server choose (1000 on S3)
+    list_page_size: int | None = None
 
     @property
     def user_name(self) -> str:

@@ -235,6 +235,9 @@ class Drive:
                 max_connections=cfg.workers + 4,
                 retry=self._retry,
             )
+            self._remote.multipart_threshold = cfg.multipart_threshold_mib * 1024 * 1024
+            self._remote.part_size = max(5, cfg.part_size_mib) * 1024 * 1024
+            self._remote.page_size = cfg.list_page_size
         return self._remote
 
     @property

@@ -203,8 +203,13 @@ class Executor:
         if_match: str | None,
         parent: str | None,
         extra_meta: dict[str, str] | None = None,
-    ) -> tuple[BaseEntry | None, Transfer]:
-        """Upload the planned content of `path`; the base is None if it changed meanwhile."""
+    ) -> tuple[BaseEntry, bool, Transfer]:
+        """Upload the planned content of `path`: its new base, whether the file changed
+        meanwhile, and the transfer.
+
+        The base always records what was sent (the planned stat and hash, the new version):
+        an edit made during the upload then reads as an ordinary modification next run.
+        """
         target = self._target(path)
         self._check_local(target, local)
         body = self._snapshot(target, sha256)
@@ -222,10 +227,9 @@ class Executor:
                 body.unlink(missing_ok=True)
         crash_point("after-upload")
         transfer = Transfer("upload", path, result.version_id, parent)
-        if not stat_matches(target, local.size, local.mtime_ns):
-            return None, transfer  # changed during the upload: goes up again next run
+        changed = not stat_matches(target, local.size, local.mtime_ns)
         base = BaseEntry(path, local.size, local.mtime_ns, sha256, result.version_id, result.etag)
-        return base, transfer
+        return base, changed, transfer
 
     def _do_upload(self, action: Action, outcome: Outcome) -> None:
         local = action.local
@@ -233,15 +237,14 @@ class Executor:
         sha = local.sha256 or (action.base.sha256 if action.base else None)
         assert sha is not None
         parent = action.base.version_id if action.base else None
-        base, transfer = self._upload(
+        base, changed, transfer = self._upload(
             action.path, local, sha, if_match=action.if_match, parent=parent
         )
         outcome.transfers.append(transfer)
         outcome.bytes_moved += local.size
-        if base is None:
+        outcome.bases.append(base)
+        if changed:
             outcome.note = "changed during upload; it goes up again next run"
-        else:
-            outcome.bases.append(base)
 
     # -- downloads -------------------------------------------------------------------------
 
@@ -331,7 +334,7 @@ class Executor:
         moved = LocalFile(copy_path, local.size, local.mtime_ns, local.sha256)
         outcome.bases.append(self._download(action.path, remote, None))
         outcome.transfers.append(Transfer("download", action.path, remote.version_id))
-        base, transfer = self._upload(
+        base, _, transfer = self._upload(
             copy_path,
             moved,
             local.sha256,
@@ -342,8 +345,7 @@ class Executor:
         transfer.op = "conflict-copy"
         outcome.transfers.append(transfer)
         outcome.bytes_moved += local.size + remote.size
-        if base is not None:
-            outcome.bases.append(base)
+        outcome.bases.append(base)
         outcome.note = f"both changed: your version is kept as '{copy_path}'"
 
     def _do_record(self, action: Action, outcome: Outcome) -> None:

@@ -31,6 +31,7 @@ from tenacity import (
 )
 
 from clouddrive import errors
+from clouddrive.faults import crash_point
 from clouddrive.models import RemoteEntry, Skipped
 from clouddrive.paths import UnsafeKey, is_internal, key_to_path, path_to_key
 
@@ -291,6 +292,7 @@ class S3Remote:
             yield dict(page)
             if not page.get("IsTruncated"):
                 return
+            crash_point("mid-listing")
             kwargs["KeyMarker"] = page.get("NextKeyMarker", "")
             kwargs["VersionIdMarker"] = page.get("NextVersionIdMarker", "")
 
@@ -454,6 +456,7 @@ class S3Remote:
                     )
                     parts.append({"PartNumber": number, "ETag": part["ETag"]})
                     offset += len(chunk)
+                    crash_point("mid-multipart")
             resp = self._call(
                 what,
                 lambda: self.client.complete_multipart_upload(

@@ -122,6 +122,36 @@ class TestCrashPoints:
         assert list(conflict_copies(files).values()) == [b"bob's version"]
 
 
+class TestTransferInternals:
+    def test_killed_mid_multipart_upload(self, shared, tmp_path) -> None:
+        """Killed between parts: no half object becomes a version; the rerun uploads it once."""
+        a = shared.drive(tmp_path / "ann", "ann", multipart_threshold_mib=5, part_size_mib=5)
+        big = os.urandom(12 * 1024 * 1024)
+        write(a.root, "big.bin", big)
+        a.close()
+        assert cli(a.root, "sync", "--yes", "-q", crash="mid-multipart").returncode == KILLED
+        assert shared.latest() == {}
+        assert cli(a.root, "sync", "--yes", "-q").returncode == 0
+        assert shared.latest() == {"big.bin": big}
+        assert len(shared.versions("big.bin")) == 1
+
+    def test_killed_mid_listing(self, pair, shared) -> None:
+        """Killed while reading the listing: nothing was changed, the rerun converges."""
+        a, b = pair
+        for drive in (a, b):
+            cfg = drive.config.__class__(**{**drive.config.__dict__, "list_page_size": 1})
+            cfg.save(drive.root)
+        change_a(a)
+        assert cli(a.root, "sync", "--yes", "-q", crash="mid-listing").returncode == KILLED
+        assert shared.latest() == {
+            "keep.txt": b"unchanged",
+            "edit.txt": b"old",
+            "drop.txt": b"to be deleted",
+        }
+        files = assert_converged(shared, a, b)
+        assert files["edit.txt"] == b"new content" and "drop.txt" not in files
+
+
 class TestRandomKills:
     def test_kills_at_random_moments_converge(self, shared, tmp_path) -> None:
         """A big run killed again and again at random times still converges exactly."""
