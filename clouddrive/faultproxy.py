@@ -9,7 +9,9 @@ what happened and what the run did about it. Standard library only; test-only to
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import io
 import random
 import re
 import socket
@@ -177,13 +179,25 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     def _reset(self) -> None:
         """Abort the client connection with a TCP reset, as a crashed middlebox would."""
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self._close()
+
+    def _close(self) -> None:
+        """Close the client connection for real, now.
+
+        `socket.close()` alone does not: the handler's rfile and wfile still hold the
+        descriptor, and the peer would hang until its read timeout instead of seeing the
+        reset (or, after a graceful shutdown, the end of a cut body).
+        """
         self.close_connection = True
-        sock = self.connection
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            sock.close()
-        except OSError:
-            pass
+        for stream in (self.rfile, self.wfile):
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+        self.connection.close()
+        self.rfile = io.BytesIO()
         self.wfile = _Sink()  # type: ignore[assignment]  # the server flushes it after us
 
     def _read_body(self) -> bytes:
@@ -257,7 +271,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self._reset()
         elif fault is Fault.TRUNCATE_BODY and len(data) > 1:
             self._send(status, reason, headers, data, cut=lambda b: b[: len(b) // 2])
-            self._reset()
+            self._close()  # a clean end of stream, short of the promised Content-Length
         elif fault is Fault.RESET_MID_BODY and len(data) > 1:
             self._send(status, reason, headers, data, cut=lambda b: b[: len(b) // 3])
             self._reset()

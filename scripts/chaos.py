@@ -38,10 +38,15 @@ from clouddrive.embedded import (
     start_server,
     stop_server,
 )
+from clouddrive.engine import Drive
+from clouddrive.errors import CloudDriveError
 from clouddrive.faultproxy import Fault, FaultProxy, Rule
 from clouddrive.faults import CRASH_ENV
+from clouddrive.remote import RetryPolicy
 
 BUCKET = "chaos"
+#: the same bounded retries as production, with short waits: faults are dense here
+QUICK_RETRY = RetryPolicy(attempts=6, initial=0.02, maximum=0.2)
 PREFIX = "shared"
 USERS = ("ann", "bob", "cat")
 NAMES = ["a.txt", "b.md", "notes/c.txt", "notes/d.txt", "deep/x/y.bin", "e", "f.csv", "g h.txt"]
@@ -70,7 +75,8 @@ class Report:
     rounds: int = 0
     actions: int = 0
     syncs: int = 0
-    failed_syncs: int = 0
+    partial_syncs: int = 0
+    stopped_syncs: int = 0
     faults: int = 0
     crashes: int = 0
     kills: int = 0
@@ -86,7 +92,11 @@ class Report:
         rows = [
             ("rounds", self.rounds),
             ("actions (local changes)", self.actions),
-            ("syncs", f"{self.syncs} ({self.failed_syncs} stopped by a fault)"),
+            (
+                "syncs",
+                f"{self.syncs} ({self.partial_syncs} skipped some files, "
+                f"{self.stopped_syncs} stopped by a fault)",
+            ),
             ("faults injected", self.faults),
             ("crashes at crash points", self.crashes),
             ("kills at random moments", self.kills),
@@ -161,6 +171,7 @@ class Chaos:
         (self.canary / "untouched.txt").write_text("the canary")
         self.outside_before = snapshot(work / "outside-watch")
         self.synced_contents: dict[str, str] = {}  # sha -> where it was seen
+        self.any_failed = False
         self.fault_rate = fault_rate
         self.env = {
             **os.environ,
@@ -169,6 +180,7 @@ class Chaos:
             "AWS_DEFAULT_REGION": "us-east-1",
         }
         self.env.pop(CRASH_ENV, None)
+        os.environ.update({k: self.env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")})
 
     # -- work ------------------------------------------------------------------------------
 
@@ -224,8 +236,9 @@ class Chaos:
                 Rule(fault, operation=operation, times=None, chance=self.fault_rate / len(kinds))
             )
 
-    def sync(self, user: str, *, kill: bool, crash: str | None) -> bool:
-        """One sync in a child process; True if it finished (any exit code but a kill).
+    def sync(self, user: str, *, kill: bool, crash: str | None) -> None:
+        """One sync of `user`'s drive: in a child process when it is to be killed (at a
+        random moment or a crash point), else in this process (no start-up cost).
 
         What the drive held as the sync started is entrusted to clouddrive once that sync
         finishes cleanly, and must stay retrievable from then on. (A content overwritten
@@ -235,6 +248,36 @@ class Chaos:
             hashlib.sha256(data).hexdigest(): f"{user}:{path}"
             for path, data in tree(self.roots[user]).items()
         }
+        self.report.syncs += 1
+        if kill or crash:
+            code = self.sync_in_child(user, kill=kill, crash=crash)
+        else:
+            code = self.sync_here(user)
+        if code is None:
+            return  # killed: nothing is entrusted by a run that did not finish
+        if code == 3:
+            self.report.partial_syncs += 1
+        elif code != 0:
+            self.report.stopped_syncs += 1
+        # Exit 3 with no file failed (only hostile keys skipped) carried every local file too.
+        if code == 0 or (code == 3 and not self.any_failed):
+            for sha, where in held.items():
+                self.synced_contents.setdefault(sha, where)
+
+    def sync_here(self, user: str) -> int:
+        """A sync through the engine API; its CLI-style exit code."""
+        self.any_failed = False
+        try:
+            with Drive.open(self.roots[user], retry=QUICK_RETRY) as drive:
+                report = drive.sync()
+        except CloudDriveError as exc:
+            return exc.exit_code
+        self.any_failed = bool(report.failed)
+        return 3 if report.failed or report.plan.skipped else 0
+
+    def sync_in_child(self, user: str, *, kill: bool, crash: str | None) -> int | None:
+        """A sync by the real command in a child process; None if it was killed."""
+        self.any_failed = True  # a child's per-file failures are not visible from here
         env = dict(self.env)
         if crash:
             env[CRASH_ENV] = crash
@@ -243,7 +286,6 @@ class Chaos:
         proc = subprocess.Popen(
             cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
         )
-        self.report.syncs += 1
         if kill:
             time.sleep(self.rng.uniform(0.1, 1.0))
             if proc.poll() is None:
@@ -253,15 +295,10 @@ class Chaos:
         if proc.returncode == -signal.SIGKILL:
             if crash:
                 self.report.crashes += 1
-            return False
-        if proc.returncode != 0:
-            self.report.failed_syncs += 1
-            if proc.returncode != 3:
-                sys.stderr.write(f"  sync of {user}: exit {proc.returncode}: {stderr[-300:]}\n")
-        else:
-            for sha, where in held.items():
-                self.synced_contents.setdefault(sha, where)
-        return True
+            return None
+        if proc.returncode not in (0, 3):
+            sys.stderr.write(f"  sync of {user}: exit {proc.returncode}: {stderr[-300:]}\n")
+        return proc.returncode
 
     def run(self, rounds: int) -> Report:
         for round_no in range(rounds):
@@ -292,12 +329,9 @@ class Chaos:
 
     def all_quiet(self) -> bool:
         for root in self.roots.values():
-            result = subprocess.run(
-                [sys.executable, "-m", "clouddrive", "--root", str(root), "status", "--json"],
-                env=self.env, capture_output=True, text=True, timeout=120,
-            )  # fmt: skip
-            if result.returncode != 0 or '"action": "' in result.stdout:
-                return False
+            with Drive.open(root, retry=QUICK_RETRY) as drive:
+                if not drive.status().is_empty:
+                    return False
         return True
 
     # -- verdict ---------------------------------------------------------------------------
