@@ -23,7 +23,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from clouddrive import __version__, errors
+from clouddrive import __version__, cli_health, cli_timetravel, errors
 from clouddrive.cli_common import err, make_asker, open_drive, out, print_json
 from clouddrive.engine import Drive, SyncReport
 from clouddrive.executor import Outcome
@@ -216,6 +216,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_app(args: argparse.Namespace) -> int:
+    """The Textual app on a terminal; without one, the status, saying why."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        err.print("[dim](no terminal for the interactive app: showing status instead)[/]")
+        args.json = False
+        return cmd_status(args)
+    from clouddrive.tui import run_app
+
+    return run_app(args.root)
+
+
 def cmd_server(args: argparse.Namespace) -> int:
     from clouddrive.embedded import default_data_dir, ensure_embedded, stop_embedded
 
@@ -288,11 +299,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", "-q", action="store_true", help="print only the plan and errors")
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("app", help="open the interactive app (the same as no command)")
+    p.set_defaults(func=cmd_app)
+
     p = sub.add_parser("server", help="the embedded local S3 server: status or stop")
     p.add_argument("server_action", choices=("status", "stop"), nargs="?", default="status")
     p.set_defaults(func=cmd_server)
 
     # Command groups of their own modules register here, each with register(sub).
+    cli_health.register(sub)
+    cli_timetravel.register(sub)
     return parser
 
 
@@ -300,9 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        args.json = False
-        args.func = cmd_status
-        err.print("[dim](the interactive app arrives in a later release; showing status)[/]")
+        args.func = cmd_app
     try:
         code: int = args.func(args)
     except errors.CloudDriveError as exc:

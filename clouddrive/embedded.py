@@ -38,7 +38,7 @@ import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -227,14 +227,21 @@ def _choose_ports() -> dict[str, int]:
 # -- starting and stopping ----------------------------------------------------------------------
 
 
-def start_server(data_dir: Path, *, detach: bool, ready_timeout: float = 60.0) -> ServerInfo:
+def start_server(
+    data_dir: Path,
+    *,
+    detach: bool,
+    ready_timeout: float = 60.0,
+    extra_flags: Sequence[str] = (),
+) -> ServerInfo:
     """Start `weed mini` on free loopback ports with its data in `data_dir`; wait for S3.
 
     Output goes to `data_dir/weed.log` (weed's own rotated logs to `data_dir/logs`). Returns
     once an S3 call succeeds. If weed exits or does not answer within `ready_timeout` seconds
     it is killed and `EmbeddedServerError` names the log. With `detach=True` the server gets
     its own session, so it outlives the CLI process and a Ctrl-C in its terminal; with
-    `detach=False` it stays in the caller's process group (Ctrl-C stops both).
+    `detach=False` it stays in the caller's process group (Ctrl-C stops both). `extra_flags`
+    are more `weed mini` flags (tests use `-s3.config=FILE` for a server that checks keys).
     """
     weed = find_weed()
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -248,7 +255,7 @@ def start_server(data_dir: Path, *, detach: bool, ready_timeout: float = 60.0) -
         ports = _choose_ports()
         endpoint_url = f"http://{_HOST}:{ports['s3.port']}"
         log_offset = log_path.stat().st_size if log_path.exists() else 0
-        proc = _spawn(weed, data_dir, ports, log_path, detach=detach)
+        proc = _spawn(weed, data_dir, ports, log_path, detach=detach, extra_flags=extra_flags)
         try:
             _wait_ready(proc, endpoint_url, log_path, log_offset, deadline, ready_timeout)
         except _PortClash:
@@ -267,7 +274,13 @@ def start_server(data_dir: Path, *, detach: bool, ready_timeout: float = 60.0) -
 
 
 def _spawn(
-    weed: Path, data_dir: Path, ports: Mapping[str, int], log_path: Path, *, detach: bool
+    weed: Path,
+    data_dir: Path,
+    ports: Mapping[str, int],
+    log_path: Path,
+    *,
+    detach: bool,
+    extra_flags: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
     """Run weed mini with every port explicit and a scrubbed environment (module docstring)."""
     glog_dir = data_dir / _GLOG_DIR
@@ -283,6 +296,7 @@ def _spawn(
         f"-dir={data_dir}",
         *_FIXED_FLAGS,
         *(f"-{name}={port}" for name, port in ports.items()),
+        *extra_flags,
     ]
     for name, flag in (("s3", "-s3.localSocket"), ("filer", "-filer.localSocket")):
         sock_path = data_dir / f"{name}.sock"

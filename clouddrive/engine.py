@@ -7,14 +7,14 @@ module talks to boto3 or the disk's sync state directly.
 from __future__ import annotations
 
 import dataclasses
-import json
+import functools
 import logging
 import posixpath
 import shutil
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,8 +32,10 @@ from clouddrive.executor import Executor, Outcome, Transfer, clean_tmp
 from clouddrive.ignore import IgnoreRules
 from clouddrive.local import FsTraits, file_md5, file_sha256, probe_fs, scan
 from clouddrive.lock import DriveLock
+from clouddrive.lookup import VersionText, changed_by, read_version
 from clouddrive.models import (
     Action,
+    ActionKind,
     BaseEntry,
     LocalChange,
     LocalFile,
@@ -42,13 +44,26 @@ from clouddrive.models import (
     RemoteEntry,
     Skipped,
 )
-from clouddrive.paths import INTERNAL_DIR, find_collisions, normalize_prefix, safe_name
+from clouddrive.paths import find_collisions, normalize_prefix
 from clouddrive.remote import RetryPolicy, S3Remote, connect
+from clouddrive.resolve import Choice, resolve_conflict
+from clouddrive.runs import RunAction, RunLog, RunRecord
 from clouddrive.state import StateStore
+from clouddrive.timetravel import (
+    PULL_KINDS,
+    DeletedFile,
+    FileVersion,
+    StepResult,
+    TimeTravel,
+    TimeTravelPlan,
+    TimeTravelReport,
+    restored_paths,
+)
 
 __all__ = [
     "DEFAULT_MAX_DELETE",
     "Drive",
+    "PullReport",
     "SyncReport",
     "check_guards",
 ]
@@ -81,6 +96,14 @@ class SyncReport:
     @property
     def transfers(self) -> list[Transfer]:
         return [t for o in self.outcomes if o.ok for t in o.transfers]
+
+
+@dataclass
+class PullReport(SyncReport):
+    """A pull (`Drive.pull`): a sync restricted to some paths and to taking S3's state;
+    `left` are the actions at those paths that wait for the next sync."""
+
+    left: tuple[Action, ...] = ()
 
 
 def check_guards(
@@ -279,6 +302,9 @@ class Drive:
         remote.require_versioning()
         listing = remote.list_latest()
         base = self.state.load()
+        # A base with no entry would read as "vanished": read those keys again on their own
+        # first, in case the listing dropped them (some servers' pagination does).
+        listing.entries.update(remote.recheck(p for p in base if p not in listing.entries))
         ignore = IgnoreRules.load(self.root)
         local_scan = scan(self.root, base, ignore)
         skipped = [*listing.skipped, *local_scan.skipped]
@@ -353,13 +379,26 @@ class Drive:
         on_outcome: Callable[[Outcome], None] | None = None,
         on_plan: Callable[[Plan], None] | None = None,
         cancel: threading.Event | None = None,
+        skip: Collection[str] = (),
+        on_start: Callable[[Action], None] | None = None,
     ) -> SyncReport:
-        """Plan, check the guards, ask `confirm` (if given), then carry the plan out."""
+        """Plan, check the guards, ask `confirm` (if given), then carry the plan out.
+
+        `skip`: paths (files, or folders: all under them) left out of this run, as if they
+        had no action; `on_start` is told (on a worker thread) as each action begins.
+        """
         run_id = uuid.uuid4().hex[:10]
         with DriveLock(internal_dir(self.root) / "lock"):
             clean_tmp(self.root)
             inputs = self._gather()
             plan = self._plan(inputs)
+            if skip:
+                left_out = set(skip)
+                plan = dataclasses.replace(
+                    plan,
+                    actions=tuple(a for a in plan.actions if not _excluded(a.path, left_out)),
+                    vanished=tuple(p for p in plan.vanished if not _excluded(p, left_out)),
+                )
             report = SyncReport(plan=plan, run_id=run_id, dry_run=dry_run)
             if on_plan is not None:
                 on_plan(plan)
@@ -373,9 +412,9 @@ class Drive:
             report.log_path, handler = self._open_log(started, run_id)
             try:
                 log.info("sync %s of %s with %s as %s", run_id, self.root, self.uri, self.user)
-                for skip in plan.skipped:
-                    log.warning("skipped %s: %s", skip.path, skip.reason)
-                self._execute(plan.actions, report, on_outcome, cancel)
+                for left in plan.skipped:
+                    log.warning("skipped %s: %s", left.path, left.reason)
+                self._execute(plan.actions, report, on_outcome, cancel, on_start)
                 report.cancelled = bool(cancel and cancel.is_set())
                 self.state.set_meta("last_sync", datetime.now(UTC).isoformat())
                 self._write_run_record(report, started)
@@ -390,9 +429,15 @@ class Drive:
         report: SyncReport,
         on_outcome: Callable[[Outcome], None] | None,
         cancel: threading.Event | None,
+        on_start: Callable[[Action], None] | None = None,
     ) -> None:
         executor = Executor(
-            self.root, self.remote, user=self.user, workers=self.config.workers, cancel=cancel
+            self.root,
+            self.remote,
+            user=self.user,
+            workers=self.config.workers,
+            cancel=cancel,
+            on_start=on_start,
         )
         retry: list[Action] = []
 
@@ -463,29 +508,233 @@ class Drive:
                 "%s %s%s", action.kind.value, action.path, f" ({outcome.note})" * bool(outcome.note)
             )
 
-    def _write_run_record(self, report: SyncReport, started: datetime) -> None:
-        """Who did what: one small JSON object per run that changed anything."""
+    def _write_run_record(self, report: SyncReport, started: datetime, kind: str = "sync") -> None:
+        """Who did what: one small JSON object per run that changed anything (runs.py)."""
         transfers = report.transfers
         if not transfers:
             return
-        record = {
-            "run_id": report.run_id,
-            "user": self.user,
-            "host": socket.gethostname(),
-            "started": started.isoformat(),
-            "finished": datetime.now(UTC).isoformat(),
-            "actions": [dataclasses.asdict(t) for t in transfers],
-            "failed": [
+        record = RunRecord(
+            run_id=report.run_id,
+            user=self.user,
+            host=socket.gethostname(),
+            started=started,
+            finished=datetime.now(UTC),
+            kind=kind,
+            actions=tuple(RunAction(t.op, t.path, t.version_id, t.parent) for t in transfers),
+            failed=tuple(
                 {"path": o.action.path, "action": o.action.kind.value, "error": o.error}
                 for o in report.failed
-            ],
-        }
-        who = safe_name(self.user)
-        relkey = f"{INTERNAL_DIR}/runs/{started:%Y%m%dT%H%M%SZ}-{who}-{report.run_id}.json"
+            ),
+        )
         try:
-            self.remote.put_bytes(relkey, json.dumps(record, indent=1).encode())
+            self.runs.write(record)
         except errors.RemoteError as exc:
-            log.warning("could not write the run record %s: %s", relkey, exc)
+            log.warning("could not write the run record of %s: %s", report.run_id, exc)
+
+    # -- bringing S3's state down ------------------------------------------------------------
+
+    def pull(
+        self,
+        paths: Collection[str],
+        *,
+        on_outcome: Callable[[Outcome], None] | None = None,
+        record: bool = True,
+    ) -> PullReport:
+        """Bring S3's current state of `paths` (files, or folders: all under them) into the
+        folder now, for files not changed here: downloads and local deletes only.
+
+        Whatever else the sync plan has for those paths (a local edit, a conflict) is left for
+        the next sync, which shows it and asks (`PullReport.left`); nothing elsewhere in the
+        drive is touched. Used after a restore, so that it "also downloads it at once" (with
+        `record=False`: the restore's own run record lists the pull's actions).
+        """
+        run_id = uuid.uuid4().hex[:10]
+        wanted = set(paths)
+        with DriveLock(internal_dir(self.root) / "lock"):
+            clean_tmp(self.root)
+            full = self._plan(self._gather())
+            mine = [a for a in full.actions if _excluded(a.path, wanted)]
+            plan = Plan(
+                actions=tuple(a for a in mine if a.kind in PULL_KINDS),
+                skipped=tuple(s for s in full.skipped if _excluded(s.path, wanted)),
+            )
+            left = tuple(a for a in mine if a.kind not in PULL_KINDS)
+            report = PullReport(plan=plan, run_id=run_id, left=left)
+            if plan.is_empty:
+                return report
+            started = datetime.now(UTC)
+            report.log_path, handler = self._open_log(started, run_id)
+            try:
+                log.info("pull %s of %d path(s) into %s", run_id, len(wanted), self.root)
+                self._execute(plan.actions, report, on_outcome, None)
+                self.state.set_meta("last_sync", datetime.now(UTC).isoformat())
+                if record:
+                    self._write_run_record(report, started, kind="pull")
+            finally:
+                log.removeHandler(handler)
+                handler.close()
+        return report
+
+    # -- time travel: deleted files, history, restore, undo (timetravel.py) -----------------
+
+    @functools.cached_property
+    def runs(self) -> RunLog:
+        """The prefix's run records; each one read is cached in .clouddrive/cache/runs/."""
+        cache = internal_dir(self.root) / "cache" / "runs"
+        return RunLog(self.remote, cache_dir=cache, workers=self.config.workers)
+
+    @functools.cached_property
+    def timetravel(self) -> TimeTravel:
+        return TimeTravel(self.remote, self.user, runs=self.runs, workers=self.config.workers)
+
+    def deleted(self, path: str = "", *, since: datetime | None = None) -> list[DeletedFile]:
+        """Recently deleted: every file at or under `path` ("": the drive) whose newest entry
+        on S3 is a delete marker, with who deleted it and when; newest first."""
+        return self.timetravel.deleted(path, since=since)
+
+    def history(self, path: str) -> list[FileVersion]:
+        """Every version and delete marker of one file, newest first, with their authors."""
+        return self.timetravel.history(path)
+
+    def activity(
+        self, *, since: datetime | None = None, limit: int | None = None
+    ) -> list[RunRecord]:
+        """The runs of every user of the prefix (since `since`, the newest `limit`), newest
+        first."""
+        return self.timetravel.activity(since=since, limit=limit)
+
+    def plan_restore_deleted(
+        self, paths: Sequence[str] = (), *, everything: bool = False, since: datetime | None = None
+    ) -> TimeTravelPlan:
+        """What `restore_deleted` would do; nothing is changed."""
+        return self.timetravel.plan_restore_deleted(paths, everything=everything, since=since)
+
+    def plan_restore(
+        self, path: str, *, version_id: str | None = None, at: datetime | None = None
+    ) -> TimeTravelPlan:
+        """What `restore` would do (one version of a file, or a file or folder as it was at a
+        moment); nothing is changed."""
+        if (version_id is None) == (at is None):
+            raise errors.UserError("restore needs either a version id or a time (--version/--at)")
+        if version_id is not None:
+            return self.timetravel.plan_restore_version(path, version_id)
+        assert at is not None
+        return self.timetravel.plan_restore_at(path, at)
+
+    def plan_undo(self, run_id: str) -> TimeTravelPlan:
+        """What `undo` would do; nothing is changed."""
+        return self.timetravel.plan_undo(run_id)
+
+    def apply(
+        self,
+        plan: TimeTravelPlan,
+        *,
+        confirm: Callable[[TimeTravelPlan], bool] | None = None,
+        pull: bool = True,
+        on_result: Callable[[StepResult], None] | None = None,
+    ) -> TimeTravelReport:
+        """Carry out a time-travel plan (after `confirm`, if given), then bring the changed
+        paths into this folder at once (`pull`: files unchanged here only)."""
+        if confirm is not None and not plan.is_empty and not confirm(plan):
+            raise errors.Refused("cancelled; nothing was changed")
+        report = self.timetravel.execute(plan, on_result=on_result, record=False)
+        changed = restored_paths(report)
+        local: list[RunAction] = []
+        try:
+            if pull and changed:
+                pulled = self.pull(changed, record=False)
+                report.note_local(
+                    [o.action for o in pulled.done],
+                    [(o.action, o.error or "failed") for o in pulled.failed],
+                    list(pulled.left),
+                )
+                local = [RunAction(t.op, t.path, t.version_id, t.parent) for t in pulled.transfers]
+        except errors.LockHeld:
+            report.local_note = "another sync of this drive is running; the next sync brings it"
+        except errors.CloudDriveError as exc:
+            report.local_note = f"changed on S3, but not yet here ({exc}); the next sync brings it"
+        finally:
+            self.timetravel.write_record(report, local)  # one record: S3 and local actions
+        return report
+
+    def restore_deleted(
+        self,
+        paths: Sequence[str] = (),
+        *,
+        everything: bool = False,
+        since: datetime | None = None,
+        confirm: Callable[[TimeTravelPlan], bool] | None = None,
+    ) -> TimeTravelReport:
+        """Bring deleted files (or every deleted file under folders) back, on S3 by copying
+        the last version forward, and here at once."""
+        plan = self.plan_restore_deleted(paths, everything=everything, since=since)
+        return self.apply(plan, confirm=confirm)
+
+    def restore(
+        self,
+        path: str,
+        *,
+        version_id: str | None = None,
+        at: datetime | None = None,
+        confirm: Callable[[TimeTravelPlan], bool] | None = None,
+    ) -> TimeTravelReport:
+        """Make an old version current again, or a file or folder what it was at `at`."""
+        return self.apply(self.plan_restore(path, version_id=version_id, at=at), confirm=confirm)
+
+    def undo(
+        self, run_id: str, *, confirm: Callable[[TimeTravelPlan], bool] | None = None
+    ) -> TimeTravelReport:
+        """Revert exactly what one run wrote on S3 (see `TimeTravel.plan_undo`)."""
+        return self.apply(self.plan_undo(run_id), confirm=confirm)
+
+    # -- settling one conflict; look-ups for views (resolve.py, lookup.py) -------------------
+
+    def resolve(self, path: str, choice: str) -> SyncReport:
+        """Settle the conflict at `path` now: keep `mine` (theirs stays in the file's
+        history), `theirs` (yours stays restorable in recently deleted) or `both` (what a sync
+        does). The path is planned afresh first; if it is no longer a conflict, nothing is
+        changed (UserError). A lost race is a failed outcome, with nothing overwritten."""
+        how = Choice.parse(choice)
+        run_id = uuid.uuid4().hex[:10]
+        with DriveLock(internal_dir(self.root) / "lock"):
+            clean_tmp(self.root)
+            self.remote.require_versioning()
+            action = self._replan(path)
+            if action is None or action.kind is not ActionKind.CONFLICT:
+                now = "nothing to do" if action is None else action.kind.value
+                raise errors.UserError(f"{path} is not in conflict any more ({now}); refresh")
+            report = SyncReport(plan=Plan(actions=(action,)), run_id=run_id)
+            started = datetime.now(UTC)
+            report.log_path, handler = self._open_log(started, run_id)
+            try:
+                log.info("resolve %s: keep %s, as %s", path, how.value, self.user)
+                executor = Executor(self.root, self.remote, user=self.user, workers=1)
+                outcome = resolve_conflict(executor, action, how)
+                for entry in outcome.bases:
+                    self.state.put(entry)
+                for gone in outcome.forget:
+                    self.state.forget(gone)
+                report.outcomes.append(outcome)
+                self._log_outcome(outcome)
+                self._write_run_record(report, started, kind="resolve")
+            finally:
+                log.removeHandler(handler)
+                handler.close()
+        return report
+
+    @property
+    def endpoint(self) -> str:
+        """The S3 endpoint this drive talks to (connects first, if need be)."""
+        return str(self.remote.client.meta.endpoint_url)
+
+    def changed_by(self, entries: Sequence[RemoteEntry]) -> dict[str, str]:
+        """path -> who wrote each entry (a plan's remote side): version metadata, or the
+        run record of a delete marker; "unknown" when nothing says."""
+        return changed_by(self.remote, self.runs, entries, workers=self.config.workers)
+
+    def read_version(self, path: str, version_id: str, *, limit: int = 1 << 20) -> VersionText:
+        """One version's content (checked like a download), if it is at most `limit` bytes."""
+        return read_version(self.remote, path, version_id, limit=limit)
 
     # -- reset -----------------------------------------------------------------------------
 

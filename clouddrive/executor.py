@@ -84,12 +84,14 @@ class Executor:
         user: str,
         workers: int = 8,
         cancel: threading.Event | None = None,
+        on_start: Callable[[Action], None] | None = None,
     ) -> None:
         self.root = root
         self.remote = remote
         self.user = user
         self.workers = max(1, workers)
         self.cancel = cancel or threading.Event()
+        self.on_start = on_start  #: told (on a worker thread) as each action begins
         self.tmp_dir = root / INTERNAL_DIR / "tmp"
 
     # -- scheduling ------------------------------------------------------------------------
@@ -122,6 +124,8 @@ class Executor:
     def execute(self, action: Action) -> Outcome:
         """One action, with every failure turned into an outcome (never an exception)."""
         outcome = Outcome(action)
+        if self.on_start is not None:
+            self.on_start(action)
         try:
             handler = _HANDLERS[action.kind]
             handler(self, action, outcome)

@@ -11,9 +11,13 @@ import contextlib
 import functools
 import hashlib
 import os
+import re
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,7 +37,8 @@ from tenacity import (
 from clouddrive import errors
 from clouddrive.faults import crash_point
 from clouddrive.models import RemoteEntry, Skipped
-from clouddrive.paths import UnsafeKey, is_internal, key_to_path, path_to_key
+from clouddrive.paths import INTERNAL_DIR, UnsafeKey, is_internal, key_to_path, path_to_key
+from clouddrive.timeline import Entry, KeyHistory, order
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -43,12 +48,15 @@ __all__ = [
     "META_PARENT",
     "META_SHA256",
     "META_USER",
+    "CredentialSource",
     "DownloadResult",
     "PutResult",
     "RemoteListing",
     "RetryPolicy",
     "S3Remote",
+    "ServerClock",
     "connect",
+    "credential_source",
     "translate",
 ]
 
@@ -162,6 +170,28 @@ class RemoteListing:
     skipped: list[Skipped]
 
 
+_ENTRY_TAG = re.compile(rb"<(Version|DeleteMarker)[\s>]")
+_ORDER_FIELD = "ClouddriveEntryOrder"
+
+
+def _capture_entry_order(
+    response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any
+) -> None:
+    """botocore hook (before-parse.s3.ListObjectVersions): keep the listing's true order.
+
+    S3 lists a key's versions and delete markers interleaved, newest first; botocore parses
+    them into two separate lists. This records the sequence of element kinds ("V"/"M") so
+    the two lists, each still in document order, can be merged back exactly.
+    """
+    body = response_dict.get("body")
+    if int(response_dict.get("status_code", 0) or 0) != 200 or not isinstance(body, bytes):
+        return
+    kinds = _ENTRY_TAG.findall(body)
+    customized_response_dict[_ORDER_FIELD] = "".join(
+        "V" if kind == b"Version" else "M" for kind in kinds
+    )
+
+
 def _etag(raw: str | None) -> str:
     return (raw or "").strip()
 
@@ -197,6 +227,12 @@ class S3Remote:
         self.page_size: int | None = None  #: MaxKeys per listing page (None: the server's 1000)
         self._conditional_delete = True
         self._lock = threading.Lock()
+        with contextlib.suppress(AttributeError):  # a stand-in client without events
+            client.meta.events.register(
+                "before-parse.s3.ListObjectVersions",
+                _capture_entry_order,
+                unique_id="clouddrive-entry-order",
+            )
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -265,36 +301,66 @@ class S3Remote:
                 code = str(cause.response.get("Error", {}).get("Code", ""))
                 if code in ("404", "NoSuchBucket", "NotFound"):
                     raise errors.BucketNotFound(f"bucket '{self.bucket}' does not exist") from cause
+            if isinstance(exc, errors.AccessDenied):
+                # HEAD has no error body and needs an unscoped s3:ListBucket, which a
+                # prefix-scoped policy lacks: a GET tells a missing bucket or rejected keys
+                # apart, and passes for a user who may read the bucket's versioning.
+                self.versioning_status()
+                return
             raise
 
     # -- the ledger ----------------------------------------------------------------------------
 
-    def _pages(self, prefix: str) -> Iterator[dict[str, Any]]:
+    def _pages(self, prefix: str, page_size: int | None = None) -> Iterator[dict[str, Any]]:
         """Every page of the version listing; one failed page fails the whole listing."""
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
-        if self.page_size:
-            kwargs["MaxKeys"] = self.page_size
+        if page_size or self.page_size:
+            kwargs["MaxKeys"] = page_size or self.page_size
         page_no = 0
         while True:
             page_no += 1
-            try:
-                page = self._call(
-                    f"listing versions (page {page_no})",
-                    functools.partial(self.client.list_object_versions, **kwargs),
-                )
-            except (errors.CredentialsError, errors.BucketNotFound, errors.AccessDenied):
-                raise
-            except errors.RemoteError as exc:
-                raise errors.ListingFailed(
-                    f"listing s3://{self.bucket}/{prefix} failed on page {page_no}: {exc}; "
-                    "nothing was changed"
-                ) from exc
+            page = self._list_page(
+                prefix, page_no, functools.partial(self.client.list_object_versions, **kwargs)
+            )
             yield dict(page)
             if not page.get("IsTruncated"):
                 return
             crash_point("mid-listing")
             kwargs["KeyMarker"] = page.get("NextKeyMarker", "")
             kwargs["VersionIdMarker"] = page.get("NextVersionIdMarker", "")
+
+    def _list_page(self, prefix: str, page_no: int, call: Callable[[], Any]) -> Any:
+        """One listing page; a failure that outlasts the retries fails the whole listing."""
+        try:
+            return self._call(f"listing {prefix or 'the bucket'} (page {page_no})", call)
+        except (errors.CredentialsError, errors.BucketNotFound, errors.AccessDenied):
+            raise
+        except errors.RemoteError as exc:
+            raise errors.ListingFailed(
+                f"listing s3://{self.bucket}/{prefix} failed on page {page_no}: {exc}; "
+                "nothing was changed"
+            ) from exc
+
+    def _object_keys(self, prefix: str, start_after: str | None = None) -> Iterator[str]:
+        """Every current key under `prefix` (ListObjectsV2), in key order."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+        if start_after:
+            kwargs["StartAfter"] = start_after
+        if self.page_size:
+            kwargs["MaxKeys"] = self.page_size
+        page_no = 0
+        while True:
+            page_no += 1
+            page = self._list_page(
+                prefix, page_no, functools.partial(self.client.list_objects_v2, **kwargs)
+            )
+            for item in page.get("Contents", []) or []:
+                yield str(item["Key"])
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+            kwargs["ContinuationToken"] = token
+            kwargs.pop("StartAfter", None)
 
     @staticmethod
     def _latest_in(page: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
@@ -321,6 +387,7 @@ class S3Remote:
         entries: dict[str, RemoteEntry] = {}
         skipped: list[Skipped] = []
         list_prefix = self.prefix + "/" if self.prefix else ""
+        pages = 0
         for page in self._pages(list_prefix):
             for key, item, marker in self._latest_in(page):
                 if key.endswith("/") and (marker or int(item.get("Size", 0)) == 0):
@@ -335,13 +402,48 @@ class S3Remote:
                 if is_internal(path):
                     continue
                 entries[path] = self._entry(path, key, item, marker)
+            pages += 1
+        if pages > 1:
+            self._fill_gaps(entries, list_prefix)
         return RemoteListing(entries, skipped)
 
+    def _fill_gaps(self, entries: dict[str, RemoteEntry], list_prefix: str) -> None:
+        """Re-read every current key that a paginated version listing left out.
+
+        Some servers drop keys when they paginate version listings (SeaweedFS 4.48 loses
+        'e' between pages when 'e (conflict ...)' sits beside it). The object listing is a
+        second, independent opinion: any current key it knows and the versions did not
+        show is re-read on its own. A missed delete marker is caught by `recheck` instead.
+        """
+        known = {entry.key for entry in entries.values()}
+        for key in self._object_keys(list_prefix):
+            if key in known or key.endswith("/"):
+                continue
+            try:
+                path = key_to_path(key, self.prefix)
+            except UnsafeKey:
+                continue  # the version listing reports unsafe keys it sees
+            if not is_internal(path) and (entry := self.latest(path)) is not None:
+                entries[path] = entry
+
+    def recheck(self, paths: Iterable[str]) -> dict[str, RemoteEntry]:
+        """Re-read keys one by one (the newest entry of each that exists).
+
+        Before a path is called 'vanished' (a base, but no entry in the listing), its key is
+        read again on its own: a listing that silently dropped it must not stop the drive.
+        """
+        found = {}
+        for path in paths:
+            entry = self.latest(path)
+            if entry is not None:
+                found[path] = entry
+        return found
+
     def latest(self, path: str) -> RemoteEntry | None:
-        """Re-read the newest entry of one key (after a lost race)."""
+        """Re-read the newest entry of one key (after a lost race, or a gap in a listing)."""
         key = self.key(path)
         found: RemoteEntry | None = None
-        for page in self._pages(key):
+        for page in self._pages(key, page_size=1000):
             for item_key, item, marker in self._latest_in(page):
                 if item_key == key:
                     found = self._entry(path, key, item, marker)
@@ -349,21 +451,112 @@ class S3Remote:
                 break
         return found
 
+    @staticmethod
+    def _in_order(page: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """A page's versions and delete markers (marked `IsDeleteMarker`) in document order.
+
+        The order comes from `_capture_entry_order`; without it (a client whose responses
+        bypassed the hook, or a mismatch), versions come first, then markers.
+        """
+        versions = [{**v, "IsDeleteMarker": False} for v in page.get("Versions", []) or []]
+        markers = [{**m, "IsDeleteMarker": True} for m in page.get("DeleteMarkers", []) or []]
+        kinds = str(page.get(_ORDER_FIELD, ""))
+        if len(kinds) != len(versions) + len(markers) or kinds.count("V") != len(versions):
+            yield from versions
+            yield from markers
+            return
+        vi, mi = iter(versions), iter(markers)
+        for kind in kinds:
+            yield next(vi) if kind == "V" else next(mi)
+
+    @staticmethod
+    def _ordered(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One key's raw items newest first: by time, ties in listing order, latest first."""
+        by_time = sorted(items, key=lambda i: i["LastModified"], reverse=True)
+        return sorted(by_time, key=lambda i: not i.get("IsLatest"))
+
     def versions(self, path: str) -> list[dict[str, Any]]:
-        """Every version and delete marker of one key, newest first (raw listing items)."""
+        """Every version and delete marker of one key, newest first (raw listing items).
+
+        Versions and markers come in the listing's own interleaved order (see
+        `_capture_entry_order`), sorted stably by time with the latest entry first; see
+        `clouddrive.timeline` for what this means on servers that do not interleave.
+        """
         key = self.key(path)
         items: list[dict[str, Any]] = []
         for page in self._pages(key):
-            for item in page.get("Versions", []) or []:
-                if item["Key"] == key:
-                    items.append({**item, "IsDeleteMarker": False})
-            for item in page.get("DeleteMarkers", []) or []:
-                if item["Key"] == key:
-                    items.append({**item, "IsDeleteMarker": True})
-        # Listings split versions from markers; time (to the second) orders them, and the
-        # latest entry wins a tie.
-        items.sort(key=lambda i: (i["LastModified"], bool(i.get("IsLatest"))), reverse=True)
-        return items
+            items.extend(item for item in self._in_order(page) if item["Key"] == key)
+        return self._ordered(items)
+
+    @staticmethod
+    def _history_entry(item: dict[str, Any]) -> Entry:
+        marker = bool(item["IsDeleteMarker"])
+        return Entry(
+            version_id=str(item.get("VersionId") or "null"),
+            is_delete_marker=marker,
+            modified=item["LastModified"],
+            is_latest=bool(item.get("IsLatest")),
+            size=0 if marker else int(item.get("Size", 0)),
+            etag=None if marker else _etag(item.get("ETag")),
+        )
+
+    def histories(self, path: str = "") -> Iterator[KeyHistory]:
+        """The full history of every key at `path` or under `path/` ("": the whole drive).
+
+        One paginated listing, streamed one key at a time (listings go in key order, so a
+        key's entries are together, even across pages), each newest first. Internal keys
+        (run records) and console folder placeholders are left out; keys without a safe
+        local path come with `unsafe` set (their `path` is then the raw key below the prefix).
+        """
+        base = self.prefix + "/" if self.prefix else ""
+        list_prefix = self.key(path) if path else base
+        exact = self.key(path) if path else None
+
+        def wanted(key: str) -> bool:
+            return exact is None or key == exact or key.startswith(exact + "/")
+
+        def finish(key: str, items: list[dict[str, Any]]) -> KeyHistory | None:
+            if key.endswith("/") and all(
+                i["IsDeleteMarker"] or int(i.get("Size", 0)) == 0 for i in items
+            ):
+                return None  # a "folder" placeholder made by a console
+            entries = tuple(order([self._history_entry(i) for i in items]))
+            try:
+                rel = key_to_path(key, self.prefix)
+            except UnsafeKey as exc:
+                raw = key[len(base) :] or key
+                if is_internal(raw.split("/", 1)[0]):
+                    return None
+                return KeyHistory(raw, key, entries, unsafe=exc.reason)
+            if is_internal(rel):
+                return None
+            return KeyHistory(rel, key, entries)
+
+        key: str | None = None
+        items: list[dict[str, Any]] = []
+        for page in self._pages(list_prefix):
+            # Grouped per page and sorted by key (UTF-8 order is code point order): some
+            # servers (moto) list all versions of a page before all of its markers.
+            groups: dict[str, list[dict[str, Any]]] = {}
+            for item in self._in_order(page):
+                if wanted(item["Key"]):
+                    groups.setdefault(item["Key"], []).append(item)
+            for page_key in sorted(groups):
+                if page_key == key:  # a key continued from the previous page
+                    items.extend(groups[page_key])
+                    continue
+                if key is not None and (done := finish(key, items)) is not None:
+                    yield done
+                key, items = page_key, groups[page_key]
+        if key is not None and (done := finish(key, items)) is not None:
+            yield done
+
+    def list_objects(self, relprefix: str, *, start_after: str | None = None) -> list[str]:
+        """The current keys under `PREFIX/relprefix` (relative to the prefix, in key order);
+        for clouddrive's own objects such as run records. `start_after` is relative too."""
+        base = len(self.prefix) + 1 if self.prefix else 0
+        after = self.key(start_after) if start_after else None
+        return [key[base:] for key in self._object_keys(self.key(relprefix), after)]
 
     def content_sha256(self, entry: RemoteEntry) -> str | None:
         """The sha256 recorded in the version's metadata (one HEAD), if clouddrive wrote it."""
@@ -580,6 +773,101 @@ class S3Remote:
             ),
         )
 
+    # -- health: the whole lifecycle document, doctor probes, the server's clock ------------
+
+    def lifecycle_document(self) -> dict[str, Any]:
+        """The bucket's lifecycle configuration as one document, to merge into and write back.
+
+        `Rules` (empty when the bucket has none) and, when the server reports it (AWS does),
+        `TransitionDefaultMinimumObjectSize`, so that writing the document back changes
+        nothing but the rules.
+        """
+        try:
+            resp = self._call(
+                "reading the bucket's lifecycle rules",
+                lambda: self.client.get_bucket_lifecycle_configuration(Bucket=self.bucket),
+            )
+        except errors.RemoteError as exc:
+            if _code_of(exc.__cause__) in ("NoSuchLifecycleConfiguration", "NoSuchLifecycle"):
+                return {"Rules": []}
+            raise
+        document: dict[str, Any] = {"Rules": [dict(rule) for rule in resp.get("Rules", [])]}
+        minimum = resp.get("TransitionDefaultMinimumObjectSize")
+        if minimum:
+            document["TransitionDefaultMinimumObjectSize"] = minimum
+        return document
+
+    def put_lifecycle_document(self, document: dict[str, Any]) -> None:
+        """Write a whole lifecycle configuration (no rules: the configuration is removed)."""
+        rules = list(document.get("Rules", []))
+        if not rules:
+            self._call(
+                "removing the bucket's lifecycle rules",
+                lambda: self.client.delete_bucket_lifecycle(Bucket=self.bucket),
+            )
+            return
+        extra: dict[str, Any] = {}
+        if document.get("TransitionDefaultMinimumObjectSize"):
+            extra["TransitionDefaultMinimumObjectSize"] = document[
+                "TransitionDefaultMinimumObjectSize"
+            ]
+        self._call(
+            "writing the bucket's lifecycle rules",
+            lambda: self.client.put_bucket_lifecycle_configuration(
+                Bucket=self.bucket,
+                LifecycleConfiguration={"Rules": rules},
+                **extra,
+            ),
+        )
+
+    def remove_probe(self, relkey: str) -> bool:
+        """Delete every version and marker of one of doctor's scratch keys.
+
+        Only keys under `PREFIX/.clouddrive/doctor/` (a probe is not history). Returns False
+        when S3 refuses version deletes (a user policy without s3:DeleteObjectVersion): the
+        probe's versions then stay until the lifecycle rule for probes removes them.
+        """
+        if not relkey.startswith(f"{INTERNAL_DIR}/doctor/"):
+            raise ValueError(f"not a doctor probe: {relkey}")
+        key = self.key(relkey)
+        for item in self.versions(relkey):
+            version_id = str(item.get("VersionId") or "null")
+            try:
+                self._call(
+                    f"removing the probe {relkey}",
+                    functools.partial(
+                        self.client.delete_object,
+                        Bucket=self.bucket,
+                        Key=key,
+                        VersionId=version_id,
+                    ),
+                )
+            except errors.AccessDenied:
+                return False
+        return True
+
+    def server_clock(self) -> ServerClock:
+        """The server's `Date` header against this machine's clock, from one HEAD request.
+
+        An error response (say, a signature refused for skew) carries a Date as well.
+        """
+        before = time.time()
+        meta: Any
+        try:
+            meta = self.client.head_bucket(Bucket=self.bucket).get("ResponseMetadata", {})
+        except bexc.ClientError as exc:
+            meta = exc.response.get("ResponseMetadata", {})
+        except Exception as exc:
+            raise translate(exc, bucket=self.bucket, what="reading the server's clock") from exc
+        after = time.time()
+        raw = meta.get("HTTPHeaders", {}).get("date")
+        server: datetime | None = None
+        if raw:
+            with contextlib.suppress(TypeError, ValueError):
+                server = parsedate_to_datetime(str(raw)).astimezone(UTC)
+        local = datetime.fromtimestamp((before + after) / 2, UTC)
+        return ServerClock(server=server, local=local, round_trip=after - before)
+
     # -- reads -----------------------------------------------------------------------------
 
     def download(self, entry: RemoteEntry, dest: Path) -> DownloadResult:
@@ -633,6 +921,49 @@ class S3Remote:
             return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
 
         return self._call(f"reading {relkey}", fetch)
+
+
+def _code_of(exc: BaseException | None) -> str:
+    """The S3 error code of a botocore ClientError ('' for anything else)."""
+    if isinstance(exc, bexc.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+@dataclass(frozen=True)
+class ServerClock:
+    """The server's Date (None if it sent none), this machine's time at the request's middle."""
+
+    server: datetime | None
+    local: datetime
+    round_trip: float
+
+    @property
+    def skew(self) -> float | None:
+        """Seconds the server is ahead of this machine (the Date header has whole seconds)."""
+        return None if self.server is None else (self.server - self.local).total_seconds()
+
+
+@dataclass(frozen=True)
+class CredentialSource:
+    """Where the standard AWS chain found credentials, in botocore's words (`method`:
+    env, shared-credentials-file, config-file, iam-role, container-role, sso, ...)."""
+
+    method: str
+    access_key: str
+
+
+def credential_source(profile: str | None = None) -> CredentialSource | None:
+    """Which credentials the AWS chain would use (None: none found). Asks nothing of S3."""
+    try:
+        credentials = boto3.Session(profile_name=profile).get_credentials()
+        if credentials is None:
+            return None
+        frozen = credentials.get_frozen_credentials()
+    except Exception as exc:
+        translated = translate(exc, bucket="", what="looking for AWS credentials")
+        raise translated from exc
+    return CredentialSource(str(credentials.method or "unknown"), str(frozen.access_key or ""))
 
 
 def connect(

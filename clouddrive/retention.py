@@ -67,20 +67,42 @@ def retention_for(rules: Iterable[Mapping[str, Any]], key: str) -> Retention | N
             ),
             rule_id=str(rule.get("ID", "")),
         )
-        if best is None or found.noncurrent_days < best.noncurrent_days:
+        if best is None or _stricter(found, best):
             best = found
     return best
 
 
-def recoverable_until(retention: Retention | None, became_noncurrent: datetime) -> datetime | None:
+def _stricter(a: Retention, b: Retention) -> bool:
+    """Fewer days first; on equal days, fewer versions kept (None keeps none)."""
+    if a.noncurrent_days != b.noncurrent_days:
+        return a.noncurrent_days < b.noncurrent_days
+    return (a.keep_newer or 0) < (b.keep_newer or 0)
+
+
+def recoverable_until(
+    retention: Retention | None,
+    became_noncurrent: datetime,
+    *,
+    newer_noncurrent: int | None = None,
+) -> datetime | None:
     """When S3 may remove a version that stopped being current at `became_noncurrent`.
 
     None means no rule removes it (kept until someone purges it). S3 adds the days and
-    rounds up to the next midnight UTC. A version among the `keep_newer` newest noncurrent
-    ones can live longer; this is the earliest it may go.
+    rounds up to the next midnight UTC; a naive datetime is taken as UTC (S3's clock).
+    `newer_noncurrent` is how many noncurrent versions of the key are newer than this one
+    (0 for the content behind a delete marker): while that is fewer than `keep_newer` the
+    version is kept, so None. Left out (unknown), the result is the earliest it may go.
     """
     if retention is None:
         return None
+    if (
+        newer_noncurrent is not None
+        and retention.keep_newer
+        and newer_noncurrent < retention.keep_newer
+    ):
+        return None
+    if became_noncurrent.tzinfo is None:
+        became_noncurrent = became_noncurrent.replace(tzinfo=UTC)
     moment = became_noncurrent.astimezone(UTC) + timedelta(days=retention.noncurrent_days)
     midnight = datetime.combine(moment.date(), time(0), tzinfo=UTC)
     return midnight if midnight == moment else midnight + timedelta(days=1)

@@ -125,7 +125,10 @@ def create_bucket(target: HasEndpoint | str, *, versioning: bool = True) -> str:
 
 def run_seaweedfs(data_dir: Path) -> Iterator[ServerInfo]:
     """Run a SeaweedFS server for the duration of the generator; stop it by its pid."""
-    info = start_server(data_dir, detach=False)
+    # Every bucket is a SeaweedFS collection with volumes of its own, and weed mini allows
+    # only (free disk / 1 GiB) volumes by default: the suite makes more buckets than that on
+    # a smaller disk. Volumes are not preallocated, so a high limit costs nothing.
+    info = start_server(data_dir, detach=False, extra_flags=["-volume.max=1000"])
     try:
         yield info
     finally:

@@ -1,0 +1,400 @@
+"""`clouddrive lifecycle show | apply | policy`, `clouddrive doctor`, and the setup script.
+
+`scripts/setup_lifecycle.py` is `setup_lifecycle_main`: the same flags and the same code as
+`clouddrive lifecycle apply`. Exit codes: 0 done (or nothing to change), 1 user error,
+refused, or a doctor check that sync depends on failed, 2 a remote failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.markup import escape
+
+from clouddrive import doctor, errors
+from clouddrive.cli_common import err, make_asker, open_drive, out, print_json
+from clouddrive.lifecycle import (
+    LifecycleChange,
+    LifecycleSettings,
+    is_own,
+    missing_elements,
+    summarize,
+    to_json,
+)
+from clouddrive.lifecycle_ops import (
+    LifecycleResult,
+    apply_rules,
+    drive_scope,
+    open_bucket,
+    remove_rules,
+    show_rules,
+)
+from clouddrive.paths import normalize_prefix
+from clouddrive.policy import owner_policy, user_policy
+from clouddrive.remote import S3Remote
+
+__all__ = ["register", "setup_lifecycle_main"]
+
+_DEFAULTS = LifecycleSettings()
+_TARGET_FLAGS = ("prefix", "endpoint_url", "profile", "region")
+
+
+# -- flags ------------------------------------------------------------------------------------
+
+
+def _target_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("bucket (default: the drive's)")
+    g.add_argument("--bucket", help="the bucket (default: the drive's, from --root or here)")
+    g.add_argument("--prefix", help="the drive's key prefix in the bucket (with --bucket)")
+    g.add_argument("--endpoint-url", help="S3-compatible endpoint (with --bucket)")
+    g.add_argument("--profile", help="AWS profile for credentials (with --bucket)")
+    g.add_argument("--region", help="AWS region (with --bucket)")
+
+
+def _apply_flags(p: argparse.ArgumentParser) -> None:
+    d = _DEFAULTS
+    p.add_argument(
+        "--noncurrent-days",
+        type=int,
+        metavar="D",
+        default=d.noncurrent_days,
+        help="remove an old version D days after it was replaced or deleted (default: %(default)s)",
+    )
+    p.add_argument(
+        "--keep-versions",
+        type=int,
+        metavar="N",
+        default=d.keep_versions,
+        help="but keep the newest N old versions of each file regardless (default: %(default)s; "
+        "0: none, so deleted files go after D days)",
+    )
+    p.add_argument(
+        "--abort-multipart-days",
+        type=int,
+        metavar="K",
+        default=d.abort_multipart_days,
+        help="abort unfinished multipart uploads after K days (default: %(default)s)",
+    )
+    p.add_argument(
+        "--run-record-days",
+        type=int,
+        metavar="R",
+        default=d.run_record_days,
+        help="expire run records (the activity feed) after R days (default: %(default)s)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the exact JSON it would apply; change nothing"
+    )
+    p.add_argument("--remove", action="store_true", help="take out only clouddrive's own rules")
+    p.add_argument(
+        "--yes", "-y", action="store_true", help="apply (and enable versioning) without asking"
+    )
+
+
+def _bucket_and_prefix(args: argparse.Namespace) -> tuple[str, str, bool]:
+    """(bucket, prefix, embedded) from the flags or the drive; no connection."""
+    if args.bucket:
+        return args.bucket, normalize_prefix(args.prefix), False
+    _no_target_flags(args)
+    with open_drive(args) as drive:
+        return drive.config.bucket, drive.config.prefix, drive.config.embedded
+
+
+def _no_target_flags(args: argparse.Namespace) -> None:
+    given = [f"--{n.replace('_', '-')}" for n in _TARGET_FLAGS if getattr(args, n, None)]
+    if given:
+        raise errors.ConfigError(
+            f"{', '.join(given)} need --bucket (without it the drive's settings are used)"
+        )
+
+
+def _remote(args: argparse.Namespace) -> S3Remote:
+    if args.bucket:
+        return open_bucket(
+            args.bucket,
+            args.prefix,
+            endpoint_url=args.endpoint_url,
+            profile=args.profile,
+            region=args.region,
+        )
+    _no_target_flags(args)
+    with open_drive(args) as drive:
+        return drive.remote
+
+
+# -- lifecycle --------------------------------------------------------------------------------
+
+
+def _print_change(change: LifecycleChange, remote: S3Remote, *, to_stderr: bool = False) -> None:
+    con = err if to_stderr else out
+    con.print(f"[bold]Lifecycle rules for {escape(drive_scope(remote))}[/]", soft_wrap=True)
+    wanted = {str(r.get("ID", "")): r for r in change.after}
+    before = {str(r.get("ID", "")): r for r in change.before}
+    for rid in change.added:
+        con.print(
+            f"  [green]+ add[/]     {escape(rid)} {escape(summarize(wanted[rid]))}", soft_wrap=True
+        )
+    for rid in change.updated:
+        lost = missing_elements(wanted[rid], before[rid])
+        note = f" (the bucket's copy lacks {', '.join(lost)})" if lost else ""
+        con.print(
+            f"  [yellow]~ update[/]  {escape(rid)} {escape(summarize(wanted[rid]) + note)}",
+            soft_wrap=True,
+        )
+    for rid in change.removed:
+        con.print(
+            f"  [red]- remove[/]  {escape(rid)} {escape(summarize(before[rid]))}", soft_wrap=True
+        )
+    for rid in change.unchanged:
+        con.print(f"  [dim]= keep      {escape(rid)}[/]", soft_wrap=True)
+    if change.kept:
+        con.print(
+            f"  [dim]other rules kept as they are: {escape(', '.join(change.kept))}[/]",
+            soft_wrap=True,
+        )
+    for finding in change.findings:
+        colour = "red" if finding.severity == "conflict" else "yellow"
+        con.print(f"  [{colour}]! {finding.severity}:[/] {escape(finding.message)}", soft_wrap=True)
+
+
+def _report(result: LifecycleResult, remote: S3Remote, removing: bool) -> None:
+    scope_uri = drive_scope(remote)
+    if result.enabled_versioning:
+        out.print(f"Versioning enabled on bucket '{escape(remote.bucket)}'.", soft_wrap=True)
+    for lost in result.not_kept:
+        err.print(
+            f"[yellow]warning:[/] the server did not keep {escape(lost)}"
+            + (
+                " (without NewerNoncurrentVersions, old versions expire after the set days "
+                "whatever their number)"
+                if lost.endswith("NewerNoncurrentVersions")
+                else ""
+            )
+        )
+    change = result.change
+    if not result.effective:
+        if removing:
+            out.print(
+                f"No change: no clouddrive rules for {escape(scope_uri)} to remove.", soft_wrap=True
+            )
+        else:
+            out.print(
+                f"No change: clouddrive's lifecycle rules for {escape(scope_uri)} are "
+                "already in place."
+            )
+    else:
+        done = [
+            f"{len(ids)} {what}"
+            for ids, what in (
+                (change.added, "added"),
+                (change.updated, "updated"),
+                (change.removed, "removed"),
+            )
+            if ids
+        ]
+        out.print(
+            f"Done: {escape(', '.join(done))}; {len(change.kept)} other rule(s) kept as they were."
+        )
+
+
+def cmd_lifecycle_show(args: argparse.Namespace) -> int:
+    remote = _remote(args)
+    view = show_rules(remote)
+    if args.json:
+        print_json(
+            {
+                "bucket": view.bucket,
+                "prefix": view.prefix,
+                "versioning": view.versioning or "Off",
+                "clouddrive_rules": view.own,
+                "rules": to_json({"Rules": view.rules})["Rules"],
+                "findings": [vars(f) for f in view.findings],
+                "meaning": view.meaning,
+            }
+        )
+        return errors.EXIT_OK
+    out.print(
+        f"[bold]Lifecycle rules for {escape(drive_scope(remote))}[/] "
+        f"(versioning: {escape(view.versioning or 'off')})"
+    )
+    for rule in view.rules:
+        mark = "clouddrive" if is_own(rule, view.prefix) else "other"
+        out.print(
+            f"  {escape(str(rule.get('ID', '')))} [dim]({mark})[/] {escape(summarize(rule))}",
+            soft_wrap=True,
+        )
+    if not view.own:
+        out.print(
+            "  [yellow]clouddrive's rules are not set for this prefix[/]: the bucket owner runs "
+            "'clouddrive lifecycle apply' or scripts/setup_lifecycle.py"
+        )
+    for finding in view.findings:
+        if finding.severity == "conflict":
+            out.print(f"  [red]! conflict:[/] {escape(finding.message)}", soft_wrap=True)
+    for line in view.meaning:
+        out.print(f"  means: {escape(line)}", soft_wrap=True)
+    return errors.EXIT_OK
+
+
+def cmd_lifecycle_apply(args: argparse.Namespace) -> int:
+    settings = LifecycleSettings(
+        noncurrent_days=args.noncurrent_days,
+        keep_versions=args.keep_versions,
+        abort_multipart_days=args.abort_multipart_days,
+        run_record_days=args.run_record_days,
+    )
+    remote = _remote(args)
+    ask = make_asker(args.yes)
+
+    def confirm(change: LifecycleChange) -> bool:
+        _print_change(change, remote)
+        return ask(f"Write these lifecycle rules to bucket '{remote.bucket}'?")
+
+    result: LifecycleResult
+    if args.remove:
+        result = remove_rules(remote, confirm=confirm, dry_run=args.dry_run)
+    else:
+        result = apply_rules(remote, settings, confirm=confirm, consent=ask, dry_run=args.dry_run)
+    if args.dry_run:
+        _print_change(result.change, remote, to_stderr=True)
+        if result.needs_versioning and not args.remove:
+            err.print("  versioning is off: applying would ask to enable it", soft_wrap=True)
+        if result.versioning == "Suspended" and not args.remove:
+            err.print("  [red]versioning is suspended: applying would refuse[/]", soft_wrap=True)
+        if not result.change.after:
+            err.print(
+                "  (no rules left: the bucket's lifecycle configuration would be deleted)",
+                soft_wrap=True,
+            )
+        err.print(
+            "Dry run: nothing was changed; the configuration it would write follows."
+            if result.changed
+            else "Dry run: nothing would change."
+        )
+        print_json(to_json(result.document))
+        return errors.EXIT_OK
+    _report(result, remote, args.remove)
+    return errors.EXIT_OK
+
+
+def cmd_lifecycle_policy(args: argparse.Namespace) -> int:
+    bucket, prefix, embedded = _bucket_and_prefix(args)
+    if embedded:
+        err.print(
+            "[dim](the embedded local server has no IAM; this policy is for AWS S3)[/]",
+            soft_wrap=True,
+        )
+    print_json(owner_policy(bucket) if args.owner else user_policy(bucket, prefix))
+    return errors.EXIT_OK
+
+
+# -- doctor -------------------------------------------------------------------------------------
+
+_VERDICT_STYLE = {
+    doctor.Verdict.OK: "[green]ok  [/]",
+    doctor.Verdict.WARN: "[yellow]warn[/]",
+    doctor.Verdict.FAIL: "[red]FAIL[/]",
+    doctor.Verdict.SKIP: "[dim]skip[/]",
+}
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    with open_drive(args) as drive:
+        if not args.json:
+            out.print(
+                f"[dim]{escape(str(drive.root))} <-> {escape(drive.uri)} as {drive.user}[/]",
+                soft_wrap=True,
+            )
+        report = doctor.run(drive)
+    if args.json:
+        print_json(report.as_json())
+    else:
+        for check in report.checks:
+            fix = f" [bold]fix:[/] {escape(check.fix)}" if check.fix else ""
+            line = f"{_VERDICT_STYLE[check.verdict]} {check.name}: {escape(check.detail)}"
+            out.print(line + (" —" + fix if fix else ""), soft_wrap=True)
+        if report.ok:
+            out.print(
+                "The drive is set up right."
+                if all(c.verdict is doctor.Verdict.OK for c in report.checks)
+                else "Sync can run; see the warnings above."
+            )
+        else:
+            names = ", ".join(c.name for c in report.failed)
+            out.print(f"[red]Sync depends on what failed: {escape(names)}.[/]", soft_wrap=True)
+    return errors.EXIT_OK if report.ok else errors.EXIT_USER
+
+
+# -- registration and the script ----------------------------------------------------------------
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `lifecycle show | apply | policy` and `doctor` to the clouddrive parser."""
+    p = sub.add_parser("lifecycle", help="the bucket's retention rules for this drive's prefix")
+    actions = p.add_subparsers(dest="lifecycle_action", metavar="ACTION", required=True)
+
+    show = actions.add_parser("show", help="the rules that apply to the prefix, and their meaning")
+    _target_flags(show)
+    show.add_argument("--json", action="store_true", help="print one JSON document")
+    show.set_defaults(func=cmd_lifecycle_show)
+
+    apply = actions.add_parser(
+        "apply",
+        help="put clouddrive's rules into the bucket's lifecycle configuration (merging)",
+        description="The same as scripts/setup_lifecycle.py.",
+    )
+    _target_flags(apply)
+    _apply_flags(apply)
+    apply.set_defaults(func=cmd_lifecycle_apply)
+
+    policy = actions.add_parser(
+        "policy", help="print a least-privilege IAM policy for the drive's users (or its owner)"
+    )
+    _target_flags(policy)
+    policy.add_argument(
+        "--owner", action="store_true", help="the policy the owner needs for the setup script"
+    )
+    policy.set_defaults(func=cmd_lifecycle_policy)
+
+    d = sub.add_parser("doctor", help="check credentials, bucket, versioning, conditional writes")
+    d.add_argument("--json", action="store_true", help="print one JSON document")
+    d.set_defaults(func=cmd_doctor)
+
+
+def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a command the way `clouddrive` does: one line per error, its exit code."""
+    try:
+        return func(args)
+    except errors.CloudDriveError as exc:
+        print(f"setup_lifecycle: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("setup_lifecycle: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("CLOUDDRIVE_DEBUG"):
+            raise
+        print(f"setup_lifecycle: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return errors.EXIT_FAILURE
+
+
+def setup_lifecycle_main(argv: Sequence[str] | None = None) -> int:
+    """`scripts/setup_lifecycle.py`: `clouddrive lifecycle apply` for the bucket's owner."""
+    parser = argparse.ArgumentParser(
+        prog="setup_lifecycle.py",
+        description="Apply clouddrive's lifecycle rules for one prefix of a versioned bucket: "
+        "keep N old versions, remove old versions after D days, clean expired delete markers, "
+        "abort stale multipart uploads, expire old run records. Merges with the bucket's other "
+        "rules (kept untouched), idempotent; --remove takes out only clouddrive's rules.",
+    )
+    parser.add_argument("--root", type=Path, help="read bucket and prefix from this drive")
+    _target_flags(parser)
+    _apply_flags(parser)
+    args = parser.parse_args(argv)
+    if args.root is not None and args.bucket:
+        parser.error("give --bucket or --root, not both")
+    return _guarded(cmd_lifecycle_apply, args)

@@ -1,0 +1,220 @@
+"""Activity: the runs of every user of the prefix (sync, restore, undo, resolve), by user;
+the highlighted run's changes below; undo a run."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from clouddrive.tui.drive_api import DriveAPI
+from clouddrive.tui.fmt import ago, stamp
+from clouddrive.tui.messages import ActivityLoaded, Failed
+from clouddrive.tui.screens.base import DriveScreen
+
+if TYPE_CHECKING:
+    from clouddrive.runs import RunRecord
+    from clouddrive.timetravel import TimeTravelPlan
+
+__all__ = ["ActivityScreen", "run_summary"]
+
+#: how many of the newest runs are read
+FEED_LIMIT = 500
+EVERYONE = "\x00everyone"
+#: op -> (glyph, colour), in the order summaries list them
+_OPS = {
+    "upload": ("↑", "green"),
+    "download": ("↓", "cyan"),
+    "conflict-copy": ("⚠", "yellow"),
+    "restore": ("↺", "green"),
+    "delete-remote": ("✗", "red"),
+    "delete-local": ("✗", "red"),
+}
+_DETAIL_LINES = 6
+
+
+def run_summary(record: RunRecord) -> Text:
+    """`↑2 ↓1 ✗1`: the run's actions by kind; `✗ 1 failed` after."""
+    text = Text()
+    counts = record.counts()
+    for op, (mark, colour) in _OPS.items():
+        if counts.get(op):
+            text.append(f"{mark}{counts[op]} ", style=colour)
+    other = sum(n for op, n in counts.items() if op not in _OPS)
+    if other:
+        text.append(f"+{other} ", style="dim")
+    if record.failed:
+        text.append(f"· {len(record.failed)} failed", style="red")
+    return text
+
+
+class ActivityScreen(DriveScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("u", "undo", "Undo run"),
+        Binding("tab", "switch", "Users/runs"),
+        Binding("ctrl+r", "reload", "Reload", show=False),
+        Binding("q", "app.quit_app", "Quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: list[RunRecord] = []
+        self.shown: dict[str, RunRecord] = {}
+        self.who = EVERYONE
+
+    def compose(self) -> ComposeResult:
+        yield Label(" ⏱  Activity: who did what, newest first", classes="screen-title")
+        with Horizontal(id="activity-body"):
+            yield OptionList(id="users")
+            with Vertical(id="activity-main"):
+                yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="run-detail")
+        yield Static("", id="activity-status", classes="status-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.table
+        table.add_column("when", key="when", width=16)
+        table.add_column("", key="ago", width=11)
+        table.add_column("who", key="who", width=12)
+        table.add_column("what", key="kind", width=15)
+        table.add_column("changes", key="changes", width=24)
+        table.add_column("run", key="run", width=10)
+        self.query_one("#users", OptionList).border_title = "Users"
+        self.query_one("#run-detail", Static).border_title = "Changes of the run"
+        self.action_reload()
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one("#runs-table", DataTable)
+
+    def action_reload(self) -> None:
+        self.table.loading = True
+        self.background(
+            "reading the activity",
+            lambda d: ActivityLoaded(d.activity(limit=FEED_LIMIT)),
+            group="load",
+        )
+
+    def on_activity_loaded(self, message: ActivityLoaded) -> None:
+        self.runs = message.runs
+        self.table.loading = False
+        users: dict[str, int] = {}
+        for record in self.runs:
+            users[record.user] = users.get(record.user, 0) + 1
+        options = self.query_one("#users", OptionList)
+        options.clear_options()
+        options.add_option(Option(f"Everyone ({len(self.runs)})", id=EVERYONE))
+        for user in sorted(users):
+            options.add_option(Option(f"{user} ({users[user]})", id=user))
+        ids = [EVERYONE, *sorted(users)]
+        if self.who not in ids:
+            self.who = EVERYONE
+        options.highlighted = ids.index(self.who)
+        self._fill()
+        self.table.focus()
+
+    def on_failed(self, message: Failed) -> None:
+        super().on_failed(message)
+        self.table.loading = False
+
+    def _fill(self) -> None:
+        table = self.table
+        table.clear()
+        self.shown = {}
+        clock = self.shell.clock
+        for record in self.runs:
+            if self.who != EVERYONE and record.user != self.who:
+                continue
+            self.shown[record.run_id] = record
+            kind = record.kind + (f" of {record.undo_of[:8]}" if record.undo_of else "")
+            table.add_row(
+                Text(stamp(record.started, clock)),
+                Text(ago(record.started, clock), style="dim"),
+                Text(record.user[:12], style="cyan"),
+                Text(kind[:15]),
+                run_summary(record),
+                Text(record.run_id[:10], style="dim"),
+                key=record.run_id,
+            )
+        count = len(self.shown)
+        status = f"{count} run(s)" + ("" if self.who == EVERYONE else f" by {self.who}")
+        self.query_one("#activity-status", Static).update(
+            Text(f" {status} · u undoes the highlighted run (it asks first)", style="dim")
+        )
+        self._detail()
+
+    def _current(self) -> RunRecord | None:
+        table = self.table
+        if not self.shown or table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return self.shown.get(str(key.value))
+
+    def _detail(self) -> None:
+        record = self._current()
+        detail = self.query_one("#run-detail", Static)
+        if record is None:
+            detail.update(Text("No runs yet.", style="dim"))
+            return
+        text = Text()
+        text.append(f"{record.kind} by {record.user}", style="bold")
+        if record.host:
+            text.append(f" on {record.host}", style="dim")
+        text.append(f" · run {record.run_id}\n", style="dim")
+        for action in record.actions[:_DETAIL_LINES]:
+            mark, colour = _OPS.get(action.op, ("·", "dim"))
+            text.append(f"{mark} ", style=colour)
+            text.append(f"{action.op:<14}", style="dim")
+            text.append(f"{action.path}\n")
+        if len(record.actions) > _DETAIL_LINES:
+            text.append(f"… and {len(record.actions) - _DETAIL_LINES} more\n", style="dim")
+        for failure in record.failed[:2]:
+            text.append(f"✗ {failure.get('path')}: {failure.get('error')}\n", style="red")
+        detail.update(text)
+
+    @on(DataTable.RowHighlighted, "#runs-table")
+    def _run_highlighted(self) -> None:
+        self._detail()
+
+    @on(OptionList.OptionHighlighted, "#users")
+    def _user_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        user = str(event.option.id)
+        if user != self.who:
+            self.who = user
+            self._fill()
+
+    @on(OptionList.OptionSelected, "#users")
+    def _user_selected(self) -> None:
+        self.table.focus()
+
+    def action_switch(self) -> None:
+        users = self.query_one("#users", OptionList)
+        if users.has_focus:
+            self.table.focus()
+        else:
+            users.focus()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_undo(self) -> None:
+        record = self._current()
+        if record is None:
+            return
+        run_id = record.run_id
+
+        def plan(drive: DriveAPI) -> TimeTravelPlan:
+            return drive.plan_undo(run_id)
+
+        self.time_travel(f"planning the undo of run {run_id}", "Undo", plan)
+
+    def after_time_travel(self) -> None:
+        self.action_reload()

@@ -1,0 +1,28 @@
+"""The log panel: the session's notices (errors, finished actions), newest last.
+
+Lines are written only while the panel shows; showing it fills it from the app's journal,
+so a long sync costs the screen nothing while the panel is hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual.widgets import RichLog
+
+__all__ = ["LogPanel"]
+
+#: lines the panel shows when it opens (the journal keeps more)
+SHOW_LAST = 1000
+
+
+class LogPanel(RichLog):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, wrap=True, markup=False, highlight=False, max_lines=SHOW_LAST)
+
+    def fill(self, journal: Iterable[Text]) -> None:
+        """Show the newest lines of `journal`."""
+        self.clear()
+        for line in list(journal)[-SHOW_LAST:]:
+            self.write(line)

@@ -1,0 +1,85 @@
+"""A version listing that silently drops keys must neither hide files nor trip 'vanished'."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from clouddrive.models import ActionKind
+from clouddrive.remote import META_SHA256, S3Remote, connect
+from tests.drivekit import FAST_RETRY, Shared, sync, tree, write
+
+
+def drop_key_from_listings(remote: S3Remote, key: str) -> dict[str, int]:
+    """Make small-page ListObjectVersions responses forget `key`, as a buggy server's
+    pagination does (a single-key re-read, with full pages, still sees it)."""
+    dropped = {"n": 0}
+
+    def hook(parsed: dict[str, Any], **_: Any) -> None:
+        if parsed.get("MaxKeys", 1000) >= 1000:
+            return
+        for field in ("Versions", "DeleteMarkers"):
+            items = parsed.get(field) or []
+            kept = [i for i in items if i["Key"] != key]
+            dropped["n"] += len(items) - len(kept)
+            parsed[field] = kept
+
+    remote.client.meta.events.register("after-call.s3.ListObjectVersions", hook)
+    return dropped
+
+
+class TestGapsAreFilled:
+    def test_key_dropped_from_a_paginated_listing_is_re_read(self, s3_backend, make_bucket) -> None:
+        """The object listing's second opinion brings a dropped key back, exact version."""
+        remote = connect(make_bucket(s3_backend), "p", endpoint_url=s3_backend.endpoint_url,
+                         retry=FAST_RETRY)  # fmt: skip
+        for name in ("a", "e", "z"):
+            remote.upload(name, name.encode(), metadata={META_SHA256: "x"}, if_match=None)
+        latest_e = remote.latest("e")
+        remote.page_size = 1
+        drop_key_from_listings(remote, "p/e")
+        entries = remote.list_latest().entries
+        assert set(entries) == {"a", "e", "z"}
+        assert entries["e"] == latest_e
+
+    def test_dropped_delete_marker_is_a_delete_not_a_vanish(self, seaweedfs, bucket, tmp_path):
+        """A base whose key the listing dropped is re-read: its delete marker is honoured."""
+        shared = Shared(seaweedfs.endpoint_url, bucket)
+        a = shared.drive(tmp_path / "a", "ann")
+        write(a.root, "f.txt", "f")
+        write(a.root, "g.txt", "g")
+        sync(a)
+        shared.client().delete_object(Bucket=bucket, Key="team/f.txt")
+        a.remote.page_size = 1
+        dropped = drop_key_from_listings(a.remote, "team/f.txt")
+        report = sync(a)
+        assert dropped["n"] > 0
+        assert [o.action.kind for o in report.done] == [ActionKind.DELETE_LOCAL]
+        assert tree(a.root) == {"g.txt": b"g"}
+
+
+@pytest.mark.parametrize("page_size", [1, 2, 4])  # pages that lose the latest "e"
+def test_seaweedfs_layout_that_loses_keys_between_pages(seaweedfs, bucket, tmp_path, page_size):
+    """SeaweedFS 4.48 drops every entry of 'e' from paginated listings when 'e (conflict ..)'
+    sits beside a key with stacked versions and markers: the drive still gets 'e'."""
+    shared = Shared(seaweedfs.endpoint_url, bucket)
+    client = shared.client()
+
+    def put(key: str, body: bytes = b"x") -> None:
+        client.put_object(Bucket=bucket, Key=f"team/{key}", Body=body)
+
+    for key in ("a.txt", "b.md", "deep/x/y.bin"):
+        put(key)
+    for i in range(12):
+        put("e", f"version {i}".encode())
+        if i in (2, 5, 7, 8, 10):
+            client.delete_object(Bucket=bucket, Key="team/e")
+    put("e (conflict ann 1)")
+    put("e (conflict ann 2)")
+    put("f.csv")
+    b = shared.drive(tmp_path / "b", "bob", list_page_size=page_size)
+    sync(b)
+    assert tree(b.root)["e"] == b"version 11"
+    assert tree(b.root) == shared.latest()
+    assert b.status().is_empty
