@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from clouddrive.embedded import ServerInfo
+from clouddrive.engine import Drive
+from tests.drivekit import Shared
 from tests.servers import (
     BACKENDS,
     Backend,
@@ -63,3 +66,19 @@ def make_bucket() -> Callable[..., str]:
 def bucket(seaweedfs: ServerInfo) -> str:
     """A fresh versioned bucket on the session's SeaweedFS."""
     return create_bucket(seaweedfs)
+
+
+@pytest.fixture
+def shared(seaweedfs: ServerInfo, bucket: str) -> Shared:
+    """The prefix 'team' of a fresh versioned bucket on SeaweedFS, for drives to share."""
+    return Shared(seaweedfs.endpoint_url, bucket)
+
+
+@pytest.fixture
+def two(shared: Shared, tmp_path: Path) -> Iterator[tuple[Drive, Drive]]:
+    """ann's and bob's drives (own roots, own state) on the shared prefix."""
+    a = shared.drive(tmp_path / "ann", "ann")
+    b = shared.drive(tmp_path / "bob", "bob")
+    yield a, b
+    a.close()
+    b.close()

@@ -15,11 +15,6 @@ from tests.drivekit import Shared, tree, write
 from tests.servers import s3_client
 
 
-@pytest.fixture
-def shared(seaweedfs, bucket) -> Shared:  # type: ignore[no-untyped-def]
-    return Shared(seaweedfs.endpoint_url, bucket)
-
-
 def init(root: Path, shared: Shared, *extra: str) -> int:
     return main(
         [

@@ -14,11 +14,6 @@ from tests.drivekit import Shared, sha, tree, write
 from tests.test_timetravel import next_second
 
 
-@pytest.fixture
-def shared(seaweedfs, bucket) -> Shared:  # type: ignore[no-untyped-def]
-    return Shared(seaweedfs.endpoint_url, bucket)
-
-
 def init(root: Path, shared: Shared, user: str) -> None:
     code = main(
         [

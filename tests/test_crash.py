@@ -33,11 +33,6 @@ def cli(root: Path, *args: str, crash: str | None = None) -> subprocess.Complete
 
 
 @pytest.fixture
-def shared(seaweedfs, bucket) -> Shared:  # type: ignore[no-untyped-def]
-    return Shared(seaweedfs.endpoint_url, bucket)
-
-
-@pytest.fixture
 def pair(shared: Shared, tmp_path: Path):  # type: ignore[no-untyped-def]
     a = shared.drive(tmp_path / "ann", "ann")
     b = shared.drive(tmp_path / "bob", "bob")

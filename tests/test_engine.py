@@ -13,20 +13,6 @@ from clouddrive.paths import unsafe_reason
 from tests.drivekit import Shared, conflict_copies, sha, sync, tree, write
 
 
-@pytest.fixture
-def shared(seaweedfs, bucket) -> Shared:  # type: ignore[no-untyped-def]
-    return Shared(seaweedfs.endpoint_url, bucket)
-
-
-@pytest.fixture
-def two(shared: Shared, tmp_path: Path):  # type: ignore[no-untyped-def]
-    a = shared.drive(tmp_path / "ann", "ann")
-    b = shared.drive(tmp_path / "bob", "bob")
-    yield a, b
-    a.close()
-    b.close()
-
-
 def converge(*drives) -> None:  # type: ignore[no-untyped-def]
     """Everyone syncs twice, in turn."""
     for _ in range(2):

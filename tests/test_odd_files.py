@@ -6,17 +6,10 @@ import os
 import unicodedata
 from pathlib import Path
 
-import pytest
-
 from clouddrive.engine import Drive
 from clouddrive.local import FsTraits
 from clouddrive.remote import S3Remote
 from tests.drivekit import FAST_RETRY, Shared, conflict_copies, sha, sync, tree, write
-
-
-@pytest.fixture
-def shared(seaweedfs, bucket) -> Shared:  # type: ignore[no-untyped-def]
-    return Shared(seaweedfs.endpoint_url, bucket)
 
 
 def folding_drive(shared: Shared, root: Path, user: str) -> Drive:

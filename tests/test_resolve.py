@@ -4,27 +4,12 @@ transfer-start reports, who changed a key, reading one version (all on SeaweedFS
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 
 from clouddrive import errors
 from clouddrive.models import Action, ActionKind
 from tests.drivekit import Shared, conflict_copies, sync, tree, write
-
-
-@pytest.fixture
-def shared(seaweedfs, bucket) -> Shared:  # type: ignore[no-untyped-def]
-    return Shared(seaweedfs.endpoint_url, bucket)
-
-
-@pytest.fixture
-def two(shared: Shared, tmp_path: Path):  # type: ignore[no-untyped-def]
-    a = shared.drive(tmp_path / "ann", "ann")
-    b = shared.drive(tmp_path / "bob", "bob")
-    yield a, b
-    a.close()
-    b.close()
 
 
 def _conflict(a, b) -> None:  # type: ignore[no-untyped-def]

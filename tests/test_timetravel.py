@@ -11,7 +11,6 @@ import hashlib
 import math
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -19,23 +18,9 @@ from clouddrive import errors
 from clouddrive.remote import META_SHA256, META_USER, RetryPolicy, S3Remote, connect
 from clouddrive.runs import RunLog
 from clouddrive.timetravel import META_RESTORED_FROM, UNKNOWN, TimeTravel
-from tests.drivekit import Shared, sha, sync, tree, write
+from tests.drivekit import sha, sync, tree, write
 
 FAST = RetryPolicy(attempts=2, initial=0.01, maximum=0.05)
-
-
-@pytest.fixture
-def shared(seaweedfs, bucket) -> Shared:  # type: ignore[no-untyped-def]
-    return Shared(seaweedfs.endpoint_url, bucket)
-
-
-@pytest.fixture
-def two(shared: Shared, tmp_path: Path):  # type: ignore[no-untyped-def]
-    a = shared.drive(tmp_path / "ann", "ann")
-    b = shared.drive(tmp_path / "bob", "bob")
-    yield a, b
-    a.close()
-    b.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,20 +31,6 @@ from tests.drivekit import Shared, conflict_copies, sync, tree, write
 from tests.tui.pilotkit import journal, run_scenario, settle, wait_for
 
 Pilot_ = Pilot[Any]
-
-
-@pytest.fixture
-def shared(seaweedfs, bucket) -> Shared:  # type: ignore[no-untyped-def]
-    return Shared(seaweedfs.endpoint_url, bucket)
-
-
-@pytest.fixture
-def two(shared: Shared, tmp_path: Path):  # type: ignore[no-untyped-def]
-    a = shared.drive(tmp_path / "ann", "ann")
-    b = shared.drive(tmp_path / "bob", "bob")
-    yield a, b
-    a.close()
-    b.close()
 
 
 def contents(shared: Shared, path: str) -> tuple[bytes | None, list[bytes | None]]:
