@@ -163,7 +163,7 @@ class Chaos:
                 endpoint_url=self.proxy.endpoint_url,
                 user=user,
                 workers=4,
-                list_page_size=7,  # many pages: faults and kills land mid-listing too
+                list_page_size=50,  # several pages: faults and kills land mid-listing too
             ).save(root)
             self.roots[user] = root
         self.canary = work / "canary"
