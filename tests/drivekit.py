@@ -53,6 +53,21 @@ class Shared:
         ]
         return sorted(items, key=lambda i: (i["LastModified"], i["IsLatest"]), reverse=True)
 
+    def contents(self, path: str) -> tuple[bytes | None, list[bytes | None]]:
+        """A key's newest entry (bytes, or None for a delete marker), and the others (in no
+        particular order: S3 stamps entries to the second, so ties cannot be ordered)."""
+        client = self.client()
+        found: list[bytes | None] = []
+        for item in self.versions(path):
+            if item["IsDeleteMarker"]:
+                found.append(None)
+            else:
+                body = client.get_object(
+                    Bucket=self.bucket, Key=item["Key"], VersionId=item["VersionId"]
+                )
+                found.append(body["Body"].read())
+        return found[0], sorted(found[1:], key=repr)
+
     def all_contents(self) -> set[bytes]:
         """Every content any version under the prefix ever held."""
         client = self.client()

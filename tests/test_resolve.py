@@ -9,7 +9,7 @@ import pytest
 
 from clouddrive import errors
 from clouddrive.models import Action, ActionKind
-from tests.drivekit import Shared, conflict_copies, sync, tree, write
+from tests.drivekit import conflict_copies, sync, tree, write
 
 
 def _conflict(a, b) -> None:  # type: ignore[no-untyped-def]
@@ -24,22 +24,6 @@ def _conflict(a, b) -> None:  # type: ignore[no-untyped-def]
     assert action.kind is ActionKind.CONFLICT
 
 
-def _contents(shared: Shared, path: str) -> tuple[bytes | None, list[bytes | None]]:
-    """A key's newest entry (bytes, or None for a delete marker), and the others (in no
-    particular order: S3 stamps entries to the second, so ties cannot be ordered)."""
-    client = shared.client()
-    found: list[bytes | None] = []
-    for item in shared.versions(path):
-        if item["IsDeleteMarker"]:
-            found.append(None)
-        else:
-            body = client.get_object(
-                Bucket=shared.bucket, Key=item["Key"], VersionId=item["VersionId"]
-            )
-            found.append(body["Body"].read())
-    return found[0], sorted(found[1:], key=repr)
-
-
 class TestResolve:
     def test_keep_mine_uploads_over_theirs_which_stays_in_history(self, two, shared) -> None:
         """Keep mine: yours is current (If-Match theirs), theirs the version before it."""
@@ -50,7 +34,7 @@ class TestResolve:
         report = a.resolve("f.txt", "mine")
         assert not report.failed and "kept yours" in (report.done[0].note or "")
         assert tree(a.root) == {"f.txt": b"ann's edit"}
-        assert _contents(shared, "f.txt") == (
+        assert shared.contents("f.txt") == (
             b"ann's edit",
             sorted([b"bob's edit", b"base"], key=repr),
         )
@@ -69,11 +53,11 @@ class TestResolve:
         report = a.resolve("f.txt", "theirs")
         assert not report.failed
         assert tree(a.root) == {"f.txt": b"bob's edit"}
-        assert _contents(shared, "f.txt") == (b"bob's edit", sorted([b"base"], key=repr))
+        assert shared.contents("f.txt") == (b"bob's edit", sorted([b"base"], key=repr))
         [gone] = a.deleted()
         assert "(conflict ann " in gone.path and gone.deleted_by == "ann"
         assert gone.path in (report.done[0].note or "")
-        assert _contents(shared, gone.path) == (None, sorted([b"ann's edit"], key=repr))
+        assert shared.contents(gone.path) == (None, sorted([b"ann's edit"], key=repr))
         assert a.status().is_empty
         sync(b)
         assert tree(b.root) == {"f.txt": b"bob's edit"}
@@ -116,7 +100,7 @@ class TestResolve:
         monkeypatch.setattr(a, "_replan", stale)
         [failed] = a.resolve("f.txt", "mine").failed
         assert "changed on S3 again" in (failed.error or "")
-        assert _contents(shared, "f.txt")[0] == b"bob again"
+        assert shared.contents("f.txt")[0] == b"bob again"
         assert tree(a.root) == {"f.txt": b"ann's edit"}
 
 

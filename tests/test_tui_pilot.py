@@ -27,26 +27,10 @@ from clouddrive.tui.screens.history import HistoryScreen
 from clouddrive.tui.screens.sync import SyncScreen
 from clouddrive.tui.screens.text_view import TextViewScreen
 from clouddrive.tui.widgets.plan_table import PlanTable
-from tests.drivekit import Shared, conflict_copies, sync, tree, write
+from tests.drivekit import conflict_copies, sync, tree, write
 from tests.tui.pilotkit import journal, run_scenario, settle, wait_for
 
 Pilot_ = Pilot[Any]
-
-
-def contents(shared: Shared, path: str) -> tuple[bytes | None, list[bytes | None]]:
-    """A key's newest entry (bytes, or None for a delete marker), and the others (in no
-    particular order: S3 stamps entries to the second, so ties cannot be ordered)."""
-    client = shared.client()
-    found: list[bytes | None] = []
-    for item in shared.versions(path):
-        if item["IsDeleteMarker"]:
-            found.append(None)
-        else:
-            body = client.get_object(
-                Bucket=shared.bucket, Key=item["Key"], VersionId=item["VersionId"]
-            )
-            found.append(body["Body"].read())
-    return found[0], sorted(found[1:], key=repr)
 
 
 def table_of(app: CloudDriveApp) -> PlanTable:
@@ -115,7 +99,7 @@ class TestSyncScreen:
                     "mine.txt": b"bob's own"}  # fmt: skip
         assert tree(b.root) == expected
         assert shared.latest() == expected
-        assert contents(shared, "gone.txt") == (None, sorted([b"gone.txt v1"], key=repr))
+        assert shared.contents("gone.txt") == (None, sorted([b"gone.txt v1"], key=repr))
 
     def test_an_action_toggled_off_waits_for_the_next_run(self, two, shared) -> None:
         """space skips the selected action for this run only; the next run does it."""
@@ -235,9 +219,9 @@ class TestConflicts:
             assert shared.latest() == files
         else:
             assert files == {"doc.txt": b"bob's"}
-            assert contents(shared, "doc.txt") == (b"bob's", sorted([b"base"], key=repr))
+            assert shared.contents("doc.txt") == (b"bob's", sorted([b"base"], key=repr))
             [copy] = a.deleted()
-            assert contents(shared, copy.path) == (None, sorted([b"ann's"], key=repr))
+            assert shared.contents(copy.path) == (None, sorted([b"ann's"], key=repr))
 
 
 class TestTimeTravel:
@@ -276,7 +260,7 @@ class TestTimeTravel:
         assert seen["selected"] == {"gone.txt"}
         assert seen["after"] == [] and seen["plan"] == {}
         assert tree(a.root) == {"keep.txt": b"keep", "gone.txt": b"precious"}
-        assert contents(shared, "gone.txt") == (b"precious", sorted([None, b"precious"], key=repr))
+        assert shared.contents("gone.txt") == (b"precious", sorted([None, b"precious"], key=repr))
 
     def test_view_and_restore_an_older_version(self, two, shared) -> None:
         """h (no row: find the file), v views the older version, r + y makes it current."""
@@ -312,7 +296,7 @@ class TestTimeTravel:
         assert seen["versions"] == 2 and seen["text"] == "first draft"
         assert seen["after"] == 3
         assert tree(a.root) == {"notes.md": b"first draft"}
-        assert contents(shared, "notes.md") == (
+        assert shared.contents("notes.md") == (
             b"first draft",
             sorted([b"second draft", b"first draft"], key=repr),
         )
@@ -345,7 +329,7 @@ class TestTimeTravel:
         run_scenario(a, scenario)
         assert seen["feed"] == [("ann", "sync"), ("bob", "sync"), ("ann", "sync")]
         assert tree(a.root) == {"old.txt": b"old"}
-        assert contents(shared, "oops.txt") == (None, sorted([b"should not be here"], key=repr))
+        assert shared.contents("oops.txt") == (None, sorted([b"should not be here"], key=repr))
 
 
 class TestQuitting:
