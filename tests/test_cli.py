@@ -178,7 +178,10 @@ class TestErrors:
         with pytest.raises(SystemExit):
             main(["--help"])
         out = capsys.readouterr().out
-        for command in ("init", "status", "sync", "reset", "demo", "server"):
+        for command in (
+            *("init", "status", "sync", "reset", "demo", "app", "server", "lifecycle", "doctor"),
+            *("deleted", "restore-deleted", "history", "restore", "activity", "undo"),
+        ):
             assert command in out
 
 

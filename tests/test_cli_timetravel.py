@@ -223,14 +223,6 @@ class TestErrors:
         assert run(ann, "restore-deleted", "--yes") == 1
         assert "--all" in one_error_line(capsys)
 
-    def test_help_lists_the_commands(self, capsys) -> None:
-        """--help names every time-travel command."""
-        with pytest.raises(SystemExit):
-            main(["--help"])
-        out = capsys.readouterr().out
-        for command in ("deleted", "restore-deleted", "history", "restore", "activity", "undo"):
-            assert command in out
-
 
 class TestPaths:
     def test_relative_to_the_current_folder_inside_the_drive(self, tmp_path, monkeypatch) -> None:
