@@ -1,7 +1,7 @@
 """clouddrive: a local folder in two-way sync with a versioned S3 prefix shared by several people.
 
 S3 bucket versioning is the ledger: every overwrite and delete stays recoverable. The names
-below load lazily, so `import clouddrive.models` (the pure core) pulls in no boto3.
+below load lazily, so `import clouddrive.core.models` (the pure core) pulls in no boto3.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Drive": "clouddrive.engine",
-    "SyncReport": "clouddrive.engine",
-    "Action": "clouddrive.models",
-    "ActionKind": "clouddrive.models",
-    "Plan": "clouddrive.models",
+    "Drive": "clouddrive.drive",
+    "SyncReport": "clouddrive.drive",
+    "Action": "clouddrive.core.models",
+    "ActionKind": "clouddrive.core.models",
+    "Plan": "clouddrive.core.models",
     "get_supported_platforms": "clouddrive.compat",
     "reset_all": "clouddrive.compat",
     "smart_sync": "clouddrive.compat",
@@ -36,8 +36,8 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from clouddrive.compat import get_supported_platforms, reset_all, smart_sync
-    from clouddrive.engine import Drive, SyncReport
-    from clouddrive.models import Action, ActionKind, Plan
+    from clouddrive.core.models import Action, ActionKind, Plan
+    from clouddrive.drive import Drive, SyncReport
 
 
 def __getattr__(name: str) -> Any:

@@ -2,6 +2,6 @@
 
 import sys
 
-from clouddrive.cli import main
+from clouddrive.cli.main import main
 
 sys.exit(main())

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from clouddrive.engine import Drive, SyncReport
+from clouddrive.core.models import Plan
+from clouddrive.drive import Drive, SyncReport
 from clouddrive.errors import ConfigError, NotADrive, Refused
-from clouddrive.models import Plan
 
 __all__ = ["get_supported_platforms", "reset_all", "smart_sync"]
 

@@ -26,14 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from clouddrive.config import DriveConfig
-from clouddrive.embedded import (
+from clouddrive.embedded.server import (
     EMBEDDED_ACCESS_KEY,
     EMBEDDED_SECRET_KEY,
     ensure_bucket,
     start_server,
     stop_server,
 )
+from clouddrive.local.config import DriveConfig
 
 BUCKET = "bench"
 

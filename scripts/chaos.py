@@ -30,19 +30,19 @@ from pathlib import Path
 
 import boto3
 
-from clouddrive.config import DriveConfig
-from clouddrive.embedded import (
+from clouddrive.drive import Drive
+from clouddrive.embedded.server import (
     EMBEDDED_ACCESS_KEY,
     EMBEDDED_SECRET_KEY,
     ensure_bucket,
     start_server,
     stop_server,
 )
-from clouddrive.engine import Drive
 from clouddrive.errors import CloudDriveError
-from clouddrive.faultproxy import Fault, FaultProxy, Rule
-from clouddrive.faults import CRASH_ENV
-from clouddrive.remote import RetryPolicy
+from clouddrive.ledger.remote import RetryPolicy
+from clouddrive.local.config import DriveConfig
+from clouddrive.testing.faultproxy import Fault, FaultProxy, Rule
+from clouddrive.testing.faults import CRASH_ENV
 
 BUCKET = "chaos"
 #: the same bounded retries as production, with short waits: faults are dense here

@@ -12,7 +12,7 @@ stale multipart uploads, expire old run records), merged with the bucket's other
 stay untouched. Running it again changes nothing and says so; `--dry-run` prints the exact
 JSON it would apply; `--remove` takes out only clouddrive's own rules. It offers to enable
 versioning if it is off. The same as `clouddrive lifecycle apply`: this file is a thin shell
-over `clouddrive.cli_health.setup_lifecycle_main`.
+over `clouddrive.cli.health.setup_lifecycle_main`.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import sys
 from pathlib import Path
 
 try:
-    from clouddrive.cli_health import setup_lifecycle_main
+    from clouddrive.cli.health import setup_lifecycle_main
 except ImportError:  # run from a clone without installing: use the clone's package
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from clouddrive.cli_health import setup_lifecycle_main
+    from clouddrive.cli.health import setup_lifecycle_main
 
 if __name__ == "__main__":
     sys.exit(setup_lifecycle_main())

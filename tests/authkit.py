@@ -17,7 +17,12 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from clouddrive.embedded import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, start_server, stop_server
+from clouddrive.embedded.server import (
+    EMBEDDED_ACCESS_KEY,
+    EMBEDDED_SECRET_KEY,
+    start_server,
+    stop_server,
+)
 
 __all__ = ["ADMIN", "READER", "WRITER", "AuthServer", "Keys", "run_auth_seaweedfs"]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from clouddrive.embedded import ServerInfo
-from clouddrive.engine import Drive
+from clouddrive.drive import Drive
+from clouddrive.embedded.server import ServerInfo
 from tests.drivekit import Shared
 from tests.servers import (
     BACKENDS,

@@ -10,10 +10,10 @@ from typing import Any
 
 import boto3
 
-from clouddrive.config import DriveConfig
-from clouddrive.engine import Drive, SyncReport
-from clouddrive.local import FsTraits
-from clouddrive.remote import RetryPolicy
+from clouddrive.drive import Drive, SyncReport
+from clouddrive.ledger.remote import RetryPolicy
+from clouddrive.local.config import DriveConfig
+from clouddrive.local.scanner import FsTraits
 
 FAST_RETRY = RetryPolicy(attempts=3, initial=0.05, maximum=0.2)
 

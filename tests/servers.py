@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from clouddrive.embedded import ServerInfo, free_port, start_server, stop_server
+from clouddrive.embedded.server import ServerInfo, free_port, start_server, stop_server
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer

@@ -21,7 +21,7 @@ def test_import_contracts_hold() -> None:
 def test_core_imports_no_boto3() -> None:
     """Importing the planner in a fresh interpreter loads neither boto3 nor textual."""
     code = (
-        "import sys, clouddrive.planner, clouddrive.models, clouddrive.paths;"
+        "import sys, clouddrive.core.planner, clouddrive.core.models, clouddrive.core.paths;"
         "bad = [m for m in ('boto3', 'botocore', 'textual') if m in sys.modules];"
         "print(bad); sys.exit(1 if bad else 0)"
     )

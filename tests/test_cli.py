@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from clouddrive.cli import main
+from clouddrive.cli.main import main
 from tests.drivekit import Shared, tree, write
 from tests.servers import s3_client
 

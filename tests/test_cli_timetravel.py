@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from clouddrive import errors
-from clouddrive.cli import main
-from clouddrive.cli_timetravel import drive_path
+from clouddrive.cli.main import main
+from clouddrive.cli.timetravel import drive_path
 from tests.drivekit import Shared, sha, tree, write
 from tests.test_timetravel import next_second
 

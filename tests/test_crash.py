@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from clouddrive.faults import CRASH_ENV
+from clouddrive.testing.faults import CRASH_ENV
 from tests.drivekit import Shared, conflict_copies, sync, tree, write
 
 KILLED = -signal.SIGKILL

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from clouddrive import doctor
-from clouddrive.cli import main
-from clouddrive.config import DriveConfig
-from clouddrive.doctor import Verdict, clock_check
-from clouddrive.engine import Drive
-from clouddrive.lifecycle import LifecycleSettings, build_rules
-from clouddrive.local import FsTraits
-from clouddrive.remote import RetryPolicy, connect
+from clouddrive.admin import doctor
+from clouddrive.admin.doctor import Verdict, clock_check
+from clouddrive.admin.rules import LifecycleSettings, build_rules
+from clouddrive.cli.main import main
+from clouddrive.drive import Drive
+from clouddrive.ledger.remote import RetryPolicy, connect
+from clouddrive.local.config import DriveConfig
+from clouddrive.local.scanner import FsTraits
 from tests.authkit import READER, AuthServer, run_auth_seaweedfs
 from tests.servers import s3_client
 
@@ -155,7 +155,7 @@ class TestNamedProblems:
                     del request.headers[header]
 
         drive.remote.client.meta.events.register("before-sign.s3.PutObject", strip)
-        monkeypatch.setattr("clouddrive.cli_health.open_drive", lambda args: drive)
+        monkeypatch.setattr("clouddrive.cli.health.open_drive", lambda args: drive)
         assert main(["doctor", "--json"]) == 1
         report = json.loads(capsys.readouterr().out)
         check = next(c for c in report["checks"] if c["name"] == "conditional-writes")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from clouddrive.embedded import (
+from clouddrive.embedded.server import (
     DEFAULT_BUCKET,
     EMBEDDED_ACCESS_KEY,
     EMBEDDED_SECRET_KEY,
@@ -198,7 +198,8 @@ def test_concurrent_cli_processes_share_one_detached_server(tmp_path: Path) -> N
     """Two processes racing to start it get the same server, which outlives them both."""
     data_dir = tmp_path / "sw"
     code = (
-        "import sys; from pathlib import Path; from clouddrive.embedded import ensure_embedded;"
+        "import sys; from pathlib import Path;"
+        "from clouddrive.embedded.server import ensure_embedded;"
         "print(ensure_embedded(Path(sys.argv[1])).pid)"
     )
     procs = [

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from clouddrive import errors
-from clouddrive.models import ActionKind
-from clouddrive.paths import unsafe_reason
+from clouddrive.core.models import ActionKind
+from clouddrive.core.paths import unsafe_reason
 from tests.drivekit import Shared, conflict_copies, sha, sync, tree, write
 
 
@@ -260,7 +260,7 @@ class TestGuards:
     def test_a_second_sync_of_the_same_drive_is_refused(self, two) -> None:
         """The drive lock names the running process."""
         a, _ = two
-        from clouddrive.lock import DriveLock
+        from clouddrive.local.lock import DriveLock
 
         with DriveLock(a.root / ".clouddrive" / "lock"), pytest.raises(errors.LockHeld):
             a.sync()
@@ -356,20 +356,20 @@ class TestLocalRules:
 
     def test_unreadable_file_is_not_read_as_deleted(self, two, shared, monkeypatch) -> None:
         """A file that cannot be read is skipped; its S3 copy is neither deleted nor replaced."""
-        import clouddrive.local
+        import clouddrive.local.scanner
 
         a, _ = two
         write(a.root, "locked.txt", "x")
         sync(a)
         write(a.root, "locked.txt", "changed")
-        real = clouddrive.local.file_sha256
+        real = clouddrive.local.scanner.file_sha256
 
         def denied(path: Path) -> str:
             if path.name == "locked.txt":  # chmod 0 does not stop root, so deny it here
                 raise PermissionError(13, "Permission denied", str(path))
             return real(path)
 
-        monkeypatch.setattr(clouddrive.local, "file_sha256", denied)
+        monkeypatch.setattr(clouddrive.local.scanner, "file_sha256", denied)
         report = a.sync()
         assert report.plan.is_empty
         assert [(s.path, s.reason) for s in report.plan.skipped] == [

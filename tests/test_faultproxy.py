@@ -10,7 +10,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, ResponseStreamingError
 
-from clouddrive.faultproxy import Fault, FaultProxy, Rule
+from clouddrive.testing.faultproxy import Fault, FaultProxy, Rule
 from tests.servers import create_bucket
 
 

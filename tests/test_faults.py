@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from clouddrive import errors
-from clouddrive.engine import Drive
-from clouddrive.faultproxy import Fault, FaultProxy, Rule
-from clouddrive.models import ActionKind
+from clouddrive.core.models import ActionKind
+from clouddrive.drive import Drive
+from clouddrive.testing.faultproxy import Fault, FaultProxy, Rule
 from tests.drivekit import Shared, conflict_copies, sync, tree, write
 
 

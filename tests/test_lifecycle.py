@@ -17,9 +17,8 @@ from typing import Any
 import pytest
 
 from clouddrive import errors
-from clouddrive.cli import main
-from clouddrive.cli_health import setup_lifecycle_main
-from clouddrive.lifecycle import (
+from clouddrive.admin.apply import apply_rules
+from clouddrive.admin.rules import (
     LifecycleSettings,
     build_rules,
     canonical,
@@ -31,8 +30,9 @@ from clouddrive.lifecycle import (
     rule_id,
     to_json,
 )
-from clouddrive.lifecycle_ops import apply_rules
-from clouddrive.remote import connect
+from clouddrive.cli.health import setup_lifecycle_main
+from clouddrive.cli.main import main
+from clouddrive.ledger.remote import connect
 from tests.authkit import READER, AuthServer, run_auth_seaweedfs
 from tests.drivekit import Shared
 from tests.servers import s3_client

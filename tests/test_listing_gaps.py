@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from clouddrive.models import ActionKind
-from clouddrive.remote import META_SHA256, S3Remote, connect
+from clouddrive.core.models import ActionKind
+from clouddrive.ledger.remote import META_SHA256, S3Remote, connect
 from tests.drivekit import FAST_RETRY, Shared, sync, tree, write
 
 

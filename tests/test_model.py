@@ -26,8 +26,8 @@ from hypothesis.stateful import (
 )
 
 from clouddrive import errors
-from clouddrive.engine import Drive
-from clouddrive.faultproxy import Fault, FaultProxy, Rule
+from clouddrive.drive import Drive
+from clouddrive.testing.faultproxy import Fault, FaultProxy, Rule
 from tests.drivekit import Shared, sync, tree, write
 from tests.servers import create_bucket
 

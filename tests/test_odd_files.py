@@ -6,9 +6,9 @@ import os
 import unicodedata
 from pathlib import Path
 
-from clouddrive.engine import Drive
-from clouddrive.local import FsTraits
-from clouddrive.remote import S3Remote
+from clouddrive.drive import Drive
+from clouddrive.ledger.remote import S3Remote
+from clouddrive.local.scanner import FsTraits
 from tests.drivekit import FAST_RETRY, Shared, conflict_copies, sha, sync, tree, write
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clouddrive.paths import (
+from clouddrive.core.paths import (
     MAX_NAME_BYTES,
     MAX_PATH_BYTES,
     UnsafeKey,

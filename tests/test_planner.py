@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clouddrive.models import (
+from clouddrive.core.models import (
     Action,
     ActionKind,
     BaseEntry,
@@ -22,8 +22,8 @@ from clouddrive.models import (
     RemoteChange,
     RemoteEntry,
 )
-from clouddrive.paths import unsafe_reason
-from clouddrive.planner import classify_local, classify_remote, conflict_name, decide, plan
+from clouddrive.core.paths import unsafe_reason
+from clouddrive.core.planner import classify_local, classify_remote, conflict_name, decide, plan
 
 # --------------------------------------------------------------------------------------------
 # Builders

@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
-from clouddrive.cli import main
-from clouddrive.policy import owner_policy, user_policy
+from clouddrive.admin.policy import owner_policy, user_policy
+from clouddrive.cli.main import main
 from tests.drivekit import Shared
 from tests.servers import TEST_REGION
 

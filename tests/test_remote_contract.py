@@ -9,8 +9,8 @@ import boto3
 import pytest
 
 from clouddrive import errors
-from clouddrive.paths import unsafe_reason
-from clouddrive.remote import META_SHA256, RetryPolicy, S3Remote, connect
+from clouddrive.core.paths import unsafe_reason
+from clouddrive.ledger.remote import META_SHA256, RetryPolicy, S3Remote, connect
 
 FAST = RetryPolicy(attempts=2, initial=0.01, maximum=0.05)
 
@@ -155,7 +155,7 @@ class TestReads:
         )
         remote.upload("r.txt", b"newer", metadata=meta(b"newer"), if_match=first.etag)
         old = next(v for v in remote.versions("r.txt") if v["VersionId"] == first.version_id)
-        from clouddrive.models import RemoteEntry
+        from clouddrive.core.models import RemoteEntry
 
         entry = RemoteEntry(
             "r.txt", "drive/r.txt", first.version_id, False, old["LastModified"], first.etag, 3

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from clouddrive import errors
-from clouddrive.models import Action, ActionKind
+from clouddrive.core.models import Action, ActionKind
 from tests.drivekit import conflict_copies, sync, tree, write
 
 

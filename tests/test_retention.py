@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from clouddrive.retention import Retention, recoverable_until, retention_for, rule_prefix
+from clouddrive.core.retention import Retention, recoverable_until, retention_for, rule_prefix
 
 
 def noncurrent(rid: str, days: int, keep: int | None = None, **scope: object) -> dict[str, object]:

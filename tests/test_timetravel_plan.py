@@ -1,10 +1,10 @@
-"""Time-travel planning on plain version lists (clouddrive.timeline): pure, no server."""
+"""Time-travel planning on plain version lists (clouddrive.core.timeline): pure, no server."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from clouddrive.timeline import (
+from clouddrive.core.timeline import (
     Entry,
     KeyHistory,
     Op,

@@ -11,10 +11,10 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, TextArea
 
-from clouddrive.config import internal_dir
-from clouddrive.executor import Executor, Outcome
-from clouddrive.lock import DriveLock
-from clouddrive.models import Action, ActionKind
+from clouddrive.core.models import Action, ActionKind
+from clouddrive.local.config import internal_dir
+from clouddrive.local.lock import DriveLock
+from clouddrive.sync.executor import Executor, Outcome
 from clouddrive.tui.app import CloudDriveApp
 from clouddrive.tui.screens.activity import ActivityScreen
 from clouddrive.tui.screens.confirm import ConfirmScreen

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from clouddrive.models import Plan
+from clouddrive.core.models import Plan
 from clouddrive.tui.app import CloudDriveApp
 from clouddrive.tui.screens.activity import ActivityScreen
 from clouddrive.tui.screens.confirm_plan import PlanConfirmScreen

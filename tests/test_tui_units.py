@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from clouddrive.cli import main
-from clouddrive.executor import Outcome
-from clouddrive.models import Action, ActionKind, LocalChange, LocalFile, Plan, RemoteChange
+from clouddrive.cli.main import main
+from clouddrive.core.models import Action, ActionKind, LocalChange, LocalFile, Plan, RemoteChange
+from clouddrive.sync.executor import Outcome
 from clouddrive.tui.fmt import Clock, ago, duration
 from clouddrive.tui.tracker import SyncTracker
 from tests.drivekit import Shared, write

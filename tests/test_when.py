@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from clouddrive import errors
-from clouddrive.when import ago, format_moment, parse_when
+from clouddrive.core.when import ago, format_moment, parse_when
 
 NOW = datetime(2024, 5, 10, 12, 0, 0, tzinfo=UTC)
 

@@ -17,14 +17,14 @@ __all__ = ["run_app"]
 
 def run_app(root: Path | None = None) -> int:
     """Open the app on the drive at `root` (or around the current folder); its exit code."""
-    from clouddrive.config import find_root
+    from clouddrive.local.config import find_root
     from clouddrive.tui.app import CloudDriveApp
     from clouddrive.tui.drive_api import DriveAPI
 
     folder = find_root(Path(root) if root is not None else Path.cwd())  # NotADrive: no app
 
     def open_drive() -> DriveAPI:  # called in a worker: the engine (and boto3) load there
-        from clouddrive.engine import Drive
+        from clouddrive.drive import Drive
 
         return Drive.open(folder)
 

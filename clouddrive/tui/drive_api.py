@@ -1,6 +1,6 @@
 """What the app needs from a drive: the engine's `Drive` API, as a protocol.
 
-`clouddrive.engine.Drive` satisfies it; tests give the snapshot screens a fake with fixed
+`clouddrive.drive.Drive` satisfies it; tests give the snapshot screens a fake with fixed
 data. Only types are imported from the engine's modules here (under TYPE_CHECKING), so that
 importing the app does not load boto3.
 """
@@ -14,19 +14,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from clouddrive.config import DriveConfig
-    from clouddrive.engine import SyncReport
-    from clouddrive.executor import Outcome
-    from clouddrive.lookup import VersionText
-    from clouddrive.models import Action, Plan, RemoteEntry
-    from clouddrive.runs import RunRecord
-    from clouddrive.timetravel import (
+    from clouddrive.core.models import Action, Plan, RemoteEntry
+    from clouddrive.drive import SyncReport
+    from clouddrive.history.lookup import VersionText
+    from clouddrive.history.runs import RunRecord
+    from clouddrive.history.timetravel import (
         DeletedFile,
         FileVersion,
         StepResult,
         TimeTravelPlan,
         TimeTravelReport,
     )
+    from clouddrive.local.config import DriveConfig
+    from clouddrive.sync.executor import Outcome
 
 __all__ = ["DriveAPI", "DriveOpener", "StateAPI"]
 
@@ -36,7 +36,7 @@ class StateAPI(Protocol):
 
 
 class DriveAPI(Protocol):
-    """The part of `clouddrive.engine.Drive` the app uses."""
+    """The part of `clouddrive.drive.Drive` the app uses."""
 
     root: Path
     config: DriveConfig

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
-from clouddrive.models import ActionKind
+from clouddrive.core.models import ActionKind
 
 __all__ = ["Clock", "ago", "duration", "glyph", "size", "stamp"]
 
@@ -75,12 +75,12 @@ def duration(seconds: float) -> str:
 
 def glyph(kind: ActionKind) -> tuple[str, str, str]:
     """(glyph, label, colour) of an action kind, as the CLI shows it."""
-    from clouddrive.planview import GLYPHS
+    from clouddrive.views.planview import GLYPHS
 
     return GLYPHS[kind]
 
 
 def size(n: int) -> str:
-    from clouddrive.planview import human_size
+    from clouddrive.views.planview import human_size
 
     return human_size(n)

@@ -14,11 +14,16 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from clouddrive.engine import SyncReport
-    from clouddrive.lookup import VersionText
-    from clouddrive.models import Plan
-    from clouddrive.runs import RunRecord
-    from clouddrive.timetravel import DeletedFile, FileVersion, TimeTravelPlan, TimeTravelReport
+    from clouddrive.core.models import Plan
+    from clouddrive.drive import SyncReport
+    from clouddrive.history.lookup import VersionText
+    from clouddrive.history.runs import RunRecord
+    from clouddrive.history.timetravel import (
+        DeletedFile,
+        FileVersion,
+        TimeTravelPlan,
+        TimeTravelReport,
+    )
 
 __all__ = [
     "ActivityLoaded",

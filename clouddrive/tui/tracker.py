@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from clouddrive.executor import Outcome
-    from clouddrive.models import Action, Plan
+    from clouddrive.core.models import Action, Plan
+    from clouddrive.sync.executor import Outcome
 
 __all__ = ["Snapshot", "SyncTracker"]
 

@@ -10,11 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from clouddrive.config import DriveConfig
-from clouddrive.engine import SyncReport
-from clouddrive.executor import Outcome
-from clouddrive.lookup import VersionText
-from clouddrive.models import (
+from clouddrive.core.models import (
     Action,
     ActionKind,
     BaseEntry,
@@ -25,15 +21,19 @@ from clouddrive.models import (
     RemoteEntry,
     Skipped,
 )
-from clouddrive.runs import RunAction, RunRecord
-from clouddrive.timeline import Entry, Op, Skip, Step
-from clouddrive.timetravel import (
+from clouddrive.core.timeline import Entry, Op, Skip, Step
+from clouddrive.drive import SyncReport
+from clouddrive.history.lookup import VersionText
+from clouddrive.history.runs import RunAction, RunRecord
+from clouddrive.history.timetravel import (
     DeletedFile,
     FileVersion,
     StepResult,
     TimeTravelPlan,
     TimeTravelReport,
 )
+from clouddrive.local.config import DriveConfig
+from clouddrive.sync.executor import Outcome
 from clouddrive.tui.app import CloudDriveApp
 from clouddrive.tui.fmt import Clock
 

@@ -11,12 +11,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Label, Static
 
-from clouddrive.timeline import Op
+from clouddrive.core.timeline import Op
 from clouddrive.tui.fmt import Clock, size, stamp
 from clouddrive.tui.screens.base import ModalDialog
 
 if TYPE_CHECKING:
-    from clouddrive.timetravel import TimeTravelPlan
+    from clouddrive.history.timetravel import TimeTravelPlan
 
 __all__ = ["PlanConfirmScreen", "describe_steps"]
 

@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Label, Static
 
-from clouddrive.models import Action, ActionKind, Plan
+from clouddrive.core.models import Action, ActionKind, Plan
 from clouddrive.tui.fmt import glyph, size
 from clouddrive.tui.screens.base import ModalDialog
 

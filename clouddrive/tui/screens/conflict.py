@@ -1,5 +1,5 @@
 """Resolving one conflict: keep mine, keep theirs, or keep both; each keeps the other
-recoverable (see clouddrive/resolve.py)."""
+recoverable (see clouddrive/sync/resolve.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Label, Static
 
-from clouddrive.models import Action
+from clouddrive.core.models import Action
 from clouddrive.tui.fmt import Clock, ago, size, stamp
 from clouddrive.tui.screens.base import ModalDialog
 

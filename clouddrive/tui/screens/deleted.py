@@ -18,7 +18,7 @@ from clouddrive.tui.screens.base import DriveScreen
 from clouddrive.tui.widgets.plan_table import fit_path
 
 if TYPE_CHECKING:
-    from clouddrive.timetravel import DeletedFile, TimeTravelPlan
+    from clouddrive.history.timetravel import DeletedFile, TimeTravelPlan
 
 __all__ = ["DeletedScreen"]
 

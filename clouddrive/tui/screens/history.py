@@ -16,7 +16,7 @@ from clouddrive.tui.messages import Failed, HistoryLoaded, VersionRead
 from clouddrive.tui.screens.base import DriveScreen
 
 if TYPE_CHECKING:
-    from clouddrive.timetravel import FileVersion, TimeTravelPlan
+    from clouddrive.history.timetravel import FileVersion, TimeTravelPlan
 
 __all__ = ["HistoryScreen"]
 

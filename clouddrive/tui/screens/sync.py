@@ -24,8 +24,8 @@ from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, get_current_worker
 
 from clouddrive import errors
-from clouddrive.models import ActionKind, Plan
-from clouddrive.paths import INTERNAL_DIR
+from clouddrive.core.models import ActionKind, Plan
+from clouddrive.core.paths import INTERNAL_DIR
 from clouddrive.tui.drive_api import DriveAPI
 from clouddrive.tui.fmt import glyph
 from clouddrive.tui.messages import (

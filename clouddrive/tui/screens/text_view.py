@@ -14,7 +14,7 @@ from clouddrive.tui.fmt import size
 from clouddrive.tui.screens.base import ModalDialog
 
 if TYPE_CHECKING:
-    from clouddrive.lookup import VersionText
+    from clouddrive.history.lookup import VersionText
 
 __all__ = ["TextViewScreen"]
 

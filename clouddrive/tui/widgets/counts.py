@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from clouddrive.models import ActionKind, Plan
+from clouddrive.core.models import ActionKind, Plan
 from clouddrive.tui.fmt import glyph, size
 
 __all__ = ["CountsBar"]

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from clouddrive.models import Action, ActionKind, LocalChange, Plan, RemoteChange
+from clouddrive.core.models import Action, ActionKind, LocalChange, Plan, RemoteChange
 from clouddrive.tui.fmt import Clock, ago, glyph, size
 
 __all__ = ["MAX_ROWS", "PlanTable", "fit_path", "plan_order"]

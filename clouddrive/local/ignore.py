@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pathspec
 
-from clouddrive.paths import is_internal
+from clouddrive.core.paths import is_internal
 
 __all__ = ["IGNORE_FILE", "IgnoreRules"]
 

@@ -20,13 +20,13 @@ from rich.table import Table
 from rich.text import Text
 
 from clouddrive import errors
-from clouddrive.cli_common import err, make_asker, open_drive, out, print_json
-from clouddrive.engine import Drive
-from clouddrive.planview import human_size
-from clouddrive.runs import RunRecord
-from clouddrive.timeline import Op, Step
-from clouddrive.timetravel import DeletedFile, StepResult, TimeTravelPlan, TimeTravelReport
-from clouddrive.when import ago, format_moment, parse_when
+from clouddrive.cli.common import err, make_asker, open_drive, out, print_json
+from clouddrive.core.timeline import Op, Step
+from clouddrive.core.when import ago, format_moment, parse_when
+from clouddrive.drive import Drive
+from clouddrive.history.runs import RunRecord
+from clouddrive.history.timetravel import DeletedFile, StepResult, TimeTravelPlan, TimeTravelReport
+from clouddrive.views.planview import human_size
 
 __all__ = ["drive_path", "register"]
 

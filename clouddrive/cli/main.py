@@ -1,4 +1,4 @@
-"""The `clouddrive` command: a thin shell over `clouddrive.engine.Drive`.
+"""The `clouddrive` command: a thin shell over `clouddrive.drive.Drive`.
 
 Every user error prints one line on stderr and exits with the code of interface.md
 (0 done, 1 user error or refused, 2 remote or local failure, 3 some files skipped).
@@ -23,12 +23,21 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from clouddrive import __version__, cli_health, cli_timetravel, errors
-from clouddrive.cli_common import err, make_asker, open_drive, out, print_json
-from clouddrive.engine import Drive, SyncReport
-from clouddrive.executor import Outcome
-from clouddrive.models import Plan
-from clouddrive.planview import GLYPHS, human_size, plan_json, plan_summary, plan_table, report_json
+from clouddrive import __version__, errors
+from clouddrive.cli import health as cli_health
+from clouddrive.cli import timetravel as cli_timetravel
+from clouddrive.cli.common import err, make_asker, open_drive, out, print_json
+from clouddrive.core.models import Plan
+from clouddrive.drive import Drive, SyncReport
+from clouddrive.sync.executor import Outcome
+from clouddrive.views.planview import (
+    GLYPHS,
+    human_size,
+    plan_json,
+    plan_summary,
+    plan_table,
+    report_json,
+)
 
 __all__ = ["main"]
 
@@ -228,7 +237,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def cmd_server(args: argparse.Namespace) -> int:
-    from clouddrive.embedded import default_data_dir, ensure_embedded, stop_embedded
+    from clouddrive.embedded.server import default_data_dir, ensure_embedded, stop_embedded
 
     if args.server_action == "stop":
         stopped = stop_embedded()

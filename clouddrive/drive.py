@@ -20,20 +20,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from clouddrive import errors, planner
-from clouddrive.config import DriveConfig, find_root, internal_dir
-from clouddrive.embedded import (
-    DEFAULT_BUCKET,
-    EMBEDDED_ACCESS_KEY,
-    EMBEDDED_SECRET_KEY,
-    ensure_embedded,
-)
-from clouddrive.executor import Executor, Outcome, Transfer, clean_tmp
-from clouddrive.ignore import IgnoreRules
-from clouddrive.local import FsTraits, file_md5, file_sha256, probe_fs, scan
-from clouddrive.lock import DriveLock
-from clouddrive.lookup import VersionText, changed_by, read_version
-from clouddrive.models import (
+from clouddrive import errors
+from clouddrive.core import planner
+from clouddrive.core.models import (
     Action,
     ActionKind,
     BaseEntry,
@@ -44,12 +33,16 @@ from clouddrive.models import (
     RemoteEntry,
     Skipped,
 )
-from clouddrive.paths import find_collisions, normalize_prefix
-from clouddrive.remote import RetryPolicy, S3Remote, connect
-from clouddrive.resolve import Choice, resolve_conflict
-from clouddrive.runs import RunAction, RunLog, RunRecord
-from clouddrive.state import StateStore
-from clouddrive.timetravel import (
+from clouddrive.core.paths import find_collisions, normalize_prefix
+from clouddrive.embedded.server import (
+    DEFAULT_BUCKET,
+    EMBEDDED_ACCESS_KEY,
+    EMBEDDED_SECRET_KEY,
+    ensure_embedded,
+)
+from clouddrive.history.lookup import VersionText, changed_by, read_version
+from clouddrive.history.runs import RunAction, RunLog, RunRecord
+from clouddrive.history.timetravel import (
     PULL_KINDS,
     DeletedFile,
     FileVersion,
@@ -59,6 +52,14 @@ from clouddrive.timetravel import (
     TimeTravelReport,
     restored_paths,
 )
+from clouddrive.ledger.remote import RetryPolicy, S3Remote, connect
+from clouddrive.local.config import DriveConfig, find_root, internal_dir
+from clouddrive.local.ignore import IgnoreRules
+from clouddrive.local.lock import DriveLock
+from clouddrive.local.scanner import FsTraits, file_md5, file_sha256, probe_fs, scan
+from clouddrive.local.state import StateStore
+from clouddrive.sync.executor import Executor, Outcome, Transfer, clean_tmp
+from clouddrive.sync.resolve import Choice, resolve_conflict
 
 __all__ = [
     "DEFAULT_MAX_DELETE",

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from clouddrive.core.paths import INTERNAL_DIR
+from clouddrive.core.retention import retention_for
 from clouddrive.errors import ConfigError
-from clouddrive.paths import INTERNAL_DIR
-from clouddrive.retention import retention_for
 
 __all__ = [
     "KINDS",

@@ -10,7 +10,7 @@ import posixpath
 from collections.abc import Mapping
 from datetime import datetime
 
-from clouddrive.models import (
+from clouddrive.core.models import (
     Action,
     ActionKind,
     BaseEntry,
@@ -20,7 +20,7 @@ from clouddrive.models import (
     RemoteChange,
     RemoteEntry,
 )
-from clouddrive.paths import MAX_NAME_BYTES, safe_name
+from clouddrive.core.paths import MAX_NAME_BYTES, safe_name
 
 __all__ = ["classify_local", "classify_remote", "conflict_name", "decide", "plan"]
 

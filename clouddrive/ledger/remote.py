@@ -37,10 +37,10 @@ from tenacity import (
 )
 
 from clouddrive import errors
-from clouddrive.faults import crash_point
-from clouddrive.models import RemoteEntry, Skipped
-from clouddrive.paths import INTERNAL_DIR, UnsafeKey, is_internal, key_to_path, path_to_key
-from clouddrive.timeline import Entry, KeyHistory, order
+from clouddrive.core.models import RemoteEntry, Skipped
+from clouddrive.core.paths import INTERNAL_DIR, UnsafeKey, is_internal, key_to_path, path_to_key
+from clouddrive.core.timeline import Entry, KeyHistory, order
+from clouddrive.testing.faults import crash_point
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -482,7 +482,7 @@ class S3Remote:
 
         Versions and markers come in the listing's own interleaved order (see
         `_capture_entry_order`), sorted stably by time with the latest entry first; see
-        `clouddrive.timeline` for what this means on servers that do not interleave.
+        `clouddrive.core.timeline` for what this means on servers that do not interleave.
         """
         key = self.key(path)
         items: list[dict[str, Any]] = []

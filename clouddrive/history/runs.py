@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from clouddrive import errors
-from clouddrive.paths import INTERNAL_DIR, safe_name
-from clouddrive.remote import S3Remote
+from clouddrive.core.paths import INTERNAL_DIR, safe_name
+from clouddrive.ledger.remote import S3Remote
 
 __all__ = [
     "CREATING_OPS",

@@ -4,7 +4,7 @@ Everything here reads the bucket's own versions (`S3Remote.histories`) and write
 append-only changes: an old version is copied forward onto its key (`copy_forward`, which
 goes by multipart copy past 5 GiB) or a delete marker is put. No version is ever removed.
 Who wrote a version comes from its `clouddrive-user` metadata (one HEAD); who put a delete
-marker comes from the run records (`clouddrive.runs`), or is "unknown" when the delete came
+marker comes from the run records (`clouddrive.history.runs`), or is "unknown" when the delete came
 from outside clouddrive.
 
 Every change is planned first (`TimeTravelPlan`: steps and skipped paths with reasons),
@@ -27,11 +27,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from clouddrive import errors
-from clouddrive.models import Action, ActionKind
-from clouddrive.remote import META_PARENT, META_USER, S3Remote
-from clouddrive.retention import recoverable_until, retention_for
-from clouddrive.runs import RunAction, RunLog, RunRecord
-from clouddrive.timeline import (
+from clouddrive.core.models import Action, ActionKind
+from clouddrive.core.retention import recoverable_until, retention_for
+from clouddrive.core.timeline import (
     Entry,
     KeyHistory,
     Op,
@@ -44,6 +42,8 @@ from clouddrive.timeline import (
     plan_version,
     top_markers,
 )
+from clouddrive.history.runs import RunAction, RunLog, RunRecord
+from clouddrive.ledger.remote import META_PARENT, META_USER, S3Remote
 
 __all__ = [
     "META_RESTORED_FROM",

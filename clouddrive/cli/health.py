@@ -15,17 +15,9 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from clouddrive import doctor, errors
-from clouddrive.cli_common import err, make_asker, open_drive, out, print_json
-from clouddrive.lifecycle import (
-    LifecycleChange,
-    LifecycleSettings,
-    is_own,
-    missing_elements,
-    summarize,
-    to_json,
-)
-from clouddrive.lifecycle_ops import (
+from clouddrive import errors
+from clouddrive.admin import doctor
+from clouddrive.admin.apply import (
     LifecycleResult,
     apply_rules,
     drive_scope,
@@ -33,9 +25,18 @@ from clouddrive.lifecycle_ops import (
     remove_rules,
     show_rules,
 )
-from clouddrive.paths import normalize_prefix
-from clouddrive.policy import owner_policy, user_policy
-from clouddrive.remote import S3Remote
+from clouddrive.admin.policy import owner_policy, user_policy
+from clouddrive.admin.rules import (
+    LifecycleChange,
+    LifecycleSettings,
+    is_own,
+    missing_elements,
+    summarize,
+    to_json,
+)
+from clouddrive.cli.common import err, make_asker, open_drive, out, print_json
+from clouddrive.core.paths import normalize_prefix
+from clouddrive.ledger.remote import S3Remote
 
 __all__ = ["register", "setup_lifecycle_main"]
 

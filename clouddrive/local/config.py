@@ -10,8 +10,8 @@ from pathlib import Path
 
 import tomli_w
 
+from clouddrive.core.paths import INTERNAL_DIR, normalize_prefix
 from clouddrive.errors import ConfigError, NotADrive
-from clouddrive.paths import INTERNAL_DIR, normalize_prefix
 
 __all__ = ["CONFIG_NAME", "DriveConfig", "default_user", "find_root", "internal_dir"]
 

@@ -24,8 +24,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from clouddrive import errors
-from clouddrive.executor import Executor, Outcome
-from clouddrive.models import (
+from clouddrive.core.models import (
     Action,
     ActionKind,
     BaseEntry,
@@ -33,6 +32,7 @@ from clouddrive.models import (
     LocalFile,
     RemoteChange,
 )
+from clouddrive.sync.executor import Executor, Outcome
 
 __all__ = ["Choice", "resolve_conflict"]
 

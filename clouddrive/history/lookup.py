@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clouddrive import errors
-from clouddrive.models import RemoteEntry
-from clouddrive.remote import META_USER, S3Remote
-from clouddrive.runs import RunLog
+from clouddrive.core.models import RemoteEntry
+from clouddrive.history.runs import RunLog
+from clouddrive.ledger.remote import META_USER, S3Remote
 
 __all__ = ["VersionText", "changed_by", "read_version"]
 

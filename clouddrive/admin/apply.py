@@ -1,7 +1,7 @@
 """Reading, applying and removing clouddrive's lifecycle rules on a bucket (the owner's side).
 
 `scripts/setup_lifecycle.py` and `clouddrive lifecycle show | apply` are thin shells over
-these functions; what the rules are and how they merge is pure (`clouddrive.lifecycle`).
+these functions; what the rules are and how they merge is pure (`clouddrive.admin.rules`).
 
 Safety: every other rule is written back exactly as read; the configuration is read again
 right before writing and nothing is written if it changed meanwhile (S3 has no conditional
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clouddrive import errors
-from clouddrive.lifecycle import (
+from clouddrive.admin.rules import (
     Finding,
     LifecycleChange,
     LifecycleSettings,
@@ -29,8 +29,8 @@ from clouddrive.lifecycle import (
     remove,
     scope,
 )
-from clouddrive.paths import normalize_prefix
-from clouddrive.remote import S3Remote, connect
+from clouddrive.core.paths import normalize_prefix
+from clouddrive.ledger.remote import S3Remote, connect
 
 __all__ = [
     "LifecycleResult",

@@ -10,7 +10,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from clouddrive.models import BaseEntry
+from clouddrive.core.models import BaseEntry
 
 __all__ = ["StateStore"]
 

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from clouddrive import errors
-from clouddrive.engine import Drive
+from clouddrive.drive import Drive
 
 __all__ = ["err", "make_asker", "open_drive", "out", "print_json"]
 

@@ -17,13 +17,13 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from clouddrive import errors
-from clouddrive.lifecycle import describe, findings, is_own, scope
-from clouddrive.paths import INTERNAL_DIR, safe_name
-from clouddrive.remote import META_USER, S3Remote, credential_source
-from clouddrive.retention import retention_for
+from clouddrive.admin.rules import describe, findings, is_own, scope
+from clouddrive.core.paths import INTERNAL_DIR, safe_name
+from clouddrive.core.retention import retention_for
+from clouddrive.ledger.remote import META_USER, S3Remote, credential_source
 
 if TYPE_CHECKING:
-    from clouddrive.engine import Drive
+    from clouddrive.drive import Drive
 
 __all__ = ["CLOCK_FAIL", "CLOCK_WARN", "Check", "DoctorReport", "Verdict", "clock_check", "run"]
 

@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from clouddrive.ignore import IgnoreRules
-from clouddrive.models import BaseEntry, LocalFile, Skipped
-from clouddrive.paths import unsafe_reason
+from clouddrive.core.models import BaseEntry, LocalFile, Skipped
+from clouddrive.core.paths import unsafe_reason
+from clouddrive.local.ignore import IgnoreRules
 
 __all__ = [
     "FsTraits",

@@ -19,12 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from clouddrive import errors
-from clouddrive.faults import crash_point
-from clouddrive.local import stat_matches
-from clouddrive.models import Action, ActionKind, BaseEntry, LocalFile, RemoteEntry
-from clouddrive.paths import INTERNAL_DIR, unsafe_reason
-from clouddrive.planner import conflict_name
-from clouddrive.remote import (
+from clouddrive.core.models import Action, ActionKind, BaseEntry, LocalFile, RemoteEntry
+from clouddrive.core.paths import INTERNAL_DIR, unsafe_reason
+from clouddrive.core.planner import conflict_name
+from clouddrive.ledger.remote import (
     META_CONFLICT_OF,
     META_MTIME,
     META_PARENT,
@@ -32,6 +30,8 @@ from clouddrive.remote import (
     META_USER,
     S3Remote,
 )
+from clouddrive.local.scanner import stat_matches
+from clouddrive.testing.faults import crash_point
 
 __all__ = ["Executor", "Outcome", "Transfer", "clean_tmp"]
 

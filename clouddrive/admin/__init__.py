@@ -1,0 +1,1 @@
+"""Bucket administration: lifecycle rules (pure) and applying them, IAM policy, doctor."""

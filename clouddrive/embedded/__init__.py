@@ -1,0 +1,1 @@
+"""The embedded SeaweedFS server clouddrive starts when no bucket is configured."""

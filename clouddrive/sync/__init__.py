@@ -1,0 +1,1 @@
+"""A sync run: gathering both sides, executing a plan, resolving conflicts."""
