@@ -25,7 +25,7 @@ __all__ = [
 
 _LAZY = {
     "Drive": "clouddrive.drive",
-    "SyncReport": "clouddrive.drive",
+    "SyncReport": "clouddrive.sync.report",
     "Action": "clouddrive.core.models",
     "ActionKind": "clouddrive.core.models",
     "Plan": "clouddrive.core.models",
@@ -37,7 +37,8 @@ _LAZY = {
 if TYPE_CHECKING:
     from clouddrive.compat import get_supported_platforms, reset_all, smart_sync
     from clouddrive.core.models import Action, ActionKind, Plan
-    from clouddrive.drive import Drive, SyncReport
+    from clouddrive.drive import Drive
+    from clouddrive.sync.report import SyncReport
 
 
 def __getattr__(name: str) -> Any:

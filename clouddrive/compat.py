@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from clouddrive.core.models import Plan
-from clouddrive.drive import Drive, SyncReport
+from clouddrive.drive import Drive
 from clouddrive.errors import ConfigError, NotADrive, Refused
+from clouddrive.sync.report import SyncReport
 
 __all__ = ["get_supported_platforms", "reset_all", "smart_sync"]
 

@@ -10,10 +10,11 @@ from typing import Any
 
 import boto3
 
-from clouddrive.drive import Drive, SyncReport
+from clouddrive.drive import Drive
 from clouddrive.ledger.remote import RetryPolicy
 from clouddrive.local.config import DriveConfig
 from clouddrive.local.scanner import FsTraits
+from clouddrive.sync.report import SyncReport
 
 FAST_RETRY = RetryPolicy(attempts=3, initial=0.05, maximum=0.2)
 

@@ -9,6 +9,7 @@ import pytest
 
 from clouddrive import errors
 from clouddrive.core.models import Action, ActionKind
+from clouddrive.sync.gather import Gatherer
 from tests.drivekit import conflict_copies, sync, tree, write
 
 
@@ -89,15 +90,15 @@ class TestResolve:
         """If theirs changes again between plan and upload, nothing is overwritten."""
         a, b = two
         _conflict(a, b)
-        real = a._replan
+        real = Gatherer.replan
 
-        def stale(path: str) -> Action | None:
-            action = real(path)
+        def stale(self: Gatherer, path: str) -> Action | None:
+            action = real(self, path)
             write(b.root, "f.txt", "bob again")
             sync(b)
             return action
 
-        monkeypatch.setattr(a, "_replan", stale)
+        monkeypatch.setattr(Gatherer, "replan", stale)
         [failed] = a.resolve("f.txt", "mine").failed
         assert "changed on S3 again" in (failed.error or "")
         assert shared.contents("f.txt")[0] == b"bob again"

@@ -28,8 +28,9 @@ from clouddrive.cli import health as cli_health
 from clouddrive.cli import timetravel as cli_timetravel
 from clouddrive.cli.common import err, make_asker, open_drive, out, print_json
 from clouddrive.core.models import Plan
-from clouddrive.drive import Drive, SyncReport
+from clouddrive.drive import Drive
 from clouddrive.sync.executor import Outcome
+from clouddrive.sync.report import SyncReport
 from clouddrive.views.planview import (
     GLYPHS,
     human_size,

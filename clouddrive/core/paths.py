@@ -18,6 +18,7 @@ __all__ = [
     "MAX_PATH_BYTES",
     "S3SYNCHRONY_DIR",
     "UnsafeKey",
+    "escape_name",
     "find_collisions",
     "is_internal",
     "key_to_path",
@@ -118,6 +119,18 @@ def key_to_path(key: str, prefix: str) -> str:
 _INTERNAL_FOLDED = {
     unicodedata.normalize("NFKC", n).casefold() for n in (INTERNAL_DIR, S3SYNCHRONY_DIR)
 }
+
+
+def escape_name(text: str) -> str:
+    """`text` with every character that is not printable written as an escape (`\\n`,
+    `\\x1b`, `\\udcff` for a byte of a name that is not UTF-8): one name, one line, in logs
+    and on terminals, so a file name cannot forge a line or move the cursor."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape", "backslashreplace").decode()
+        for ch in text
+    )
 
 
 def is_internal(path: str) -> bool:

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from clouddrive.core.models import Action, Plan, RemoteEntry
-    from clouddrive.drive import SyncReport
     from clouddrive.history.lookup import VersionText
     from clouddrive.history.runs import RunRecord
     from clouddrive.history.timetravel import (
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     )
     from clouddrive.local.config import DriveConfig
     from clouddrive.sync.executor import Outcome
+    from clouddrive.sync.report import SyncReport
 
 __all__ = ["DriveAPI", "DriveOpener", "StateAPI"]
 

@@ -15,7 +15,6 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from clouddrive.core.models import Plan
-    from clouddrive.drive import SyncReport
     from clouddrive.history.lookup import VersionText
     from clouddrive.history.runs import RunRecord
     from clouddrive.history.timetravel import (
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
         TimeTravelPlan,
         TimeTravelReport,
     )
+    from clouddrive.sync.report import SyncReport
 
 __all__ = [
     "ActivityLoaded",

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from clouddrive.core.models import Action, ActionKind, Plan
-from clouddrive.drive import SyncReport
+from clouddrive.sync.report import SyncReport
 
 __all__ = ["GLYPHS", "human_size", "plan_json", "plan_summary", "plan_table", "report_json"]
 

@@ -22,7 +22,6 @@ from clouddrive.core.models import (
     Skipped,
 )
 from clouddrive.core.timeline import Entry, Op, Skip, Step
-from clouddrive.drive import SyncReport
 from clouddrive.history.lookup import VersionText
 from clouddrive.history.runs import RunAction, RunRecord
 from clouddrive.history.timetravel import (
@@ -34,6 +33,7 @@ from clouddrive.history.timetravel import (
 )
 from clouddrive.local.config import DriveConfig
 from clouddrive.sync.executor import Outcome
+from clouddrive.sync.report import SyncReport
 from clouddrive.tui.app import CloudDriveApp
 from clouddrive.tui.fmt import Clock
 

@@ -1,0 +1,393 @@
+"""`Drive`: one drive's operations, the facade the CLI, the app and the Python API share.
+
+It opens the drive's parts lazily (config, S3 ledger, state database, run records) and hands
+the work to the layers below: `clouddrive.sync` plans and runs syncs, `clouddrive.history`
+answers and carries out time travel. Nothing above this module talks to boto3 or to the
+drive's sync state directly.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from clouddrive import errors
+from clouddrive.core.models import (
+    Action,
+    Plan,
+    RemoteEntry,
+)
+from clouddrive.drive.setup import check_bucket, connect_remote, new_config
+from clouddrive.history.lookup import VersionText, changed_by, read_version
+from clouddrive.history.runs import RunAction, RunLog, RunRecord
+from clouddrive.history.timetravel import (
+    DeletedFile,
+    FileVersion,
+    StepResult,
+    TimeTravel,
+    TimeTravelPlan,
+    TimeTravelReport,
+    restored_paths,
+)
+from clouddrive.ledger.remote import RetryPolicy, S3Remote
+from clouddrive.local.config import DriveConfig, find_root, internal_dir
+from clouddrive.local.lock import DriveLock
+from clouddrive.local.scanner import FsTraits, probe_fs
+from clouddrive.local.state import StateStore
+from clouddrive.sync.engine import SyncEngine
+from clouddrive.sync.executor import Outcome
+from clouddrive.sync.gather import Gatherer
+from clouddrive.sync.report import PullReport, SyncReport
+
+__all__ = ["Drive"]
+
+
+class Drive:
+    """A local folder paired with s3://BUCKET/PREFIX/, and everything you can do with it.
+
+    Thread safety: the app calls one `Drive` from several worker threads at once. Its lazy
+    parts (the S3 client, the state database, the run-record log, time travel, the file
+    system's traits) are created once, under one lock; each is safe to share (boto3 clients
+    are thread-safe, the state database serialises its own calls). Runs that change the drive
+    (sync, pull, resolve, reset) take the drive's lock file, so a second one is refused with
+    `LockHeld`, never interleaved. Every thread pool a run starts has at most `workers`
+    threads, and the S3 connection pool has `workers + 4` connections, so a pool never waits
+    for a connection while a listing or a look-up runs beside it.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        config: DriveConfig,
+        *,
+        remote: S3Remote | None = None,
+        retry: RetryPolicy | None = None,
+        fs_traits: FsTraits | None = None,
+    ) -> None:
+        self.root = root.resolve()
+        self.config = config
+        self._remote = remote
+        self._retry = retry
+        self._fs_traits = fs_traits
+        self._state: StateStore | None = None
+        self._runs: RunLog | None = None
+        self._timetravel: TimeTravel | None = None
+        self._lock = threading.RLock()
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, root: Path | str | None = None, **kwargs: object) -> Drive:
+        """The drive at `root`, or the one containing the current folder."""
+        folder = find_root(Path(root).expanduser() if root is not None else Path.cwd())
+        return cls(folder, DriveConfig.load(folder), **kwargs)  # type: ignore[arg-type]
+
+    @classmethod
+    def init(
+        cls,
+        root: Path | str,
+        *,
+        bucket: str | None = None,
+        prefix: str | None = None,
+        endpoint_url: str | None = None,
+        profile: str | None = None,
+        region: str | None = None,
+        user: str | None = None,
+        consent: Callable[[str], bool] = lambda question: False,
+    ) -> Drive:
+        """Create a drive: check the bucket (and its versioning) first, then write the config.
+
+        Nothing is written if a check fails. `consent` is asked before enabling versioning.
+        """
+        folder = Path(root).expanduser()
+        config = new_config(
+            folder,
+            bucket=bucket,
+            prefix=prefix,
+            endpoint_url=endpoint_url,
+            profile=profile,
+            region=region,
+            user=user,
+        )
+        drive = cls(folder, config)
+        check_bucket(drive.remote, config.bucket, consent)
+        folder.mkdir(parents=True, exist_ok=True)
+        drive.root = folder.resolve()
+        config.save(drive.root)
+        return drive
+
+    @property
+    def remote(self) -> S3Remote:
+        with self._lock:
+            return self._remote or self._connect()
+
+    def _connect(self) -> S3Remote:
+        self._remote = connect_remote(self.config, self._retry)
+        return self._remote
+
+    @property
+    def state(self) -> StateStore:
+        with self._lock:
+            if self._state is None:
+                self._state = StateStore(internal_dir(self.root) / "state.db")
+            return self._state
+
+    @property
+    def user(self) -> str:
+        return self.config.user_name
+
+    @property
+    def uri(self) -> str:
+        prefix = f"{self.config.prefix}/" if self.config.prefix else ""
+        return f"s3://{self.config.bucket}/{prefix}"
+
+    def close(self) -> None:
+        with self._lock:
+            if self._state is not None:
+                self._state.close()
+                self._state = None
+
+    def __enter__(self) -> Drive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- planning and syncing (clouddrive.sync) -----------------------------------------
+
+    def _traits(self) -> FsTraits:
+        with self._lock:
+            if self._fs_traits is None:
+                self._fs_traits = probe_fs(internal_dir(self.root) / "probe")
+            return self._fs_traits
+
+    @property
+    def _gatherer(self) -> Gatherer:
+        return Gatherer(
+            self.root, self.remote, self.state, self._traits, self.user, self.config.workers
+        )
+
+    @property
+    def _engine(self) -> SyncEngine:
+        return SyncEngine(
+            self.root,
+            self.remote,
+            self.state,
+            self._gatherer,
+            lambda: self.runs,
+            self.user,
+            self.config.workers,
+        )
+
+    def status(self) -> Plan:
+        """The plan of the next sync; nothing is changed."""
+        gatherer = self._gatherer
+        return gatherer.plan(gatherer.gather())
+
+    def sync(
+        self,
+        *,
+        confirm: Callable[[Plan], bool] | None = None,
+        dry_run: bool = False,
+        max_delete: int | None = None,
+        force: bool = False,
+        on_outcome: Callable[[Outcome], None] | None = None,
+        on_plan: Callable[[Plan], None] | None = None,
+        cancel: threading.Event | None = None,
+        skip: Collection[str] = (),
+        on_start: Callable[[Action], None] | None = None,
+    ) -> SyncReport:
+        """Plan, check the guards, ask `confirm` (if given), then carry the plan out.
+
+        `skip`: paths (files, or folders: all under them) left out of this run, as if they
+        had no action; `on_start` is told (on a worker thread) as each action begins.
+        """
+        return self._engine.sync(
+            confirm=confirm,
+            dry_run=dry_run,
+            max_delete=max_delete,
+            force=force,
+            on_outcome=on_outcome,
+            on_plan=on_plan,
+            cancel=cancel,
+            skip=skip,
+            on_start=on_start,
+        )
+
+    def pull(
+        self,
+        paths: Collection[str],
+        *,
+        on_outcome: Callable[[Outcome], None] | None = None,
+        record: bool = True,
+    ) -> PullReport:
+        """Bring S3's current state of `paths` (files, or folders: all under them) into the
+        folder now, for files not changed here: downloads and local deletes only.
+
+        Whatever else the sync plan has for those paths (a local edit, a conflict) is left for
+        the next sync, which shows it and asks (`PullReport.left`); nothing elsewhere in the
+        drive is touched. Used after a restore, so that it "also downloads it at once" (with
+        `record=False`: the restore's own run record lists the pull's actions).
+        """
+        return self._engine.pull(paths, on_outcome=on_outcome, record=record)
+
+    # -- time travel: deleted files, history, restore, undo (timetravel.py) -----------------
+
+    @property
+    def runs(self) -> RunLog:
+        """The prefix's run records; each one read is cached in .clouddrive/cache/runs/."""
+        with self._lock:
+            if self._runs is None:
+                cache = internal_dir(self.root) / "cache" / "runs"
+                self._runs = RunLog(self.remote, cache_dir=cache, workers=self.config.workers)
+            return self._runs
+
+    @property
+    def timetravel(self) -> TimeTravel:
+        with self._lock:
+            if self._timetravel is None:
+                self._timetravel = TimeTravel(
+                    self.remote, self.user, runs=self.runs, workers=self.config.workers
+                )
+            return self._timetravel
+
+    def deleted(self, path: str = "", *, since: datetime | None = None) -> list[DeletedFile]:
+        """Recently deleted: every file at or under `path` ("": the drive) whose newest entry
+        on S3 is a delete marker, with who deleted it and when; newest first."""
+        return self.timetravel.deleted(path, since=since)
+
+    def history(self, path: str) -> list[FileVersion]:
+        """Every version and delete marker of one file, newest first, with their authors."""
+        return self.timetravel.history(path)
+
+    def activity(
+        self, *, since: datetime | None = None, limit: int | None = None
+    ) -> list[RunRecord]:
+        """The runs of every user of the prefix (since `since`, the newest `limit`), newest
+        first."""
+        return self.timetravel.activity(since=since, limit=limit)
+
+    def plan_restore_deleted(
+        self, paths: Sequence[str] = (), *, everything: bool = False, since: datetime | None = None
+    ) -> TimeTravelPlan:
+        """What `restore_deleted` would do; nothing is changed."""
+        return self.timetravel.plan_restore_deleted(paths, everything=everything, since=since)
+
+    def plan_restore(
+        self, path: str, *, version_id: str | None = None, at: datetime | None = None
+    ) -> TimeTravelPlan:
+        """What `restore` would do (one version of a file, or a file or folder as it was at a
+        moment); nothing is changed."""
+        if (version_id is None) == (at is None):
+            raise errors.UserError("restore needs either a version id or a time (--version/--at)")
+        if version_id is not None:
+            return self.timetravel.plan_restore_version(path, version_id)
+        assert at is not None
+        return self.timetravel.plan_restore_at(path, at)
+
+    def plan_undo(self, run_id: str) -> TimeTravelPlan:
+        """What `undo` would do; nothing is changed."""
+        return self.timetravel.plan_undo(run_id)
+
+    def apply(
+        self,
+        plan: TimeTravelPlan,
+        *,
+        confirm: Callable[[TimeTravelPlan], bool] | None = None,
+        pull: bool = True,
+        on_result: Callable[[StepResult], None] | None = None,
+    ) -> TimeTravelReport:
+        """Carry out a time-travel plan (after `confirm`, if given), then bring the changed
+        paths into this folder at once (`pull`: files unchanged here only)."""
+        if confirm is not None and not plan.is_empty and not confirm(plan):
+            raise errors.Refused("cancelled; nothing was changed")
+        report = self.timetravel.execute(plan, on_result=on_result, record=False)
+        changed = restored_paths(report)
+        local: list[RunAction] = []
+        try:
+            if pull and changed:
+                pulled = self.pull(changed, record=False)
+                report.note_local(
+                    [o.action for o in pulled.done],
+                    [(o.action, o.error or "failed") for o in pulled.failed],
+                    list(pulled.left),
+                )
+                local = [RunAction(t.op, t.path, t.version_id, t.parent) for t in pulled.transfers]
+        except errors.LockHeld:
+            report.local_note = "another sync of this drive is running; the next sync brings it"
+        except errors.CloudDriveError as exc:
+            report.local_note = f"changed on S3, but not yet here ({exc}); the next sync brings it"
+        finally:
+            self.timetravel.write_record(report, local)  # one record: S3 and local actions
+        return report
+
+    def restore_deleted(
+        self,
+        paths: Sequence[str] = (),
+        *,
+        everything: bool = False,
+        since: datetime | None = None,
+        confirm: Callable[[TimeTravelPlan], bool] | None = None,
+    ) -> TimeTravelReport:
+        """Bring deleted files (or every deleted file under folders) back, on S3 by copying
+        the last version forward, and here at once."""
+        plan = self.plan_restore_deleted(paths, everything=everything, since=since)
+        return self.apply(plan, confirm=confirm)
+
+    def restore(
+        self,
+        path: str,
+        *,
+        version_id: str | None = None,
+        at: datetime | None = None,
+        confirm: Callable[[TimeTravelPlan], bool] | None = None,
+    ) -> TimeTravelReport:
+        """Make an old version current again, or a file or folder what it was at `at`."""
+        return self.apply(self.plan_restore(path, version_id=version_id, at=at), confirm=confirm)
+
+    def undo(
+        self, run_id: str, *, confirm: Callable[[TimeTravelPlan], bool] | None = None
+    ) -> TimeTravelReport:
+        """Revert exactly what one run wrote on S3 (see `TimeTravel.plan_undo`)."""
+        return self.apply(self.plan_undo(run_id), confirm=confirm)
+
+    # -- settling one conflict; look-ups for views (resolve.py, lookup.py) -------------------
+
+    def resolve(self, path: str, choice: str) -> SyncReport:
+        """Settle the conflict at `path` now: keep `mine` (theirs stays in the file's
+        history), `theirs` (yours stays restorable in recently deleted) or `both` (what a sync
+        does). The path is planned afresh first; if it is no longer a conflict, nothing is
+        changed (UserError). A lost race is a failed outcome, with nothing overwritten."""
+        return self._engine.resolve(path, choice)
+
+    @property
+    def endpoint(self) -> str:
+        """The S3 endpoint this drive talks to (connects first, if need be)."""
+        return str(self.remote.client.meta.endpoint_url)
+
+    def changed_by(self, entries: Sequence[RemoteEntry]) -> dict[str, str]:
+        """path -> who wrote each entry (a plan's remote side): version metadata, or the
+        run record of a delete marker; "unknown" when nothing says."""
+        return changed_by(self.remote, self.runs, entries, workers=self.config.workers)
+
+    def read_version(self, path: str, version_id: str, *, limit: int = 1 << 20) -> VersionText:
+        """One version's content (checked like a download), if it is at most `limit` bytes."""
+        return read_version(self.remote, path, version_id, limit=limit)
+
+    # -- reset -----------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget this drive's sync state (bases, logs, temp files); files and S3 stay.
+
+        The next sync then compares both sides afresh: equal files are adopted, different
+        ones become conflicts: nothing is overwritten.
+        """
+        with DriveLock(internal_dir(self.root) / "lock"):
+            self.close()
+            folder = internal_dir(self.root)
+            for name in ("state.db", "state.db-wal", "state.db-shm"):
+                (folder / name).unlink(missing_ok=True)
+            shutil.rmtree(folder / "tmp", ignore_errors=True)

@@ -1,0 +1,97 @@
+"""Creating a drive and connecting it: the checks `init` makes before it writes anything,
+and the one place a drive's S3 client is built from its config (embedded server included)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from clouddrive import errors
+from clouddrive.core.paths import normalize_prefix
+from clouddrive.embedded.server import (
+    DEFAULT_BUCKET,
+    EMBEDDED_ACCESS_KEY,
+    EMBEDDED_SECRET_KEY,
+    ensure_embedded,
+)
+from clouddrive.ledger.remote import RetryPolicy, S3Remote, connect
+from clouddrive.local.config import DriveConfig
+
+__all__ = ["check_bucket", "connect_remote", "new_config"]
+
+
+def new_config(
+    folder: Path,
+    *,
+    bucket: str | None,
+    prefix: str | None,
+    endpoint_url: str | None,
+    profile: str | None,
+    region: str | None,
+    user: str | None,
+) -> DriveConfig:
+    """The config of a new drive at `folder`; refused if `folder` is a file or already a drive
+    for another bucket or prefix. No bucket: the embedded server."""
+    if folder.exists() and not folder.is_dir():
+        raise errors.ConfigError(f"{folder} exists and is not a folder")
+    config = DriveConfig(
+        bucket=bucket or DEFAULT_BUCKET,
+        prefix=normalize_prefix(prefix),
+        endpoint_url=endpoint_url,
+        profile=profile,
+        region=region,
+        user=user,
+        embedded=bucket is None,
+    )
+    try:
+        existing = DriveConfig.load(folder.resolve())
+    except errors.NotADrive:
+        existing = None
+    if existing is not None and existing != config:
+        raise errors.ConfigError(
+            f"{folder} is already a drive for s3://{existing.bucket}/{existing.prefix}"
+        )
+    return config
+
+
+def check_bucket(remote: S3Remote, bucket: str, consent: Callable[[str], bool]) -> None:
+    """The bucket must exist and keep versions; versioning is enabled only with consent."""
+    remote.bucket_exists()
+    status = remote.versioning_status()
+    if status == "Enabled":
+        return
+    question = (
+        f"Bucket '{bucket}' has versioning "
+        f"{'suspended' if status == 'Suspended' else 'off'}; clouddrive needs it on "
+        "(every overwrite and delete stays recoverable; old versions cost storage). "
+        "Enable versioning now?"
+    )
+    if not consent(question):
+        raise errors.VersioningNotEnabled(
+            f"versioning is not enabled on bucket '{bucket}'; nothing was changed"
+        )
+    remote.enable_versioning()
+
+
+def connect_remote(config: DriveConfig, retry: RetryPolicy | None = None) -> S3Remote:
+    """The drive's S3 ledger, with a connection pool sized to its workers (`workers + 4`:
+    a run's transfers plus a listing or look-ups beside them never wait for a connection)."""
+    endpoint, access, secret = config.endpoint_url, None, None
+    if config.embedded:
+        endpoint = ensure_embedded().endpoint_url
+        access, secret = EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
+    remote = connect(
+        config.bucket,
+        config.prefix,
+        endpoint_url=endpoint,
+        profile=config.profile,
+        region=config.region,
+        access_key=access,
+        secret_key=secret,
+        max_connections=config.workers + 4,
+        retry=retry,
+    )
+    remote.multipart_threshold = config.multipart_threshold_mib * 1024 * 1024
+    remote.part_size = max(5, config.part_size_mib) * 1024 * 1024
+    remote.page_size = config.list_page_size
+    return remote
