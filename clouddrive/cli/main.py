@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK
 """The `clouddrive` command: a thin shell over `clouddrive.drive.Drive`.
 
 Every user error prints one line on stderr and exits with the code of interface.md
@@ -24,7 +25,9 @@ from rich.progress import (
 )
 
 from clouddrive import __version__, errors
+from clouddrive.cli import completion as cli_completion
 from clouddrive.cli import health as cli_health
+from clouddrive.cli import share as cli_share
 from clouddrive.cli import timetravel as cli_timetravel
 from clouddrive.cli.common import err, make_asker, open_drive, out, print_json
 from clouddrive.core.models import Plan
@@ -319,11 +322,14 @@ def build_parser() -> argparse.ArgumentParser:
     # Command groups of their own modules register here, each with register(sub).
     cli_health.register(sub)
     cli_timetravel.register(sub)
+    cli_share.register(sub)
+    cli_completion.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    cli_completion.complete(parser)
     args = parser.parse_args(argv)
     if args.command is None:
         args.func = cmd_app

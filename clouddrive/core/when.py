@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from clouddrive import errors
 
-__all__ = ["ago", "format_moment", "parse_when"]
+__all__ = ["ago", "format_moment", "parse_duration", "parse_when"]
 
 _UNITS = {
     "s": 1,
@@ -56,6 +56,14 @@ def _relative(text: str) -> timedelta | None:
             return None
         seconds += float(number) * _UNITS[unit]
     return timedelta(seconds=seconds)
+
+
+def parse_duration(text: str) -> timedelta:
+    """`7d`, `12h`, `1d12h`, `90m` -> a positive length of time (UserError otherwise)."""
+    span = _relative(text.strip().lower())
+    if span is None or span <= timedelta(0):
+        raise errors.UserError(f"{text!r} is not a length of time: use one like 30m, 12h, 7d")
+    return span
 
 
 def parse_when(text: str, *, now: datetime) -> datetime:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Callable, Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from clouddrive import errors
@@ -21,6 +21,7 @@ from clouddrive.core.models import (
     RemoteEntry,
 )
 from clouddrive.drive.setup import check_bucket, connect_remote, new_config
+from clouddrive.drive.share import ShareLink, make_link
 from clouddrive.history.lookup import VersionText, changed_by, read_version
 from clouddrive.history.runs import RunAction, RunLog, RunRecord
 from clouddrive.history.timetravel import (
@@ -372,6 +373,13 @@ class Drive:
         """path -> who wrote each entry (a plan's remote side): version metadata, or the
         run record of a delete marker; "unknown" when nothing says."""
         return changed_by(self.remote, self.runs, entries, workers=self.config.workers)
+
+    def link(
+        self, path: str, *, expires: timedelta = timedelta(days=7), version: str | None = None
+    ) -> ShareLink:
+        """A presigned download link for `path` (its current version, or `version`: an id or
+        a unique prefix), valid for `expires` (7 days at most)."""
+        return make_link(self, path, life=expires, version=version)
 
     def read_version(self, path: str, version_id: str, *, limit: int = 1 << 20) -> VersionText:
         """One version's content (checked like a download), if it is at most `limit` bytes."""
