@@ -34,12 +34,8 @@ from clouddrive.core.models import (
     Skipped,
 )
 from clouddrive.core.paths import find_collisions, normalize_prefix
-from clouddrive.embedded.server import (
-    DEFAULT_BUCKET,
-    EMBEDDED_ACCESS_KEY,
-    EMBEDDED_SECRET_KEY,
-    ensure_embedded,
-)
+from clouddrive.embedded.access import DEFAULT_BUCKET, EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
+from clouddrive.embedded.registry import ensure_embedded
 from clouddrive.history.lookup import VersionText, changed_by, read_version
 from clouddrive.history.runs import RunAction, RunLog, RunRecord
 from clouddrive.history.timetravel import (

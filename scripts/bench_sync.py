@@ -26,13 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from clouddrive.embedded.server import (
-    EMBEDDED_ACCESS_KEY,
-    EMBEDDED_SECRET_KEY,
-    ensure_bucket,
-    start_server,
-    stop_server,
-)
+from clouddrive.embedded.access import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, ensure_bucket
+from clouddrive.embedded.launch import start_server
+from clouddrive.embedded.stop import stop_server
 from clouddrive.local.config import DriveConfig
 
 BUCKET = "bench"

@@ -12,19 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from clouddrive.embedded.server import (
+from clouddrive.embedded.access import (
     DEFAULT_BUCKET,
     EMBEDDED_ACCESS_KEY,
     EMBEDDED_SECRET_KEY,
-    ServerInfo,
     ensure_bucket,
-    ensure_embedded,
-    find_weed,
-    is_alive,
-    start_server,
-    stop_embedded,
-    stop_server,
 )
+from clouddrive.embedded.binary import find_weed
+from clouddrive.embedded.launch import ServerInfo, start_server
+from clouddrive.embedded.registry import ensure_embedded, is_alive, stop_embedded
+from clouddrive.embedded.stop import stop_server
 from clouddrive.errors import EmbeddedServerError
 from tests.servers import s3_client
 
@@ -180,12 +177,16 @@ def test_stop_then_ensure_restarts_with_the_data_kept(tmp_path: Path) -> None:
             for path in Path("/tmp").glob(f"seaweedfs-*-{port}.sock")
         ]
         assert leftovers == [], "weed's stale sockets in /tmp are cleaned up"
-        assert not (data_dir / "server.json").exists()
+        record = json.loads((data_dir / "server.json").read_text())
+        assert record["pid"] is None, "a stopped server is recorded as stopped"
+        assert record["endpoint_url"] == first.endpoint_url, "its endpoint is kept for later"
         assert stop_embedded(data_dir) is False
 
         second = ensure_embedded(data_dir)
         pids.append(second.pid)
         assert second.pid != first.pid
+        assert second.endpoint_url == first.endpoint_url, "it comes back on the same port"
+        assert dict(second.ports) == dict(first.ports)
         body = s3_client(second.endpoint_url).get_object(Bucket=DEFAULT_BUCKET, Key="kept.txt")
         assert body["Body"].read() == b"survives"
     finally:
@@ -199,7 +200,7 @@ def test_concurrent_cli_processes_share_one_detached_server(tmp_path: Path) -> N
     data_dir = tmp_path / "sw"
     code = (
         "import sys; from pathlib import Path;"
-        "from clouddrive.embedded.server import ensure_embedded;"
+        "from clouddrive.embedded.registry import ensure_embedded;"
         "print(ensure_embedded(Path(sys.argv[1])).pid)"
     )
     procs = [

@@ -237,7 +237,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def cmd_server(args: argparse.Namespace) -> int:
-    from clouddrive.embedded.server import default_data_dir, ensure_embedded, stop_embedded
+    from clouddrive.embedded.registry import default_data_dir, ensure_embedded, stop_embedded
 
     if args.server_action == "stop":
         stopped = stop_embedded()
