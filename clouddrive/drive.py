@@ -35,7 +35,7 @@ from clouddrive.core.models import (
 )
 from clouddrive.core.paths import find_collisions, normalize_prefix
 from clouddrive.embedded.access import DEFAULT_BUCKET, EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
-from clouddrive.embedded.registry import ensure_embedded
+from clouddrive.embedded.registry import ensure_embedded, is_embedded_endpoint
 from clouddrive.history.lookup import VersionText, changed_by, read_version
 from clouddrive.history.runs import RunAction, RunLog, RunRecord
 from clouddrive.history.timetravel import (
@@ -198,14 +198,17 @@ class Drive:
         folder = Path(root).expanduser()
         if folder.exists() and not folder.is_dir():
             raise errors.ConfigError(f"{folder} exists and is not a folder")
+        # a drive on the embedded server (no bucket, or its endpoint given) finds the
+        # server's endpoint when opened, so it follows the server if its port changes
+        embedded = bucket is None or (profile is None and is_embedded_endpoint(endpoint_url))
         config = DriveConfig(
             bucket=bucket or DEFAULT_BUCKET,
             prefix=normalize_prefix(prefix),
-            endpoint_url=endpoint_url,
+            endpoint_url=None if embedded else endpoint_url,
             profile=profile,
             region=region,
             user=user,
-            embedded=bucket is None,
+            embedded=embedded,
         )
         try:
             existing = DriveConfig.load(folder.resolve())
