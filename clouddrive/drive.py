@@ -244,7 +244,9 @@ class Drive:
         if self._remote is None:
             cfg = self.config
             endpoint, access, secret = cfg.endpoint_url, None, None
-            if cfg.embedded:
+            # also a drive that names the embedded server's endpoint (made before drives
+            # were marked embedded): it gets the local keys, and a stopped server restarts
+            if cfg.embedded or (cfg.profile is None and is_embedded_endpoint(endpoint)):
                 endpoint = ensure_embedded().endpoint_url
                 access, secret = EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
             self._remote = connect(

@@ -396,3 +396,19 @@ def test_embedded_drives_follow_the_server_when_its_port_must_change(user_data: 
         assert second is not None and second.endpoint_url == endpoint
         others = {k: v for k, v in first.ports.items() if k != "s3.port"}
         assert {k: second.ports[k] for k in others} == others, "the free ports are kept"
+
+
+def test_a_drive_naming_the_embedded_endpoint_restarts_the_server(
+    user_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drive whose config names the endpoint (not marked embedded) is on it just the same."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    first = ensure_embedded(user_data)
+    root = user_data.parent.parent / "older"
+    DriveConfig(bucket=DEFAULT_BUCKET, prefix="old", endpoint_url=first.endpoint_url).save(root)
+    stop_embedded(user_data)
+    with Drive.open(root) as drive:
+        assert drive.status().is_empty
+        assert drive.remote.client.meta.endpoint_url == first.endpoint_url
+    assert running_embedded(user_data) is not None
