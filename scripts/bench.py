@@ -48,13 +48,9 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-from clouddrive.embedded.server import (
-    EMBEDDED_ACCESS_KEY,
-    EMBEDDED_SECRET_KEY,
-    ensure_bucket,
-    start_server,
-    stop_server,
-)
+from clouddrive.embedded.access import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, ensure_bucket
+from clouddrive.embedded.launch import start_server
+from clouddrive.embedded.stop import stop_server
 from clouddrive.local.config import DriveConfig
 
 BUCKET = "bench"

@@ -31,13 +31,9 @@ from pathlib import Path
 import boto3
 
 from clouddrive.drive import Drive
-from clouddrive.embedded.server import (
-    EMBEDDED_ACCESS_KEY,
-    EMBEDDED_SECRET_KEY,
-    ensure_bucket,
-    start_server,
-    stop_server,
-)
+from clouddrive.embedded.access import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, ensure_bucket
+from clouddrive.embedded.launch import start_server
+from clouddrive.embedded.stop import stop_server
 from clouddrive.errors import CloudDriveError
 from clouddrive.ledger.remote import RetryPolicy
 from clouddrive.local.config import DriveConfig

@@ -17,12 +17,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from clouddrive.embedded.server import (
-    EMBEDDED_ACCESS_KEY,
-    EMBEDDED_SECRET_KEY,
-    start_server,
-    stop_server,
-)
+from clouddrive.embedded.access import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
+from clouddrive.embedded.launch import start_server
+from clouddrive.embedded.stop import stop_server
 
 __all__ = ["ADMIN", "READER", "WRITER", "AuthServer", "Keys", "run_auth_seaweedfs"]
 

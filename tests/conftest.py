@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from clouddrive.drive import Drive
-from clouddrive.embedded.server import ServerInfo
+from clouddrive.embedded.launch import ServerInfo
 from tests.drivekit import Shared
 from tests.servers import (
     BACKENDS,

@@ -16,7 +16,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from clouddrive.embedded.server import ServerInfo, free_port, start_server, stop_server
+from clouddrive.embedded.launch import ServerInfo, start_server
+from clouddrive.embedded.ports import free_port
+from clouddrive.embedded.stop import stop_server
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from clouddrive.embedded.access import ensure_bucket
 from clouddrive.embedded.cluster import Cluster, start_cluster
-from clouddrive.embedded.server import ensure_bucket
 from clouddrive.sync.executor import Outcome
 from tests.drivekit import Shared
 

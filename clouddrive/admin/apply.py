@@ -30,6 +30,8 @@ from clouddrive.admin.rules import (
     scope,
 )
 from clouddrive.core.paths import normalize_prefix
+from clouddrive.embedded.access import DEFAULT_BUCKET, EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
+from clouddrive.embedded.registry import is_embedded_endpoint, registration
 from clouddrive.ledger.remote import S3Remote, connect
 
 __all__ = [
@@ -93,10 +95,29 @@ def open_bucket(
     profile: str | None = None,
     region: str | None = None,
 ) -> S3Remote:
-    """A remote for a bucket and prefix given on the command line (no drive needed)."""
-    return connect(
-        bucket, normalize_prefix(prefix), endpoint_url=endpoint_url, profile=profile, region=region
-    )
+    """A remote for a bucket and prefix given on the command line (no drive needed).
+
+    On the embedded server's endpoint (and no --profile) the server's fixed local keys are
+    used, as a drive on it does; the AWS credential chain has nothing for it.
+    """
+    embedded = profile is None and is_embedded_endpoint(endpoint_url)
+    try:
+        return connect(
+            bucket,
+            normalize_prefix(prefix),
+            endpoint_url=endpoint_url,
+            profile=profile,
+            region=region,
+            access_key=EMBEDDED_ACCESS_KEY if embedded else None,
+            secret_key=EMBEDDED_SECRET_KEY if embedded else None,
+        )
+    except errors.CredentialsError as exc:
+        record = registration() if bucket == DEFAULT_BUCKET and not endpoint_url else None
+        if record is None:
+            raise
+        raise errors.CredentialsError(
+            f"{exc}; for the embedded local server add --endpoint-url {record.endpoint_url}"
+        ) from exc
 
 
 # -- reading and writing, with permission-specific messages ------------------------------------

@@ -241,15 +241,36 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def cmd_server(args: argparse.Namespace) -> int:
-    from clouddrive.embedded.server import default_data_dir, ensure_embedded, stop_embedded
+    """Report on (never start, unless asked to) or stop the embedded server."""
+    from clouddrive.embedded import access, registry
 
     if args.server_action == "stop":
-        stopped = stop_embedded()
+        stopped = registry.stop_embedded()
         out.print("Embedded server stopped." if stopped else "No embedded server was running.")
-    else:
-        info = ensure_embedded()
-        out.print(f"Embedded S3 server: {info.endpoint_url} (pid {info.pid})")
-        out.print(f"data: {default_data_dir()}")
+        return errors.EXIT_OK
+    info = registry.ensure_embedded() if args.server_action == "start" else None
+    info = info or registry.running_embedded()
+    if info is None:
+        record = registry.registration()
+        where = f" (it comes back on {record.endpoint_url})" if record else ""
+        out.print(
+            f"No embedded server is running{where}. It starts with the first command that "
+            "needs it, or with 'clouddrive server start'.",
+            soft_wrap=True,
+        )
+        return errors.EXIT_USER
+    lines = (
+        f"Embedded S3 server: {info.endpoint_url} (pid {info.pid})",
+        f"data: {info.data_dir}",
+        f"bucket: {access.DEFAULT_BUCKET}",
+        f"access key: {access.EMBEDDED_ACCESS_KEY}",
+        f"secret key: {access.EMBEDDED_SECRET_KEY}",
+        f"region: {access.EMBEDDED_REGION}",
+        "(local fixed keys, not secrets; clouddrive finds them itself with "
+        f"--endpoint-url {info.endpoint_url})",
+    )
+    for line in lines:
+        out.print(escape(line), soft_wrap=True)
     return errors.EXIT_OK
 
 
@@ -315,8 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("app", help="open the interactive app (the same as no command)")
     p.set_defaults(func=cmd_app)
 
-    p = sub.add_parser("server", help="the embedded local S3 server: status or stop")
-    p.add_argument("server_action", choices=("status", "stop"), nargs="?", default="status")
+    p = sub.add_parser(
+        "server", help="the embedded local S3 server: status (endpoint and keys), start or stop"
+    )
+    p.add_argument(
+        "server_action", choices=("status", "start", "stop"), nargs="?", default="status"
+    )
     p.set_defaults(func=cmd_server)
 
     # Command groups of their own modules register here, each with register(sub).

@@ -8,12 +8,8 @@ from pathlib import Path
 
 from clouddrive import errors
 from clouddrive.core.paths import normalize_prefix
-from clouddrive.embedded.server import (
-    DEFAULT_BUCKET,
-    EMBEDDED_ACCESS_KEY,
-    EMBEDDED_SECRET_KEY,
-    ensure_embedded,
-)
+from clouddrive.embedded.access import DEFAULT_BUCKET, EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
+from clouddrive.embedded.registry import ensure_embedded, is_embedded_endpoint
 from clouddrive.ledger.remote import RetryPolicy, S3Remote, connect
 from clouddrive.local.config import DriveConfig
 
@@ -34,14 +30,17 @@ def new_config(
     for another bucket or prefix. No bucket: the embedded server."""
     if folder.exists() and not folder.is_dir():
         raise errors.ConfigError(f"{folder} exists and is not a folder")
+    # a drive on the embedded server (no bucket, or its endpoint given) finds the
+    # server's endpoint when opened, so it follows the server if its port changes
+    embedded = bucket is None or (profile is None and is_embedded_endpoint(endpoint_url))
     config = DriveConfig(
         bucket=bucket or DEFAULT_BUCKET,
         prefix=normalize_prefix(prefix),
-        endpoint_url=endpoint_url,
+        endpoint_url=None if embedded else endpoint_url,
         profile=profile,
         region=region,
         user=user,
-        embedded=bucket is None,
+        embedded=embedded,
     )
     try:
         existing = DriveConfig.load(folder.resolve())
@@ -77,7 +76,9 @@ def connect_remote(config: DriveConfig, retry: RetryPolicy | None = None) -> S3R
     """The drive's S3 ledger, with a connection pool sized to its workers (`workers + 4`:
     a run's transfers plus a listing or look-ups beside them never wait for a connection)."""
     endpoint, access, secret = config.endpoint_url, None, None
-    if config.embedded:
+    # also a drive that names the embedded server's endpoint (made before drives were
+    # marked embedded): it gets the local keys, and a stopped server restarts
+    if config.embedded or (config.profile is None and is_embedded_endpoint(endpoint)):
         endpoint = ensure_embedded().endpoint_url
         access, secret = EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
     remote = connect(

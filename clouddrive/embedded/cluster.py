@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clouddrive.embedded.server import find_weed
+from clouddrive.embedded.binary import find_weed
 from clouddrive.errors import EmbeddedServerError
 
 __all__ = ["Cluster", "start_cluster"]

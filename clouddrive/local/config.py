@@ -1,11 +1,20 @@
-"""A drive's configuration: ROOT/.clouddrive/config.toml. Never holds a secret."""
+"""A drive's configuration: ROOT/.clouddrive/config.toml. Never holds a secret.
+
+Every setting is type-checked when it is read (and when a DriveConfig is built in code), so a
+bad value (`workers = "8"`, a negative `part_size_mib`, a misspelt key) is one clear line
+naming the file, the key and what was expected, not an internal error halfway through a
+sync. The checks are a small table of plain functions: no validation library, so opening a
+drive costs no extra imports.
+"""
 
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import tomllib
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import tomli_w
@@ -16,6 +25,7 @@ from clouddrive.errors import ConfigError, NotADrive
 __all__ = ["CONFIG_NAME", "DriveConfig", "default_user", "find_root", "internal_dir"]
 
 CONFIG_NAME = "config.toml"
+_SECTION = "drive"
 
 
 def default_user() -> str:
@@ -27,6 +37,80 @@ def default_user() -> str:
 
 def internal_dir(root: Path) -> Path:
     return root / INTERNAL_DIR
+
+
+# -- the checks ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """What a setting accepts: `ok(value)` and the words that say so in an error."""
+
+    ok: Callable[[object], bool]
+    expected: str
+    optional: bool = False
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _whole(low: int, high: int | None = None) -> Callable[[object], bool]:
+    # bool is an int in Python, but `workers = true` is a mistake, not 1
+    return lambda v: (
+        isinstance(v, int) and not isinstance(v, bool) and v >= low and (high is None or v <= high)
+    )
+
+
+def _between(low: int, high: int | None, unit: str = "") -> str:
+    upto = f" to {high}" if high is not None else " or more"
+    return f"a whole number from {low}{upto}{unit} (written without quotes)"
+
+
+_RULES: dict[str, _Rule] = {
+    "bucket": _Rule(_text, "a bucket name in quotes"),
+    "prefix": _Rule(lambda v: isinstance(v, str), "a key prefix in quotes"),
+    "endpoint_url": _Rule(
+        lambda v: isinstance(v, str) and v.startswith(("http://", "https://")),
+        'a URL in quotes, starting with http:// or https:// (e.g. "https://s3.example.com")',
+        optional=True,
+    ),
+    "profile": _Rule(_text, "an AWS profile name in quotes", optional=True),
+    "region": _Rule(_text, 'an AWS region in quotes (e.g. "eu-west-1")', optional=True),
+    "user": _Rule(_text, "your name in quotes", optional=True),
+    "embedded": _Rule(lambda v: isinstance(v, bool), "true or false"),
+    "workers": _Rule(_whole(1, 256), _between(1, 256)),
+    "multipart_threshold_mib": _Rule(_whole(1), _between(1, None, " (MiB)")),
+    # S3 parts are 5 MiB to 5 GiB
+    "part_size_mib": _Rule(_whole(5, 5120), _between(5, 5120, " (MiB; S3's part limits)")),
+    "list_page_size": _Rule(_whole(1, 1000), _between(1, 1000), optional=True),
+}
+
+
+def _shown(value: object) -> str:
+    """A value the way it is written in TOML, for the error line."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return json.dumps(value)
+    return f"a {type(value).__name__}"
+
+
+def _check(values: Mapping[str, object], where: str) -> None:
+    """Raise ConfigError (one line: where, key, expected) for the first bad setting."""
+    unknown = sorted(set(values) - set(_RULES))
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting {unknown[0]!r} (known: {', '.join(_RULES)})")
+    for key, value in values.items():
+        rule = _RULES[key]
+        if value is None and rule.optional:
+            continue
+        if not rule.ok(value):
+            shown = _shown(value)
+            raise ConfigError(f"{where}: {key} = {shown} is invalid: expected {rule.expected}")
+
+
+# -- the configuration --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -47,6 +131,9 @@ class DriveConfig:
     #: keys per listing page; None lets the server choose (1000 on S3)
     list_page_size: int | None = None
 
+    def __post_init__(self) -> None:
+        _check(asdict(self), "drive settings")
+
     @property
     def user_name(self) -> str:
         return self.user or default_user()
@@ -58,7 +145,7 @@ class DriveConfig:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(
             "# clouddrive drive configuration (no secrets: credentials come from the AWS chain)\n"
-            + tomli_w.dumps({"drive": data}),
+            + tomli_w.dumps({_SECTION: data}),
             encoding="utf-8",
         )
         os.replace(tmp, path)
@@ -66,20 +153,23 @@ class DriveConfig:
 
     @classmethod
     def load(cls, root: Path) -> DriveConfig:
+        """Read and check ROOT/.clouddrive/config.toml; any bad value is a ConfigError."""
         path = internal_dir(root) / CONFIG_NAME
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise NotADrive(f"{root} is not a clouddrive folder (run 'clouddrive init')") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text: {exc}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
-        drive = raw.get("drive")
-        if not isinstance(drive, dict) or not drive.get("bucket"):
-            raise ConfigError(f"{path}: missing [drive] bucket")
-        known = {f.name for f in fields(cls)}
-        unknown = set(drive) - known
-        if unknown:
-            raise ConfigError(f"{path}: unknown setting(s): {', '.join(sorted(unknown))}")
+        extra = sorted(set(raw) - {_SECTION})
+        if extra:
+            raise ConfigError(f"{path}: unknown section or key {extra[0]!r} (only [{_SECTION}])")
+        drive = raw.get(_SECTION)
+        if not isinstance(drive, dict) or "bucket" not in drive:
+            raise ConfigError(f"{path}: missing [{_SECTION}] bucket")
+        _check(drive, str(path))
         drive["prefix"] = normalize_prefix(drive.get("prefix"))
         return cls(**drive)
 
