@@ -40,18 +40,13 @@ from clouddrive.embedded.server import (
     EMBEDDED_SECRET_KEY,
     ensure_embedded,
 )
+from clouddrive.history.apply import PULL_KINDS, StepResult, TimeTravelReport, restored_paths
 from clouddrive.history.lookup import VersionText, changed_by, read_version
-from clouddrive.history.runs import RunAction, RunLog, RunRecord
-from clouddrive.history.timetravel import (
-    PULL_KINDS,
-    DeletedFile,
-    FileVersion,
-    StepResult,
-    TimeTravel,
-    TimeTravelPlan,
-    TimeTravelReport,
-    restored_paths,
-)
+from clouddrive.history.plans import TimeTravelPlan
+from clouddrive.history.records import RunAction, RunRecord
+from clouddrive.history.runs import RunLog
+from clouddrive.history.timetravel import TimeTravel
+from clouddrive.history.views import DeletedFile, FileVersion
 from clouddrive.ledger.remote import RetryPolicy, S3Remote, connect
 from clouddrive.local.config import DriveConfig, find_root, internal_dir
 from clouddrive.local.ignore import IgnoreRules

@@ -24,8 +24,10 @@ from clouddrive.cli.common import err, make_asker, open_drive, out, print_json
 from clouddrive.core.timeline import Op, Step
 from clouddrive.core.when import ago, format_moment, parse_when
 from clouddrive.drive import Drive
-from clouddrive.history.runs import RunRecord
-from clouddrive.history.timetravel import DeletedFile, StepResult, TimeTravelPlan, TimeTravelReport
+from clouddrive.history.apply import StepResult, TimeTravelReport
+from clouddrive.history.plans import TimeTravelPlan
+from clouddrive.history.records import RunRecord
+from clouddrive.history.views import DeletedFile
 from clouddrive.views.planview import human_size
 
 __all__ = ["drive_path", "register"]

@@ -16,14 +16,11 @@ from textual.message import Message
 if TYPE_CHECKING:
     from clouddrive.core.models import Plan
     from clouddrive.drive import SyncReport
+    from clouddrive.history.apply import TimeTravelReport
     from clouddrive.history.lookup import VersionText
-    from clouddrive.history.runs import RunRecord
-    from clouddrive.history.timetravel import (
-        DeletedFile,
-        FileVersion,
-        TimeTravelPlan,
-        TimeTravelReport,
-    )
+    from clouddrive.history.plans import TimeTravelPlan
+    from clouddrive.history.records import RunRecord
+    from clouddrive.history.views import DeletedFile, FileVersion
 
 __all__ = [
     "ActivityLoaded",
