@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
+
+from s3pathlib.api import S3Path
 
 from clouddrive.core.timeline import Step
 
@@ -14,13 +17,33 @@ __all__ = [
     "UNKNOWN",
     "DeletedFile",
     "FileVersion",
+    "console_url",
     "iso",
+    "s3_uri",
     "step_json",
     "utc_text",
 ]
 
 META_RESTORED_FROM = "clouddrive-restored-from"  #: on a copy forward: the version it copies
 UNKNOWN = "unknown"  #: who, when no metadata or run record says
+
+
+def s3_uri(bucket: str, key: str = "") -> str:
+    """`s3://bucket/key` as users paste it into other tools (a folder key ends with /)."""
+    return str(S3Path(bucket, key).uri)
+
+
+def console_url(
+    bucket: str, key: str = "", *, endpoint_url: str | None = None, region: str | None = None
+) -> str | None:
+    """The AWS console page of a key or folder; None for a bucket on another S3 server
+    (SeaweedFS, MinIO, the embedded default), which the AWS console cannot show."""
+    if endpoint_url:
+        host = urlsplit(endpoint_url).hostname or ""
+        if not host.endswith(".amazonaws.com"):
+            return None
+    url = S3Path(bucket, key).get_console_url(region=region)
+    return str(url) if url else None
 
 
 def iso(moment: datetime | None) -> str | None:
