@@ -4,14 +4,19 @@
   crash point (`clouddrive.testing.faults`), e.g. `crash="time-travel-write-3"`.
 - `stored_records(shared)`: every run record on S3, as stored (state included), by run id.
 - `journal(drive)`: the run ids the drive journalled and has not completed on S3.
+- `killed_after(fn)`: run `fn` in a forked child process, then SIGKILL it (a crash after
+  `fn`; whatever `fn` left unfinished stays so). `fn` must open its own Drive / clients.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +25,7 @@ from clouddrive.history.records import RUNS_DIR, RunRecord
 from clouddrive.testing.faults import CRASH_ENV
 from tests.drivekit import Shared
 
-__all__ = ["cli", "journal", "stored_records"]
+__all__ = ["cli", "journal", "killed_after", "stored_records"]
 
 
 def cli(root: Path, *args: str, crash: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -55,3 +60,15 @@ def stored_records(shared: Shared) -> dict[str, RunRecord]:
 def journal(drive: Drive) -> list[str]:
     folder = drive.root / ".clouddrive" / "journal"
     return sorted(p.stem for p in folder.glob("*.jsonl")) if folder.is_dir() else []
+
+
+def _run_then_die(fn: Callable[[], None]) -> None:
+    fn()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def killed_after(fn: Callable[[], None]) -> None:
+    proc = multiprocessing.get_context("fork").Process(target=_run_then_die, args=(fn,))
+    proc.start()
+    proc.join(120)
+    assert proc.exitcode == -signal.SIGKILL, f"the child ended with {proc.exitcode}"

@@ -29,7 +29,7 @@ from clouddrive.history.timetravel import TimeTravel
 from clouddrive.history.views import META_RESTORED_FROM
 from clouddrive.ledger.remote import META_SHA256, META_USER, RetryPolicy, S3Remote, connect
 from tests.drivekit import Shared, sync, tree, write
-from tests.runkit import cli, journal, stored_records
+from tests.runkit import cli, journal, killed_after, stored_records
 
 FAST = RetryPolicy(attempts=2, initial=0.01, maximum=0.05)
 
@@ -138,33 +138,56 @@ class TestRecordsSurviveInterrupts:
         for name in ("one.txt", "two.txt", "three.txt"):
             write(a.root, name, name)
         sync(a)
-        runs = a.runs
-        planned = [RunAction("delete-remote", n, None, None) for n in ("one.txt", "two.txt")]
-        run = runs.start(kind="sync", user="ann", planned=planned)
-        stored = stored_records(shared)[run.run_id]
+        a.close()
+
+        def run_then_crash() -> None:
+            drive = shared.drive(a.root, "ann")
+            planned = [RunAction("delete-remote", n, None, None) for n in ("one.txt", "two.txt")]
+            run = drive.runs.start(kind="sync", user="ann", planned=planned)
+            base = drive.remote.latest("one.txt")
+            assert base is not None
+            marker = drive.remote.delete("one.txt", if_match=base.etag)
+            run.done(RunAction("delete-remote", "one.txt", marker, base.version_id))
+
+        killed_after(run_then_crash)
+        (run_id,) = journal(a)
+        stored = stored_records(shared)[run_id]
         assert stored.state == RUNNING and [p.path for p in stored.planned] == [
             "one.txt",
             "two.txt",
         ]
-        base = a.remote.latest("one.txt")
-        assert base is not None
-        marker = a.remote.delete("one.txt", if_match=base.etag)
-        run.done(RunAction("delete-remote", "one.txt", marker, base.version_id))
-        # killed here: no finish(). Until a later run, the plan names the deleter.
+        marker = a.remote.latest("one.txt").version_id  # type: ignore[union-attr]
+        # Until a later run completes the record, its plan names the deleter.
         assert [(d.path, d.deleted_by) for d in a.deleted()] == [("one.txt", "ann")]
-        assert journal(a) == [run.run_id]
         later = RunLog(a.remote, cache_dir=a.root / ".clouddrive" / "cache" / "runs")
         (key,) = later.complete_unfinished()
         assert journal(a) == []
-        record = stored_records(shared)[run.run_id]
+        record = stored_records(shared)[run_id]
         assert record.state == INTERRUPTED and record.finished is not None
         assert [(x.path, x.version_id) for x in record.actions] == [("one.txt", marker)]
         assert key == record_key_of(record)
-        feed = a.activity()
-        assert run.run_id in [r.run_id for r in feed]
-        undo = a.undo(run.run_id)
+        fresh = shared.drive(tmp_path / "ann2", "bob")
+        assert [(d.path, d.deleted_by, d.deleted_run) for d in fresh.deleted()] == [
+            ("one.txt", "ann", run_id)
+        ]
+        (listed,) = [r for r in a.activity() if r.run_id == run_id]
+        assert listed.state == INTERRUPTED
+        undo = a.undo(run_id)
         assert [r.step.path for r in undo.done] == ["one.txt"]
         assert shared.latest() == {n: n.encode() for n in ("one.txt", "two.txt", "three.txt")}
+
+    def test_a_run_still_going_elsewhere_is_left_alone(
+        self, shared: Shared, tmp_path: Path
+    ) -> None:
+        """Another process of the same drive (a watch, the app) is not "interrupted"."""
+        a = shared.drive(tmp_path / "ann", "ann")
+        run = a.runs.start(kind="sync", user="ann", planned=[RunAction("upload", "x", None)])
+        other = RunLog(a.remote, cache_dir=a.root / ".clouddrive" / "cache" / "runs")
+        assert other.complete_unfinished() == []
+        assert stored_records(shared)[run.run_id].state == RUNNING
+        run.done(RunAction("upload", "x", "v1"))
+        assert run.finish() is not None
+        assert journal(a) == [] and stored_records(shared)[run.run_id].state == FINISHED
 
 
 def record_key_of(record: Any) -> str:

@@ -6,8 +6,10 @@ record any more, but every action it finished was appended here first. The next 
 same drive reads the journal and completes the record on S3 (`RunLog.complete_unfinished`),
 so `deleted`, `activity` and `undo` see the interrupted run's actions and its user.
 
-Line 1 is the record as started (`RunRecord.to_json`); each further line is `{"done": action}`
-or `{"failed": {...}}`. A torn last line (killed mid-write) is ignored.
+Line 1 is the record as started (`RunRecord.to_json`, with the process that runs it); each
+further line is `{"done": action}` or `{"failed": {...}}`. A torn last line (killed
+mid-write) is ignored. A journal whose process is still alive (another clouddrive on the same
+drive: a watch, the app) belongs to a run in progress, never to an interrupted one.
 """
 
 from __future__ import annotations
@@ -20,11 +22,29 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from clouddrive.history.records import RunAction, RunRecord
 
 __all__ = ["RunJournal"]
 
 log = logging.getLogger("clouddrive")
+
+
+def _this_process() -> dict[str, Any]:
+    return {"pid": os.getpid(), "pid_started": psutil.Process().create_time()}
+
+
+def _alive(header: dict[str, Any]) -> bool:
+    """Is the process that wrote this journal still running (the same process, not a new
+    one that got its pid)?"""
+    pid, started = header.get("pid"), header.get("pid_started")
+    if not isinstance(pid, int) or not isinstance(started, int | float):
+        return False
+    try:
+        return abs(psutil.Process(pid).create_time() - started) < 1.0
+    except (psutil.Error, OSError):
+        return False
 
 
 class RunJournal:
@@ -39,7 +59,7 @@ class RunJournal:
 
     def begin(self, record: RunRecord) -> None:
         """Start (or restart) a run's journal with its record as planned, done actions kept."""
-        header = {**record.to_json(), "relkey": record.relkey}
+        header = {**record.to_json(), "relkey": record.relkey, **_this_process()}
         lines = [json.dumps(header)]
         lines += [json.dumps({"done": a.to_json()}) for a in record.actions]
         lines += [json.dumps({"failed": f}) for f in record.failed]
@@ -67,8 +87,9 @@ class RunJournal:
         with self._lock:
             self._path(run_id).unlink(missing_ok=True)
 
-    def load(self, run_id: str) -> RunRecord | None:
-        """The run as journalled: its record with every finished action (None if absent)."""
+    def load(self, run_id: str, *, live: bool = True) -> RunRecord | None:
+        """The run as journalled: its record with every finished action (None if absent,
+        or, with `live=False`, if the process running it is still alive)."""
         try:
             text = self._path(run_id).read_text(encoding="utf-8")
         except OSError:
@@ -78,6 +99,8 @@ class RunJournal:
             return None
         try:
             header = json.loads(lines[0])
+            if not live and _alive(header):
+                return None
             record = RunRecord.from_json(header, header.get("relkey"))
         except (ValueError, TypeError, KeyError) as exc:
             log.warning("run journal %s is not valid: %s", run_id, exc)
@@ -96,10 +119,11 @@ class RunJournal:
         return dataclasses.replace(record, actions=tuple(done), failed=tuple(failed))
 
     def pending(self) -> list[RunRecord]:
-        """Every journalled run (oldest first): runs not yet completed on S3."""
+        """Every journalled run whose process is gone (oldest first): runs that were
+        interrupted and are not yet completed on S3."""
         try:
             names = sorted(p.stem for p in self.folder.glob("*.jsonl"))
         except OSError:
             return []
-        found = [r for r in (self.load(name) for name in names) if r is not None]
+        found = [r for r in (self.load(name, live=False) for name in names) if r is not None]
         return sorted(found, key=lambda r: r.started)

@@ -27,7 +27,6 @@ import bisect
 import dataclasses
 import json
 import logging
-import os
 import socket
 import threading
 import time
@@ -41,6 +40,7 @@ from types import TracebackType
 from typing import Any
 
 from clouddrive import errors
+from clouddrive.history.cache import RecordCache
 from clouddrive.history.journal import RunJournal
 from clouddrive.history.records import (
     CREATING_OPS,
@@ -189,6 +189,7 @@ class RunLog:
         if self.journal_dir is None and self.cache_dir is not None:
             self.journal_dir = self.cache_dir.parent.parent / "journal"
         self.journal = RunJournal(self.journal_dir) if self.journal_dir is not None else None
+        self.cache = RecordCache(self.cache_dir)
 
     # -- a run's life ------------------------------------------------------------------------
 
@@ -293,7 +294,7 @@ class RunLog:
         self.remote.put_bytes(relkey, body)
         self._memory.pop(relkey, None)
         if record.is_finished:
-            self._cache_put(relkey, body)
+            self.cache.put(relkey, body)
         return relkey
 
     # -- listing -----------------------------------------------------------------------------
@@ -336,7 +337,7 @@ class RunLog:
         """One record (None, logged, if it is unreadable: a feed must not die of one)."""
         if ref.relkey in self._memory:
             return self._memory[ref.relkey]
-        body = self._cache_get(ref.relkey)
+        body = self.cache.get(ref.relkey)
         from_cache = body is not None
         if body is None:
             try:
@@ -352,7 +353,7 @@ class RunLog:
         if record is not None and not record.is_finished:
             return record  # it may still change: never cached
         if record is not None and not from_cache:
-            self._cache_put(ref.relkey, body)
+            self.cache.put(ref.relkey, body)
         self._memory[ref.relkey] = record
         return record
 
@@ -386,34 +387,3 @@ class RunLog:
                     if action.op in CREATING_OPS:
                         found.planned.setdefault(action.path, record)
         return found
-
-    # -- the local cache -----------------------------------------------------------------------
-
-    def _cache_path(self, relkey: str) -> Path | None:
-        if self.cache_dir is None:
-            return None
-        name = relkey.rsplit("/", 1)[-1]
-        if parse_relkey(name) is None or name.startswith("."):
-            return None
-        return self.cache_dir / name
-
-    def _cache_get(self, relkey: str) -> bytes | None:
-        path = self._cache_path(relkey)
-        if path is None:
-            return None
-        try:
-            return path.read_bytes()
-        except OSError:
-            return None
-
-    def _cache_put(self, relkey: str, body: bytes) -> None:
-        path = self._cache_path(relkey)
-        if path is None:
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(body)
-            os.replace(tmp, path)
-        except OSError as exc:  # a cache: never worth failing over
-            log.debug("cannot cache run record %s: %s", relkey, exc)
