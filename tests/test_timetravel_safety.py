@@ -30,6 +30,7 @@ from clouddrive.history.views import META_RESTORED_FROM
 from clouddrive.ledger.remote import META_SHA256, META_USER, RetryPolicy, S3Remote, connect
 from tests.drivekit import Shared, sync, tree, write
 from tests.runkit import cli, journal, killed_after, stored_records
+from tests.test_timetravel import next_second
 
 FAST = RetryPolicy(attempts=2, initial=0.01, maximum=0.05)
 
@@ -235,3 +236,40 @@ class TestInterruptedTimeTravel:
                 assert head["Metadata"][META_RESTORED_FROM]
                 assert head["Metadata"][META_USER] == "ann"
             assert entry is not None
+
+    def test_restore_interrupted_after_two_steps_then_rerun_is_one_run(
+        self, weed: S3Remote
+    ) -> None:
+        """Ctrl-C after two steps of a folder restore; the same request again finishes it
+        under the same run: one record, each version named once, none by anyone else."""
+        paths = [f"f/{i}.txt" for i in range(5)]
+        for path in paths:
+            put(weed, path, b"old")
+        moment = next_second()
+        for path in paths:
+            put(weed, path, b"new")
+        tt = TimeTravel(weed, "ann", runs=RunLog(weed), workers=1)
+        seen: list[str] = []
+
+        def interrupt(result: Any) -> None:
+            seen.append(result.step.path)
+            if len(seen) == 2:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            tt.execute(tt.plan_restore_at("f", moment), on_result=interrupt)
+        (first,) = stored_records_of(weed).values()
+        done_before = len(first.remote_actions)  # the two, and any step already under way
+        assert first.state == INTERRUPTED and 2 <= done_before < len(paths)
+        again = tt.plan_restore_at("f", moment)
+        assert again.resumes is not None and again.resumes.run_id == first.run_id
+        report = tt.execute(again)
+        assert not report.failed and sum(r.earlier for r in report.results) == done_before
+        (record,) = stored_records_of(weed).values()
+        assert record.run_id == first.run_id and record.state == FINISHED
+        written = sorted((a.path, a.version_id) for a in record.remote_actions)
+        assert [p for p, _ in written] == paths
+        for path, version in written:
+            head = weed.head_version(path, version or "")
+            assert head["Metadata"][META_USER] == "ann"
+            assert weed.latest(path).version_id == version  # type: ignore[union-attr]
