@@ -10,6 +10,7 @@ import pytest
 from clouddrive import errors
 from clouddrive.cli.main import main
 from clouddrive.cli.timetravel import drive_path
+from clouddrive.history.views import console_url, s3_uri
 from tests.drivekit import Shared, sha, tree, write
 from tests.test_timetravel import next_second
 
@@ -239,3 +240,28 @@ class TestPaths:
             drive_path(root, "../../elsewhere.txt", cwd=root / "docs")
         with pytest.raises(errors.UserError, match="outside the drive"):
             drive_path(root, str(tmp_path / "x"), cwd=root)
+
+
+class TestWhereOnS3:
+    def test_history_names_the_s3_uri_and_no_console_link_off_aws(
+        self, ann_bob, capsys, shared: Shared
+    ) -> None:
+        """`history` shows where the file is on S3 (s3pathlib); SeaweedFS has no console."""
+        ann, _ = ann_bob
+        write(ann, "my docs/a b.txt", "x")
+        assert run(ann, "sync", "--yes") == 0
+        doc = as_json(capsys, ann, "history", "my docs/a b.txt")
+        assert doc["uri"] == f"s3://{shared.bucket}/{shared.prefix}/my docs/a b.txt"  # type: ignore[index]
+        assert doc["console_url"] is None  # type: ignore[index]
+        assert run(ann, "history", "my docs/a b.txt") == 0
+        assert f"On S3: s3://{shared.bucket}/{shared.prefix}/my docs/a b.txt" in (
+            capsys.readouterr().out
+        )
+
+    def test_console_links_only_for_aws(self) -> None:
+        assert s3_uri("b", "team/") == "s3://b/team/"
+        link = console_url("b", "team/a b.txt", region="eu-west-1")
+        assert link is not None and "console.aws.amazon.com" in link and "eu-west-1" in link
+        aws = console_url("b", "team/", endpoint_url="https://s3.eu-west-1.amazonaws.com")
+        assert aws is not None and "b" in aws
+        assert console_url("b", "team/", endpoint_url="http://127.0.0.1:8333") is None

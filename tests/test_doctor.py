@@ -12,7 +12,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from clouddrive.admin import doctor
-from clouddrive.admin.doctor import Verdict, clock_check
+from clouddrive.admin.checks import DoctorReport, Verdict, clock_check
 from clouddrive.admin.rules import LifecycleSettings, build_rules
 from clouddrive.cli.main import main
 from clouddrive.drive import Drive
@@ -46,7 +46,7 @@ def probe_versions(endpoint: str, bucket: str) -> list[dict[str, Any]]:
     return [*resp.get("Versions", []), *resp.get("DeleteMarkers", [])]
 
 
-def verdicts(report: doctor.DoctorReport) -> dict[str, str]:
+def verdicts(report: DoctorReport) -> dict[str, str]:
     return {c.name: c.verdict.value for c in report.checks}
 
 
@@ -155,7 +155,7 @@ class TestNamedProblems:
                     del request.headers[header]
 
         drive.remote.client.meta.events.register("before-sign.s3.PutObject", strip)
-        monkeypatch.setattr("clouddrive.cli.health.open_drive", lambda args: drive)
+        monkeypatch.setattr("clouddrive.cli.doctor.open_drive", lambda args: drive)
         assert main(["doctor", "--json"]) == 1
         report = json.loads(capsys.readouterr().out)
         check = next(c for c in report["checks"] if c["name"] == "conditional-writes")

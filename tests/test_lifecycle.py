@@ -18,15 +18,13 @@ import pytest
 
 from clouddrive import errors
 from clouddrive.admin.apply import apply_rules
+from clouddrive.admin.merge import merge, remove
+from clouddrive.admin.overlaps import describe, findings
 from clouddrive.admin.rules import (
     LifecycleSettings,
     build_rules,
     canonical,
-    describe,
-    findings,
-    merge,
     missing_elements,
-    remove,
     rule_id,
     to_json,
 )

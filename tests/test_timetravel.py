@@ -16,7 +16,8 @@ import pytest
 
 from clouddrive import errors
 from clouddrive.history.runs import RunLog
-from clouddrive.history.timetravel import META_RESTORED_FROM, UNKNOWN, TimeTravel
+from clouddrive.history.timetravel import TimeTravel
+from clouddrive.history.views import META_RESTORED_FROM, UNKNOWN
 from clouddrive.ledger.remote import META_SHA256, META_USER, RetryPolicy, S3Remote, connect
 from tests.drivekit import sha, sync, tree, write
 

@@ -16,19 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clouddrive import errors
-from clouddrive.admin.rules import (
-    Finding,
-    LifecycleChange,
-    LifecycleSettings,
-    canonical,
-    describe,
-    findings,
-    is_own,
-    merge,
-    missing_elements,
-    remove,
-    scope,
-)
+from clouddrive.admin.merge import LifecycleChange, merge, remove
+from clouddrive.admin.overlaps import Finding, describe, findings
+from clouddrive.admin.rules import LifecycleSettings, canonical, is_own, missing_elements, scope
 from clouddrive.core.paths import normalize_prefix
 from clouddrive.embedded.access import DEFAULT_BUCKET, EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 from clouddrive.embedded.registry import is_embedded_endpoint, registration

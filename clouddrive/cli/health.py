@@ -1,4 +1,5 @@
-"""`clouddrive lifecycle show | apply | policy`, `clouddrive doctor`, and the setup script.
+"""`clouddrive lifecycle show | apply | policy`, the setup script, and (from `cli.doctor`)
+`clouddrive doctor`: the drive's health commands.
 
 `scripts/setup_lifecycle.py` is `setup_lifecycle_main`: the same flags and the same code as
 `clouddrive lifecycle apply`. Exit codes: 0 done (or nothing to change), 1 user error,
@@ -16,7 +17,6 @@ from pathlib import Path
 from rich.markup import escape
 
 from clouddrive import errors
-from clouddrive.admin import doctor
 from clouddrive.admin.apply import (
     LifecycleResult,
     apply_rules,
@@ -25,16 +25,12 @@ from clouddrive.admin.apply import (
     remove_rules,
     show_rules,
 )
+from clouddrive.admin.merge import LifecycleChange
+from clouddrive.admin.overlaps import summarize
 from clouddrive.admin.policy import owner_policy, user_policy
-from clouddrive.admin.rules import (
-    LifecycleChange,
-    LifecycleSettings,
-    is_own,
-    missing_elements,
-    summarize,
-    to_json,
-)
+from clouddrive.admin.rules import LifecycleSettings, is_own, missing_elements, to_json
 from clouddrive.cli.common import err, make_asker, open_drive, out, print_json
+from clouddrive.cli.doctor import register_doctor
 from clouddrive.core.paths import normalize_prefix
 from clouddrive.ledger.remote import S3Remote
 
@@ -293,43 +289,6 @@ def cmd_lifecycle_policy(args: argparse.Namespace) -> int:
     return errors.EXIT_OK
 
 
-# -- doctor -------------------------------------------------------------------------------------
-
-_VERDICT_STYLE = {
-    doctor.Verdict.OK: "[green]ok  [/]",
-    doctor.Verdict.WARN: "[yellow]warn[/]",
-    doctor.Verdict.FAIL: "[red]FAIL[/]",
-    doctor.Verdict.SKIP: "[dim]skip[/]",
-}
-
-
-def cmd_doctor(args: argparse.Namespace) -> int:
-    with open_drive(args) as drive:
-        if not args.json:
-            out.print(
-                f"[dim]{escape(str(drive.root))} <-> {escape(drive.uri)} as {drive.user}[/]",
-                soft_wrap=True,
-            )
-        report = doctor.run(drive)
-    if args.json:
-        print_json(report.as_json())
-    else:
-        for check in report.checks:
-            fix = f" [bold]fix:[/] {escape(check.fix)}" if check.fix else ""
-            line = f"{_VERDICT_STYLE[check.verdict]} {check.name}: {escape(check.detail)}"
-            out.print(line + (" —" + fix if fix else ""), soft_wrap=True)
-        if report.ok:
-            out.print(
-                "The drive is set up right."
-                if all(c.verdict is doctor.Verdict.OK for c in report.checks)
-                else "Sync can run; see the warnings above."
-            )
-        else:
-            names = ", ".join(c.name for c in report.failed)
-            out.print(f"[red]Sync depends on what failed: {escape(names)}.[/]", soft_wrap=True)
-    return errors.EXIT_OK if report.ok else errors.EXIT_USER
-
-
 # -- registration and the script ----------------------------------------------------------------
 
 
@@ -361,9 +320,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     policy.set_defaults(func=cmd_lifecycle_policy)
 
-    d = sub.add_parser("doctor", help="check credentials, bucket, versioning, conditional writes")
-    d.add_argument("--json", action="store_true", help="print one JSON document")
-    d.set_defaults(func=cmd_doctor)
+    register_doctor(sub)
 
 
 def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:

@@ -20,18 +20,14 @@ from rich.table import Table
 from rich.text import Text
 
 from clouddrive import errors
-from clouddrive.cli.common import err, make_asker, open_drive, out, print_json
-from clouddrive.core.timeline import Op, Step
+from clouddrive.cli.common import open_drive, out, print_json
+from clouddrive.cli.timetravel_plan import change_flags, run_plan
 from clouddrive.core.when import ago, format_moment, parse_when
-from clouddrive.drive import Drive
-from clouddrive.history.runs import RunRecord
-from clouddrive.history.timetravel import DeletedFile, StepResult, TimeTravelPlan, TimeTravelReport
+from clouddrive.history.records import RunRecord
+from clouddrive.history.views import DeletedFile, console_url, s3_uri
 from clouddrive.views.planview import human_size
 
 __all__ = ["drive_path", "register"]
-
-_OP_LOOK = {Op.COPY: ("↺", "restore", "green"), Op.DELETE: ("✗", "delete", "red")}
-_MAX_ROWS = 200
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -76,136 +72,6 @@ def _moment(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "-"
     return f"{format_moment(moment)} ({ago(moment, now=now)})"
-
-
-def _why(step: Step) -> str:
-    if step.why == "deleted":
-        return "deleted: its last version comes back"
-    if step.why == "version":
-        return "that version becomes current again"
-    if step.why == "undo":
-        return "back to what it was before the run"
-    return step.why
-
-
-def plan_table(plan: TimeTravelPlan) -> Table:
-    """The steps of a time-travel plan, one row each (long plans end with a count)."""
-    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    table.add_column("", width=1)
-    table.add_column("action")
-    table.add_column("path", overflow="fold")
-    table.add_column("version", overflow="fold")
-    table.add_column("why", style="dim", overflow="fold")
-    for step in plan.steps[:_MAX_ROWS]:
-        glyph, label, colour = _OP_LOOK[step.op]
-        if step.source is not None:
-            version = (
-                f"{step.source.version_id[:12]} of {format_moment(step.source.modified)}, "
-                f"{human_size(step.source.size)}"
-            )
-        else:
-            version = "delete marker (history stays)"
-        table.add_row(
-            Text(glyph, style=colour), Text(label, style=colour), step.path, version, _why(step)
-        )
-    if len(plan.steps) > _MAX_ROWS:
-        more = len(plan.steps) - _MAX_ROWS
-        table.add_row("", "", Text(f"... and {more} more (--dry-run --json lists all)"), "", "")
-    return table
-
-
-def _show_plan(plan: TimeTravelPlan) -> None:
-    out.print(f"[bold]{escape(plan.title)}[/]")
-    if plan.steps:
-        out.print(plan_table(plan))
-    for skip in plan.skipped:
-        err.print(f"[yellow]not changed[/] {escape(skip.path)}: {escape(skip.reason)}")
-    if plan.local_only:
-        out.print(
-            f"[dim]{plan.local_only} action(s) of that run changed only its own machine's "
-            "files (downloads, local deletes): nothing on S3 to revert.[/]"
-        )
-
-
-def _nothing_to_do(plan: TimeTravelPlan) -> int:
-    """A plan without steps: fine if nothing was asked for, a user error if all was refused."""
-    if not plan.skipped:
-        out.print("Nothing to change: it is already that way.")
-        return errors.EXIT_OK
-    if len(plan.skipped) == 1:
-        skip = plan.skipped[0]
-        raise errors.UserError(f"{skip.path}: {skip.reason}; nothing was changed")
-    for skip in plan.skipped:
-        err.print(f"[yellow]not changed[/] {escape(skip.path)}: {escape(skip.reason)}")
-    raise errors.UserError("nothing to do for any of the paths given; nothing was changed")
-
-
-def _on_result(result: StepResult) -> None:
-    glyph, label, colour = _OP_LOOK[result.step.op]
-    if result.ok:
-        out.print(f"[{colour}]{glyph} {label}d[/] {escape(result.step.path)}")
-    else:
-        err.print(
-            f"[red]failed[/] {label} {escape(result.step.path)}: {escape(result.error or '')}"
-        )
-
-
-def _finish(report: TimeTravelReport, as_json: bool) -> int:
-    if as_json:
-        print_json(report.to_json())
-    else:
-        for path in report.downloaded:
-            out.print(f"[cyan]↓ here[/] {escape(path)}")
-        for path in report.removed_here:
-            out.print(f"[red]✗ removed here[/] {escape(path)}")
-        for skip in report.left_for_sync:
-            err.print(f"[yellow]left here[/] {escape(skip.path)}: {escape(skip.reason)}")
-        for skip in report.local_failed:
-            err.print(f"[red]not brought here[/] {escape(skip.path)}: {escape(skip.reason)}")
-        if report.local_note:
-            err.print(f"[yellow]{escape(report.local_note)}[/]")
-        out.print(
-            f"Done: {len(report.done)} changed on S3, {len(report.failed)} failed"
-            + (f" (run {report.run_id})." if report.done else ".")
-        )
-    if report.failed or report.plan.skipped or report.local_failed:
-        return errors.EXIT_PARTIAL
-    return errors.EXIT_OK
-
-
-def _run_plan(drive: Drive, plan: TimeTravelPlan, args: argparse.Namespace) -> int:
-    """Show, ask, carry out, report: shared by every command that changes something."""
-    if args.json and args.dry_run:
-        print_json(plan.to_json())
-        return errors.EXIT_OK
-    if plan.is_empty:
-        if args.json:
-            print_json(plan.to_json())
-        return _nothing_to_do(plan)
-    if not args.json:
-        _show_plan(plan)
-    if args.dry_run:
-        out.print("Dry run: nothing was changed.")
-        return errors.EXIT_OK
-    parts = []
-    if plan.copies:
-        parts.append(f"restore {plan.copies} version(s)")
-    if plan.deletes:
-        parts.append(f"put {plan.deletes} delete marker(s)")
-    question = f"{' and '.join(parts).capitalize()} on S3, then update this folder?"
-    ask = make_asker(args.yes)
-    report = drive.apply(
-        plan,
-        confirm=lambda _plan: ask(question),
-        on_result=None if args.json else _on_result,
-    )
-    return _finish(report, args.json)
-
-
-def _change_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--yes", "-y", action="store_true", help="go ahead without asking")
-    p.add_argument("--dry-run", action="store_true", help="show the plan; change nothing")
-    p.add_argument("--json", action="store_true", help="print one JSON document")
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -267,15 +133,22 @@ def cmd_restore_deleted(args: argparse.Namespace) -> int:
         if "" in paths:
             raise errors.UserError("to restore everything deleted in the drive, use --all")
         plan = drive.plan_restore_deleted(paths, everything=args.all, since=_when(args.since))
-        return _run_plan(drive, plan, args)
+        return run_plan(drive, plan, args)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     with open_drive(args) as drive:
         path = drive_path(drive.root, args.path)
         versions = drive.history(path)
+        cfg = drive.config
+        key = f"{cfg.prefix}/{path}" if cfg.prefix else path
+        uri = s3_uri(cfg.bucket, key)
+        console = console_url(cfg.bucket, key, endpoint_url=drive.endpoint, region=cfg.region)
         if args.json:
-            print_json({"path": path, "versions": [v.to_json() for v in versions]})
+            versions_json = [v.to_json() for v in versions]
+            print_json(
+                {"path": path, "uri": uri, "console_url": console, "versions": versions_json}
+            )
             return errors.EXIT_OK
         now = _now()
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
@@ -298,6 +171,9 @@ def cmd_history(args: argparse.Namespace) -> int:
             table.add_row(label, _moment(v.modified, now), v.author, size, ", ".join(notes))
         out.print(f"[bold]History of {escape(path)}[/] ({len(versions)} entries, newest first)")
         out.print(table)
+        out.print(f"[dim]On S3: {escape(uri)}[/]", soft_wrap=True)
+        if console is not None:
+            out.print(f"[dim]In the AWS console: {escape(console)}[/]", soft_wrap=True)
         out.print("[dim]Make one current again: clouddrive restore PATH --version ID[/]")
     return errors.EXIT_OK
 
@@ -306,7 +182,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     with open_drive(args) as drive:
         path = drive_path(drive.root, args.path)
         plan = drive.plan_restore(path, version_id=args.version, at=_when(args.at))
-        return _run_plan(drive, plan, args)
+        return run_plan(drive, plan, args)
 
 
 def _what(record: RunRecord) -> str:
@@ -345,6 +221,8 @@ def cmd_activity(args: argparse.Namespace) -> int:
             paths = sorted({a.path for a in record.actions})
             sample = ", ".join(paths[:3]) + (f", +{len(paths) - 3} more" if len(paths) > 3 else "")
             kind = record.kind + (f" of {record.undo_of}" if record.undo_of else "")
+            if not record.is_finished:
+                kind += f" ({record.state})"
             table.add_row(
                 format_moment(record.started),
                 record.run_id,
@@ -363,7 +241,7 @@ def cmd_activity(args: argparse.Namespace) -> int:
 def cmd_undo(args: argparse.Namespace) -> int:
     with open_drive(args) as drive:
         plan = drive.plan_undo(args.run_id)
-        return _run_plan(drive, plan, args)
+        return run_plan(drive, plan, args)
 
 
 # -- parsing ----------------------------------------------------------------------------------
@@ -387,7 +265,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--since", metavar="WHEN", help=f"only what was deleted since WHEN ({when_help})"
     )
-    _change_flags(p)
+    change_flags(p)
     p.set_defaults(func=cmd_restore_deleted)
 
     p = sub.add_parser("history", help="every version of one file: when, who, size")
@@ -402,7 +280,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--version", metavar="ID", help="the version to restore (see history)")
     which.add_argument("--at", metavar="WHEN", help=f"as it was at WHEN ({when_help})")
-    _change_flags(p)
+    change_flags(p)
     p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("activity", help="the feed of runs by every user: who, when, what")
@@ -419,5 +297,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("undo", help="revert exactly the changes one run made on S3")
     p.add_argument("run_id", metavar="RUN_ID", help="the run (see 'clouddrive activity')")
-    _change_flags(p)
+    change_flags(p)
     p.set_defaults(func=cmd_undo)

@@ -22,17 +22,13 @@ from clouddrive.core.models import (
 )
 from clouddrive.drive.setup import check_bucket, connect_remote, new_config
 from clouddrive.drive.share import ShareLink, make_link
+from clouddrive.history.apply import StepResult, TimeTravelReport, restored_paths
 from clouddrive.history.lookup import VersionText, changed_by, read_version
-from clouddrive.history.runs import RunAction, RunLog, RunRecord
-from clouddrive.history.timetravel import (
-    DeletedFile,
-    FileVersion,
-    StepResult,
-    TimeTravel,
-    TimeTravelPlan,
-    TimeTravelReport,
-    restored_paths,
-)
+from clouddrive.history.plans import TimeTravelPlan
+from clouddrive.history.records import RunAction, RunRecord
+from clouddrive.history.runs import RunLog
+from clouddrive.history.timetravel import TimeTravel
+from clouddrive.history.views import DeletedFile, FileVersion
 from clouddrive.ledger.remote import RetryPolicy, S3Remote
 from clouddrive.local.config import DriveConfig, find_root, internal_dir
 from clouddrive.local.lock import DriveLock
@@ -243,7 +239,12 @@ class Drive:
         with self._lock:
             if self._runs is None:
                 cache = internal_dir(self.root) / "cache" / "runs"
-                self._runs = RunLog(self.remote, cache_dir=cache, workers=self.config.workers)
+                self._runs = RunLog(
+                    self.remote,
+                    cache_dir=cache,
+                    journal_dir=internal_dir(self.root) / "journal",
+                    workers=self.config.workers,
+                )
             return self._runs
 
     @property

@@ -1,204 +1,76 @@
-"""Run records: who did what, one small JSON object per run under `PREFIX/.clouddrive/runs/`.
+"""Run records on S3: writing a run's record so that it survives an interrupt, listing and
+reading records (with a local cache), and finding who wrote a version or delete marker.
 
 The remote state always comes from the version listing; run records add what the listing
 cannot say: who put a delete marker (markers carry no metadata), and which versions one run
-wrote, so that the run can be undone. A record's key sorts by time:
-`PREFIX/.clouddrive/runs/<UTC %Y%m%dT%H%M%SZ>-<user>-<run id>.json`.
+wrote, so that the run can be undone. The data itself is in `clouddrive.history.records`.
 
-Records are written once and never changed, so every record read is also kept in a local
-cache (the drive's `.clouddrive/cache/runs/`): a feed or a "deleted by" lookup fetches each
-record from S3 at most once per machine.
+A run's life (`RunLog.start` -> `ActiveRun`):
+1. `start` completes any record this drive left unfinished (from its local journal), then
+   writes the new record to S3 with state `running` and what is planned, before the first
+   destructive step; the same record goes into the drive's local journal.
+2. `ActiveRun.done` / `failed` as each action ends: appended to the journal (cheap), and the
+   S3 record is rewritten at most every `flush_every` seconds.
+3. `ActiveRun.finish` writes the record with every action and state `finished` (or
+   `interrupted`) and drops the journal. A run killed before this leaves the journal: the
+   next `start` (or `complete_unfinished`) of the same drive writes its record as
+   `interrupted`, with every action that finished.
 
-Format (version 1; records written before `format` existed read the same way):
-`run_id`, `user`, `host`, `started`, `finished` (ISO 8601), `kind` (`sync`, `restore`,
-`restore-deleted`, `restore-at`, `undo`; missing means `sync`), `actions` (each `op`,
-`path`, `version_id`, `parent`, and `source` for a copy forward), `failed` (each `path`,
-`action`, `error`), and for time travel `undo_of` (a run id) and `at` (a moment).
+Records change only while their run is unfinished; a finished record read once is kept in
+a local cache (the drive's `.clouddrive/cache/runs/`), so a feed or a "deleted by" look-up
+fetches each finished record from S3 at most once per machine.
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import json
 import logging
-import os
-import re
-from collections.abc import Iterable, Sequence
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from clouddrive import errors
-from clouddrive.core.paths import INTERNAL_DIR, safe_name
+from clouddrive.history.cache import RecordCache
+from clouddrive.history.journal import RunJournal
+from clouddrive.history.records import (
+    CREATING_OPS,
+    FINISHED,
+    INTERRUPTED,
+    RUNNING,
+    RUNS_DIR,
+    STAMP,
+    RunAction,
+    RunRecord,
+    RunRef,
+    parse_relkey,
+    record_relkey,
+)
 from clouddrive.ledger.remote import S3Remote
 
-__all__ = [
-    "CREATING_OPS",
-    "RECORD_FORMAT",
-    "RUNS_DIR",
-    "RunAction",
-    "RunLog",
-    "RunRecord",
-    "RunRef",
-    "parse_relkey",
-    "record_relkey",
-]
+__all__ = ["LOOKBACK", "ActiveRun", "RunLog", "Writers", "new_run_id"]
 
-RUNS_DIR = f"{INTERNAL_DIR}/runs"
-RECORD_FORMAT = 1
-#: ops that wrote a new version or delete marker on S3 (`version_id` is what they wrote);
-#: the others (download, delete-local) changed only the runner's own disk.
-CREATING_OPS = frozenset({"upload", "conflict-copy", "delete-remote", "restore"})
 #: how long before a delete marker's time the run that wrote it may have started
 LOOKBACK = timedelta(days=3)
 #: how far a client's clock (which names the record) may run ahead of S3's
 SKEW = timedelta(days=1)
-
-_STAMP = "%Y%m%dT%H%M%SZ"
-_RELKEY = re.compile(r"^(?P<stamp>\d{8}T\d{6}Z)-(?P<user>.*)-(?P<run>[^-/]+)\.json$")
+#: how far back a rerun looks for its own unfinished run to finish
+RESUME_WINDOW = timedelta(days=7)
 
 log = logging.getLogger("clouddrive")
 
 
-@dataclass(frozen=True, slots=True)
-class RunAction:
-    """One change a run made. For CREATING_OPS, `version_id` is the version (or delete
-    marker) it wrote and `parent` the version it replaced; `source` is the version a
-    restore copied forward."""
-
-    op: str
-    path: str
-    version_id: str | None = None
-    parent: str | None = None
-    source: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "op": self.op,
-            "path": self.path,
-            "version_id": self.version_id,
-            "parent": self.parent,
-        }
-        if self.source is not None:
-            data["source"] = self.source
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RunAction:
-        def opt(name: str) -> str | None:
-            value = data.get(name)
-            return None if value is None else str(value)
-
-        return cls(
-            str(data.get("op", "")),
-            str(data.get("path", "")),
-            opt("version_id"),
-            opt("parent"),
-            opt("source"),
-        )
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """Who did what in one run."""
-
-    run_id: str
-    user: str
-    host: str
-    started: datetime
-    finished: datetime | None = None
-    kind: str = "sync"
-    actions: tuple[RunAction, ...] = ()
-    failed: tuple[dict[str, Any], ...] = ()
-    undo_of: str | None = None
-    at: datetime | None = None
-    relkey: str | None = None  #: where it is stored (relative to the prefix)
-
-    @property
-    def remote_actions(self) -> list[RunAction]:
-        """The actions that wrote versions or delete markers on S3."""
-        return [a for a in self.actions if a.op in CREATING_OPS and a.version_id]
-
-    def counts(self) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for action in self.actions:
-            found[action.op] = found.get(action.op, 0) + 1
-        return found
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "format": RECORD_FORMAT,
-            "run_id": self.run_id,
-            "kind": self.kind,
-            "user": self.user,
-            "host": self.host,
-            "started": self.started.isoformat(),
-            "finished": self.finished.isoformat() if self.finished else None,
-            "actions": [a.to_json() for a in self.actions],
-            "failed": list(self.failed),
-        }
-        if self.undo_of is not None:
-            data["undo_of"] = self.undo_of
-        if self.at is not None:
-            data["at"] = self.at.isoformat()
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], relkey: str | None = None) -> RunRecord:
-        """Read a record of any format so far; raises ValueError if it is not one."""
-        if not isinstance(data, dict) or "run_id" not in data or "started" not in data:
-            raise ValueError("not a run record")
-
-        def moment(value: Any) -> datetime | None:
-            if not value:
-                return None
-            parsed = datetime.fromisoformat(str(value))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-        started = moment(data["started"])
-        assert started is not None
-        return cls(
-            run_id=str(data["run_id"]),
-            user=str(data.get("user", "unknown")),
-            host=str(data.get("host", "")),
-            started=started,
-            finished=moment(data.get("finished")),
-            kind=str(data.get("kind") or "sync"),
-            actions=tuple(
-                RunAction.from_json(a) for a in data.get("actions", []) if isinstance(a, dict)
-            ),
-            failed=tuple(f for f in data.get("failed", []) if isinstance(f, dict)),
-            undo_of=str(data["undo_of"]) if data.get("undo_of") else None,
-            at=moment(data.get("at")),
-            relkey=relkey,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class RunRef:
-    """A record known by its key alone: when it started, whose, which run."""
-
-    relkey: str
-    started: datetime
-    user: str
-    run_id: str
-
-
-def record_relkey(started: datetime, user: str, run_id: str) -> str:
-    """Where a run's record goes, relative to the prefix."""
-    return f"{RUNS_DIR}/{started.astimezone(UTC):{_STAMP}}-{safe_name(user)}-{run_id}.json"
-
-
-def parse_relkey(relkey: str) -> RunRef | None:
-    """The time, user and run id a record's key names; None for anything else."""
-    name = relkey.rsplit("/", 1)[-1]
-    match = _RELKEY.match(name)
-    if not match:
-        return None
-    started = datetime.strptime(match["stamp"], _STAMP).replace(tzinfo=UTC)
-    return RunRef(relkey, started, match["user"], match["run"])
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:10]
 
 
 def _could_have_written(started: datetime, times: Sequence[datetime]) -> bool:
@@ -208,23 +80,221 @@ def _could_have_written(started: datetime, times: Sequence[datetime]) -> bool:
     return i < len(times) and times[i] <= started + LOOKBACK
 
 
+class Writers:
+    """Who wrote which version or delete marker: (path, version id) -> run record.
+
+    A run killed before its record was completed has only its plan on S3: a key it planned
+    to write, and that no record claims, is put down to it (`get` falls back to it)."""
+
+    def __init__(self) -> None:
+        self.exact: dict[tuple[str, str], RunRecord] = {}
+        self.planned: dict[str, RunRecord] = {}
+
+    def get(self, key: tuple[str, str]) -> RunRecord | None:
+        return self.exact.get(key) or self.planned.get(key[0])
+
+
+class ActiveRun:
+    """A run in progress: its record is on S3 (state `running`) and in the local journal."""
+
+    def __init__(self, runs: RunLog, record: RunRecord, flush_every: float) -> None:
+        self.runs = runs
+        self.record = record
+        self.flush_every = flush_every
+        self._done = list(record.actions)
+        self._failed = list(record.failed)
+        self._lock = threading.Lock()
+        self._flushed = time.monotonic()
+        self.relkey: str | None = record.relkey
+
+    @property
+    def run_id(self) -> str:
+        return self.record.run_id
+
+    @property
+    def actions(self) -> list[RunAction]:
+        with self._lock:
+            return list(self._done)
+
+    def done(self, action: RunAction) -> None:
+        """One action finished (call it after the action, before anything else)."""
+        self.runs.journal_done(self.run_id, action)
+        with self._lock:
+            self._done.append(action)
+            due = time.monotonic() - self._flushed >= self.flush_every
+            if due:
+                self._flushed = time.monotonic()
+        if due:
+            self._write(RUNNING)
+
+    def failed(self, path: str, action: str, error: str) -> None:
+        failure = {"path": path, "action": action, "error": error}
+        self.runs.journal_failed(self.run_id, failure)
+        with self._lock:
+            self._failed.append(failure)
+
+    def snapshot(self, state: str) -> RunRecord:
+        with self._lock:
+            done, failed = tuple(self._done), tuple(self._failed)
+        finished = None if state == RUNNING else self.runs.clock()
+        return dataclasses.replace(
+            self.record, actions=done, failed=failed, state=state, finished=finished
+        )
+
+    def _write(self, state: str) -> str | None:
+        try:
+            self.relkey = self.runs.write(self.snapshot(state))
+        except errors.RemoteError as exc:
+            log.warning("could not write the run record of %s: %s", self.run_id, exc)
+            return None
+        return self.relkey
+
+    def finish(self, *, interrupted: bool = False) -> str | None:
+        """Write the complete record (`finished`, or `interrupted`) and drop the journal;
+        its key, or None if S3 refused (the journal then stays: the next run completes it)."""
+        written = self._write(INTERRUPTED if interrupted else FINISHED)
+        if written is not None:
+            self.runs.journal_end(self.run_id)
+        return written
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.finish(interrupted=exc is not None)
+
+
 @dataclass
 class RunLog:
-    """The run records of one prefix: write, list, read (with a local cache)."""
+    """The run records of one prefix: start and finish runs, list and read records.
+
+    `journal_dir`: where this drive journals its runs in progress (default: beside the
+    cache, `ROOT/.clouddrive/journal/` when `cache_dir` is `ROOT/.clouddrive/cache/runs/`);
+    without either, nothing is journalled and only S3 holds a running record."""
 
     remote: S3Remote
     cache_dir: Path | None = None
     workers: int = 8
+    journal_dir: Path | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False)
+    flush_every: float = 30.0  #: seconds between rewrites of a running record on S3
     _memory: dict[str, RunRecord | None] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.journal_dir is None and self.cache_dir is not None:
+            self.journal_dir = self.cache_dir.parent.parent / "journal"
+        self.journal = RunJournal(self.journal_dir) if self.journal_dir is not None else None
+        self.cache = RecordCache(self.cache_dir)
+
+    # -- a run's life ------------------------------------------------------------------------
+
+    def start(
+        self,
+        *,
+        kind: str,
+        user: str,
+        planned: Sequence[RunAction] = (),
+        run_id: str | None = None,
+        started: datetime | None = None,
+        done: Sequence[RunAction] = (),
+        request: str | None = None,
+        undo_of: str | None = None,
+        at: datetime | None = None,
+    ) -> ActiveRun:
+        """Begin a run: complete records this drive left unfinished, then write this one
+        (state `running`, with `planned`) to the journal and to S3. Call it before the
+        first destructive step. `run_id`/`started`/`done`: to carry on an interrupted run
+        under its own record (time travel resuming)."""
+        run_id = run_id or new_run_id()
+        self.complete_unfinished(keep={run_id})
+        started = started or self.clock()
+        record = RunRecord(
+            run_id=run_id,
+            user=user,
+            host=socket.gethostname(),
+            started=started,
+            kind=kind,
+            actions=tuple(done),
+            undo_of=undo_of,
+            at=at,
+            relkey=record_relkey(started, user, run_id),
+            state=RUNNING,
+            planned=tuple(planned),
+            request=request,
+        )
+        if self.journal is not None:
+            try:
+                self.journal.begin(record)
+            except OSError as exc:
+                raise errors.LocalError(f"cannot write the run journal: {exc}") from exc
+        run = ActiveRun(self, record, self.flush_every)
+        run._write(RUNNING)
+        return run
+
+    def journal_done(self, run_id: str, action: RunAction) -> None:
+        if self.journal is not None:
+            self.journal.done(run_id, action)
+
+    def journal_failed(self, run_id: str, failure: dict[str, Any]) -> None:
+        if self.journal is not None:
+            self.journal.failed(run_id, failure)
+
+    def journal_end(self, run_id: str) -> None:
+        if self.journal is not None:
+            self.journal.end(run_id)
+
+    def complete_unfinished(self, *, keep: Iterable[str] = ()) -> list[str]:
+        """Write the records of this drive's interrupted runs (from its journal) as
+        `interrupted`, with every action they finished; their keys. Runs in `keep` stay."""
+        if self.journal is None:
+            return []
+        kept = set(keep)
+        written = []
+        for record in self.journal.pending():
+            if record.run_id in kept:
+                continue
+            final = dataclasses.replace(record, state=INTERRUPTED, finished=self.clock())
+            try:
+                written.append(self.write(final))
+            except errors.RemoteError as exc:
+                log.warning("could not complete the record of run %s: %s", record.run_id, exc)
+                continue
+            self.journal.end(record.run_id)
+        return written
+
+    def unfinished(self, user: str, kind: str, request: str) -> RunRecord | None:
+        """This user's newest run of `kind` asked as `request` that did not finish (from the
+        journal first, else from S3), to carry on with the same plan; None if there is none."""
+        if self.journal is not None:
+            for record in reversed(self.journal.pending()):
+                if (record.user, record.kind, record.request) == (user, kind, request):
+                    return record
+        refs = [
+            r
+            for r in self.refs(since=self.clock() - RESUME_WINDOW)
+            if r.relkey == record_relkey(r.started, user, r.run_id)
+        ]
+        for record in sorted(self.read_many(refs), key=lambda r: r.started, reverse=True):
+            if not record.is_finished and (record.kind, record.request) == (kind, request):
+                return record
+        return None
 
     # -- writing -----------------------------------------------------------------------------
 
     def write(self, record: RunRecord) -> str:
-        """Store a record; its key. Raises RemoteError if S3 refuses."""
+        """Store a record (a new one, or a new state of a run's own); its key. Raises
+        RemoteError if S3 refuses."""
         relkey = record_relkey(record.started, record.user, record.run_id)
         body = json.dumps(record.to_json(), indent=1).encode()
         self.remote.put_bytes(relkey, body)
-        self._cache_put(relkey, body)
+        self._memory.pop(relkey, None)
+        if record.is_finished:
+            self.cache.put(relkey, body)
         return relkey
 
     # -- listing -----------------------------------------------------------------------------
@@ -236,7 +306,7 @@ class RunLog:
         if since is not None:
             # Keys sort by their time stamp, and "STAMP-..." sorts after "STAMP".
             floor = since.astimezone(UTC).replace(microsecond=0)
-            start_after = f"{RUNS_DIR}/{floor:{_STAMP}}"
+            start_after = f"{RUNS_DIR}/{floor:{STAMP}}"
         found = []
         for relkey in self.remote.list_objects(f"{RUNS_DIR}/", start_after=start_after):
             ref = parse_relkey(relkey)
@@ -267,7 +337,7 @@ class RunLog:
         """One record (None, logged, if it is unreadable: a feed must not die of one)."""
         if ref.relkey in self._memory:
             return self._memory[ref.relkey]
-        body = self._cache_get(ref.relkey)
+        body = self.cache.get(ref.relkey)
         from_cache = body is not None
         if body is None:
             try:
@@ -280,8 +350,10 @@ class RunLog:
         except (ValueError, TypeError, KeyError) as exc:
             log.warning("run record %s is not valid: %s", ref.relkey, exc)
             record = None
+        if record is not None and not record.is_finished:
+            return record  # it may still change: never cached
         if record is not None and not from_cache:
-            self._cache_put(ref.relkey, body)
+            self.cache.put(ref.relkey, body)
         self._memory[ref.relkey] = record
         return record
 
@@ -294,51 +366,24 @@ class RunLog:
             records = list(pool.map(self.read, refs))
         return [r for r in records if r is not None]
 
-    def writers(self, times: Sequence[datetime]) -> dict[tuple[str, str], RunRecord]:
-        """(path, version id) -> the run that wrote that version or delete marker, for runs
-        that could have written an entry stamped at one of `times`."""
+    def writers(self, times: Sequence[datetime]) -> Writers:
+        """Who wrote which version or delete marker, among the runs that could have written
+        an entry stamped at one of `times`."""
+        found = Writers()
         if not times:
-            return {}
+            return found
         ordered = sorted(times)
         refs = [
             r
             for r in self.refs(since=ordered[0] - LOOKBACK)
             if _could_have_written(r.started, ordered)
         ]
-        found: dict[tuple[str, str], RunRecord] = {}
         for record in self.read_many(refs):
             for action in record.remote_actions:
                 assert action.version_id is not None
-                found[(action.path, action.version_id)] = record
+                found.exact[(action.path, action.version_id)] = record
+            if record.state == RUNNING:
+                for action in record.planned:
+                    if action.op in CREATING_OPS:
+                        found.planned.setdefault(action.path, record)
         return found
-
-    # -- the local cache -----------------------------------------------------------------------
-
-    def _cache_path(self, relkey: str) -> Path | None:
-        if self.cache_dir is None:
-            return None
-        name = relkey.rsplit("/", 1)[-1]
-        if parse_relkey(name) is None or name.startswith("."):
-            return None
-        return self.cache_dir / name
-
-    def _cache_get(self, relkey: str) -> bytes | None:
-        path = self._cache_path(relkey)
-        if path is None:
-            return None
-        try:
-            return path.read_bytes()
-        except OSError:
-            return None
-
-    def _cache_put(self, relkey: str, body: bytes) -> None:
-        path = self._cache_path(relkey)
-        if path is None:
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(body)
-            os.replace(tmp, path)
-        except OSError as exc:  # a cache: never worth failing over
-            log.debug("cannot cache run record %s: %s", relkey, exc)

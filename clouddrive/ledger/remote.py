@@ -25,7 +25,6 @@ import boto3
 import botocore.exceptions as bexc
 import botocore.loaders
 import botocore.session
-from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from s3pathlib.api import S3Path
 from tenacity import (
@@ -709,39 +708,101 @@ class S3Remote:
         return dict(resp)
 
     def copy_forward(
-        self, path: str, version_id: str, *, size: int, metadata: dict[str, str] | None = None
+        self,
+        path: str,
+        version_id: str,
+        *,
+        size: int,
+        metadata: dict[str, str] | None = None,
+        if_match: str | None = None,
+        if_none_match: bool = False,
     ) -> PutResult:
         """Make an old version current again by copying it onto its own key (append-only).
 
         Nothing is removed: the versions (and delete markers) in between stay in history.
-        Objects over `copy_limit` (S3's 5 GiB single-copy limit) go by multipart copy.
-        `metadata` replaces the copy's metadata (to name who restored it); None keeps it.
+        Objects over `copy_limit` (S3's 5 GiB single-copy limit) go by multipart copy, whose
+        new version id comes from CompleteMultipartUpload's answer (never a later listing:
+        that may name another writer's version). `metadata` replaces the copy's metadata (to
+        name who restored it); None keeps it. `if_match` (an ETag) / `if_none_match`: the
+        copy lands only if the key is still that (or has no current object); a server that
+        honours them (AWS, SeaweedFS; moto ignores them on CopyObject) raises
+        PreconditionFailed, so callers check the key's versions afterwards as well.
         """
         key = self.key(path)
         source: Any = {"Bucket": self.bucket, "Key": key, "VersionId": version_id}
+        conditions: dict[str, Any] = {}
+        if if_match:
+            conditions["IfMatch"] = if_match
+        elif if_none_match:
+            conditions["IfNoneMatch"] = "*"
+        if size > self.copy_limit:
+            return self._copy_multipart(path, source, size, metadata, conditions)
         extra: dict[str, Any] = {}
         if metadata is not None:
             extra = {"Metadata": metadata, "MetadataDirective": "REPLACE"}
-        if size <= self.copy_limit:
+        resp = self._call(
+            f"restoring {path}",
+            lambda: self.client.copy_object(
+                Bucket=self.bucket, Key=key, CopySource=source, **extra, **conditions
+            ),
+        )
+        etag = _etag(resp.get("CopyObjectResult", {}).get("ETag"))
+        return PutResult(str(resp.get("VersionId") or "null"), etag)
+
+    def _copy_multipart(
+        self,
+        path: str,
+        source: Any,
+        size: int,
+        metadata: dict[str, str] | None,
+        conditions: dict[str, Any],
+    ) -> PutResult:
+        """A copy in parts (objects past `copy_limit`), completed under `conditions`."""
+        what = f"restoring {path}"
+        key = source["Key"]
+        if metadata is None:
+            head = self.head_version(path, source["VersionId"])
+            metadata = {str(k): str(v) for k, v in head.get("Metadata", {}).items()}
+        created = self._call(
+            what,
+            lambda: self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, Metadata=metadata
+            ),
+        )
+        upload_id = created["UploadId"]
+        chunk = max(self.part_size, 5 << 20, -(-size // 10_000))
+        try:
+            parts = []
+            for number, start in enumerate(range(0, max(size, 1), chunk), start=1):
+                last = min(start + chunk, size) - 1
+                part = self._call(
+                    f"{what} (part {number})",
+                    functools.partial(
+                        self.client.upload_part_copy,
+                        Bucket=self.bucket,
+                        Key=key,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        CopySource=source,
+                        CopySourceRange=f"bytes={start}-{max(last, start)}",
+                    ),
+                )
+                parts.append({"PartNumber": number, "ETag": part["CopyPartResult"]["ETag"]})
             resp = self._call(
-                f"restoring {path}",
-                lambda: self.client.copy_object(
-                    Bucket=self.bucket, Key=key, CopySource=source, **extra
+                what,
+                lambda: self.client.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": parts},  # type: ignore[typeddict-item]
+                    **conditions,
                 ),
             )
-            etag = _etag(resp.get("CopyObjectResult", {}).get("ETag"))
-            return PutResult(str(resp.get("VersionId") or "null"), etag)
-        config = TransferConfig(
-            multipart_threshold=self.copy_limit, multipart_chunksize=max(self.part_size, 5 << 20)
-        )
-        self._call(
-            f"restoring {path}",
-            lambda: self.client.copy(source, self.bucket, key, ExtraArgs=extra, Config=config),
-        )
-        latest = self.latest(path)
-        if latest is None or latest.is_delete_marker:
-            raise errors.RemoteError(f"restoring {path}: the copy did not become current")
-        return PutResult(latest.version_id, latest.etag or "")
+        except BaseException:
+            with contextlib.suppress(Exception):  # the original failure is what matters
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            raise
+        return PutResult(str(resp.get("VersionId") or "null"), _etag(resp.get("ETag")))
 
     def lifecycle_rules(self) -> list[dict[str, Any]]:
         """The bucket's lifecycle rules ([] when it has none)."""

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from clouddrive import errors
 from clouddrive.core.models import Action, ActionKind, Plan
+from clouddrive.history.apply import PULL_KINDS
 from clouddrive.history.runs import RunLog
-from clouddrive.history.timetravel import PULL_KINDS
 from clouddrive.ledger.remote import S3Remote
 from clouddrive.local.state import StateStore
 from clouddrive.sync.executor import Executor, Outcome
@@ -82,14 +82,14 @@ class SyncEngine:
             # Bookkeeping alone (files touched but identical) needs nobody's consent.
             if confirm is not None and plan.visible() and not confirm(plan):
                 raise errors.Refused("sync cancelled; nothing was changed")
-            scope.begin(report)
+            scope.begin(report, kind="sync")
             scope.log.info(
                 "sync %s of %s with %s as %s", run_id, self.root, self.remote.uri, self.user
             )
             self._execute(scope, plan.actions, report, on_outcome, cancel, on_start)
             report.cancelled = bool(cancel and cancel.is_set())
             self.state.set_meta("last_sync", datetime.now(UTC).isoformat())
-            scope.record(report, "sync")
+            scope.finish(report)
         return report
 
     def _execute(
@@ -164,12 +164,11 @@ class SyncEngine:
             report = PullReport(plan=plan, run_id=run_id, left=left)
             if plan.is_empty:
                 return report
-            scope.begin(report)
+            scope.begin(report, kind="pull", record=record)
             scope.log.info("pull %s of %d path(s) into %s", run_id, len(wanted), self.root)
             self._execute(scope, plan.actions, report, on_outcome, None)
             self.state.set_meta("last_sync", datetime.now(UTC).isoformat())
-            if record:
-                scope.record(report, "pull")
+            scope.finish(report)
         return report
 
     def resolve(self, path: str, choice: str) -> SyncReport:
@@ -183,12 +182,12 @@ class SyncEngine:
                 now = "nothing to do" if action is None else action.kind.value
                 raise errors.UserError(f"{path} is not in conflict any more ({now}); refresh")
             report = SyncReport(plan=Plan(actions=(action,)), run_id=run_id)
-            scope.begin(report)
+            scope.begin(report, kind="resolve")
             scope.log.info("resolve %s: keep %s, as %s", path, how.value, self.user)
             executor = Executor(self.root, self.remote, user=self.user, workers=1)
             outcome = resolve_conflict(executor, action, how)
             self._store(outcome)
             report.outcomes.append(outcome)
             scope.outcome(outcome)
-            scope.record(report, "resolve")
+            scope.finish(report)
         return report

@@ -1,6 +1,10 @@
 """The scaffold every run of a drive shares (sync, pull, resolve): the drive's lock, a clean
 temp folder, a per-run log file and the run record on S3.
 
+The run record survives an interrupt: it is written (state `running`, with the plan) before
+the first action, each finished action is journalled locally as it lands, and the record is
+completed at the end, or by the next run of this drive if this one was killed.
+
 One logger per run (`clouddrive.run.<id>`), not handlers added to the package logger: two
 drives running in one process (the app, a test, a script) never write into each other's logs.
 Names are escaped in the log, so a file name holding a newline cannot forge a log line.
@@ -9,15 +13,16 @@ Names are escaped in the log, so a file name holding a newline cannot forge a lo
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
 from clouddrive import errors
+from clouddrive.core.models import ActionKind
 from clouddrive.core.paths import escape_name
-from clouddrive.history.runs import RunAction, RunLog, RunRecord
+from clouddrive.history.records import RunAction
+from clouddrive.history.runs import ActiveRun, RunLog
 from clouddrive.local.config import internal_dir
 from clouddrive.local.lock import DriveLock
 from clouddrive.sync.executor import Outcome, clean_tmp
@@ -34,10 +39,16 @@ class _EscapingFormatter(logging.Formatter):
         return escape_name(super().format(record))
 
 
+_BOOKKEEPING = frozenset({ActionKind.RECORD, ActionKind.FORGET})
+
+
 class RunScope:
-    """One run of one drive. Enter it to hold the lock (a second run is refused, `LockHeld`)
-    and clear leftovers; `begin` opens the run's log once there is something to do; `record`
-    writes the run record; leaving it closes the log and releases the lock."""
+    """One run of one drive. Enter it to hold the lock (a second run is refused, `LockHeld`),
+    clear leftovers and complete records earlier runs left unfinished; `begin` opens the
+    run's log and starts its record once there is something to do; `outcome` logs and
+    journals each finished action; `finish` completes the record; leaving it (normally or
+    by an exception, Ctrl-C included) closes the log, marks an unfinished record
+    interrupted and releases the lock."""
 
     def __init__(self, root: Path, run_id: str, *, user: str, runs: Callable[[], RunLog]) -> None:
         self.root = root
@@ -46,6 +57,7 @@ class RunScope:
         self._runs = runs
         self._lock = DriveLock(internal_dir(root) / "lock")
         self._handler: logging.Handler | None = None
+        self._active: ActiveRun | None = None
         self.log = logging.getLogger(f"clouddrive.run.{run_id}")
         self.started = datetime.now(UTC)
 
@@ -53,6 +65,10 @@ class RunScope:
         self._lock.acquire()
         try:
             clean_tmp(self.root)
+            try:
+                self._runs().complete_unfinished()
+            except errors.RemoteError as exc:
+                self.log.warning("could not complete an earlier run's record: %s", exc)
         except BaseException:
             self._lock.release()
             raise
@@ -65,6 +81,8 @@ class RunScope:
         tb: TracebackType | None,
     ) -> None:
         try:
+            if self._active is not None:
+                self._finish(interrupted=True)
             if self._handler is not None:
                 self.log.removeHandler(self._handler)
                 self._handler.close()
@@ -73,8 +91,9 @@ class RunScope:
         finally:
             self._lock.release()
 
-    def begin(self, report: SyncReport) -> None:
-        """Open this run's log file, `.clouddrive/logs/<time>-<run>.log` (report.log_path)."""
+    def begin(self, report: SyncReport, *, kind: str, record: bool = True) -> None:
+        """Open this run's log file, `.clouddrive/logs/<time>-<run>.log` (report.log_path),
+        and, with `record` and anything beyond bookkeeping to do, start the run record."""
         self.started = datetime.now(UTC)
         logs = internal_dir(self.root) / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -87,35 +106,38 @@ class RunScope:
         report.log_path = path
         for left in report.plan.skipped:
             self.log.warning("skipped %s: %s", left.path, left.reason)
+        planned = [a for a in report.plan.actions if a.kind not in _BOOKKEEPING]
+        if record and planned:
+            self._active = self._runs().start(
+                kind=kind,
+                user=self.user,
+                run_id=self.run_id,
+                started=self.started,
+                planned=[RunAction(a.kind.value, a.path) for a in planned],
+            )
 
     def outcome(self, outcome: Outcome) -> None:
-        """One line per finished action: done, or skipped and why."""
+        """One finished action: a log line (done, or skipped and why) and, once its bases
+        are stored, a journal entry of every version it wrote."""
         action = outcome.action
         if outcome.error:
             self.log.warning("skipped %s %s: %s", action.kind.value, action.path, outcome.error)
         else:
             note = f" ({outcome.note})" if outcome.note else ""
             self.log.info("%s %s%s", action.kind.value, action.path, note)
-
-    def record(self, report: SyncReport, kind: str) -> None:
-        """Who did what: one small JSON object per run that changed anything (history.runs)."""
-        transfers = report.transfers
-        if not transfers:
+        if self._active is None:
             return
-        record = RunRecord(
-            run_id=report.run_id,
-            user=self.user,
-            host=socket.gethostname(),
-            started=self.started,
-            finished=datetime.now(UTC),
-            kind=kind,
-            actions=tuple(RunAction(t.op, t.path, t.version_id, t.parent) for t in transfers),
-            failed=tuple(
-                {"path": o.action.path, "action": o.action.kind.value, "error": o.error}
-                for o in report.failed
-            ),
-        )
-        try:
-            self._runs().write(record)
-        except errors.RemoteError as exc:
-            self.log.warning("could not write the run record of %s: %s", report.run_id, exc)
+        for t in outcome.transfers if outcome.ok else ():
+            self._active.done(RunAction(t.op, t.path, t.version_id, t.parent))
+        if outcome.error:
+            self._active.failed(action.path, action.kind.value, outcome.error)
+
+    def finish(self, report: SyncReport) -> None:
+        """Complete the run record: `finished`, or `interrupted` for a cancelled run."""
+        if self._active is not None:
+            self._finish(interrupted=report.cancelled)
+
+    def _finish(self, *, interrupted: bool) -> None:
+        active, self._active = self._active, None
+        if active is not None and active.finish(interrupted=interrupted) is None:
+            self.log.warning("could not write the run record of %s", self.run_id)

@@ -15,15 +15,11 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from clouddrive.core.models import Action, Plan, RemoteEntry
+    from clouddrive.history.apply import StepResult, TimeTravelReport
     from clouddrive.history.lookup import VersionText
-    from clouddrive.history.runs import RunRecord
-    from clouddrive.history.timetravel import (
-        DeletedFile,
-        FileVersion,
-        StepResult,
-        TimeTravelPlan,
-        TimeTravelReport,
-    )
+    from clouddrive.history.plans import TimeTravelPlan
+    from clouddrive.history.records import RunRecord
+    from clouddrive.history.views import DeletedFile, FileVersion
     from clouddrive.local.config import DriveConfig
     from clouddrive.sync.executor import Outcome
     from clouddrive.sync.report import SyncReport

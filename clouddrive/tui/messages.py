@@ -15,14 +15,11 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from clouddrive.core.models import Plan
+    from clouddrive.history.apply import TimeTravelReport
     from clouddrive.history.lookup import VersionText
-    from clouddrive.history.runs import RunRecord
-    from clouddrive.history.timetravel import (
-        DeletedFile,
-        FileVersion,
-        TimeTravelPlan,
-        TimeTravelReport,
-    )
+    from clouddrive.history.plans import TimeTravelPlan
+    from clouddrive.history.records import RunRecord
+    from clouddrive.history.views import DeletedFile, FileVersion
     from clouddrive.sync.report import SyncReport
 
 __all__ = [

@@ -22,15 +22,11 @@ from clouddrive.core.models import (
     Skipped,
 )
 from clouddrive.core.timeline import Entry, Op, Skip, Step
+from clouddrive.history.apply import StepResult, TimeTravelReport
 from clouddrive.history.lookup import VersionText
-from clouddrive.history.runs import RunAction, RunRecord
-from clouddrive.history.timetravel import (
-    DeletedFile,
-    FileVersion,
-    StepResult,
-    TimeTravelPlan,
-    TimeTravelReport,
-)
+from clouddrive.history.plans import TimeTravelPlan
+from clouddrive.history.records import RunAction, RunRecord
+from clouddrive.history.views import DeletedFile, FileVersion
 from clouddrive.local.config import DriveConfig
 from clouddrive.sync.executor import Outcome
 from clouddrive.sync.report import SyncReport

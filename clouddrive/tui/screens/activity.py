@@ -19,8 +19,8 @@ from clouddrive.tui.messages import ActivityLoaded, Failed
 from clouddrive.tui.screens.base import DriveScreen
 
 if TYPE_CHECKING:
-    from clouddrive.history.runs import RunRecord
-    from clouddrive.history.timetravel import TimeTravelPlan
+    from clouddrive.history.plans import TimeTravelPlan
+    from clouddrive.history.records import RunRecord
 
 __all__ = ["ActivityScreen", "run_summary"]
 

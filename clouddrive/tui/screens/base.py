@@ -16,7 +16,7 @@ from clouddrive.tui.drive_api import DriveAPI
 from clouddrive.tui.messages import Failed, TimeTravelDone, TimeTravelPlanned
 
 if TYPE_CHECKING:
-    from clouddrive.history.timetravel import TimeTravelPlan
+    from clouddrive.history.plans import TimeTravelPlan
     from clouddrive.tui.app import CloudDriveApp
 
 __all__ = ["DriveScreen", "ModalDialog", "error_text"]

@@ -16,7 +16,7 @@ from clouddrive.tui.fmt import Clock, size, stamp
 from clouddrive.tui.screens.base import ModalDialog
 
 if TYPE_CHECKING:
-    from clouddrive.history.timetravel import TimeTravelPlan
+    from clouddrive.history.plans import TimeTravelPlan
 
 __all__ = ["PlanConfirmScreen", "describe_steps"]
 

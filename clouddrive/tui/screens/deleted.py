@@ -18,7 +18,8 @@ from clouddrive.tui.screens.base import DriveScreen
 from clouddrive.tui.widgets.plan_table import fit_path
 
 if TYPE_CHECKING:
-    from clouddrive.history.timetravel import DeletedFile, TimeTravelPlan
+    from clouddrive.history.plans import TimeTravelPlan
+    from clouddrive.history.views import DeletedFile
 
 __all__ = ["DeletedScreen"]
 

@@ -16,7 +16,8 @@ from clouddrive.tui.messages import Failed, HistoryLoaded, VersionRead
 from clouddrive.tui.screens.base import DriveScreen
 
 if TYPE_CHECKING:
-    from clouddrive.history.timetravel import FileVersion, TimeTravelPlan
+    from clouddrive.history.plans import TimeTravelPlan
+    from clouddrive.history.views import FileVersion
 
 __all__ = ["HistoryScreen"]
 

@@ -1,0 +1,168 @@
+"""A time-travel plan on the terminal: its table, the question, carrying it out, the result.
+
+Shared by every command that changes something (`restore-deleted`, `restore`, `undo`):
+show the plan, ask (unless `--yes`), apply it through `Drive.apply`, print each step as it
+ends and a summary; with `--json`, one document instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from clouddrive import errors
+from clouddrive.cli.common import err, make_asker, out, print_json
+from clouddrive.core.timeline import Op, Step
+from clouddrive.core.when import format_moment
+from clouddrive.drive import Drive
+from clouddrive.history.apply import StepResult, TimeTravelReport
+from clouddrive.history.plans import TimeTravelPlan
+from clouddrive.views.planview import human_size
+
+__all__ = ["change_flags", "plan_table", "run_plan"]
+
+_OP_LOOK = {Op.COPY: ("↺", "restore", "green"), Op.DELETE: ("✗", "delete", "red")}
+_MAX_ROWS = 200
+
+
+def _why(step: Step) -> str:
+    if step.why == "deleted":
+        return "deleted: its last version comes back"
+    if step.why == "version":
+        return "that version becomes current again"
+    if step.why == "undo":
+        return "back to what it was before the run"
+    return step.why
+
+
+def plan_table(plan: TimeTravelPlan) -> Table:
+    """The steps of a time-travel plan, one row each (long plans end with a count)."""
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("", width=1)
+    table.add_column("action")
+    table.add_column("path", overflow="fold")
+    table.add_column("version", overflow="fold")
+    table.add_column("why", style="dim", overflow="fold")
+    for step in plan.steps[:_MAX_ROWS]:
+        glyph, label, colour = _OP_LOOK[step.op]
+        if step.source is not None:
+            version = (
+                f"{step.source.version_id[:12]} of {format_moment(step.source.modified)}, "
+                f"{human_size(step.source.size)}"
+            )
+        else:
+            version = "delete marker (history stays)"
+        table.add_row(
+            Text(glyph, style=colour), Text(label, style=colour), step.path, version, _why(step)
+        )
+    if len(plan.steps) > _MAX_ROWS:
+        more = len(plan.steps) - _MAX_ROWS
+        table.add_row("", "", Text(f"... and {more} more (--dry-run --json lists all)"), "", "")
+    return table
+
+
+def _show_plan(plan: TimeTravelPlan) -> None:
+    out.print(f"[bold]{escape(plan.title)}[/]")
+    if plan.resumes is not None:
+        out.print(
+            f"[yellow]Run {plan.resumes.run_id} of the same request was interrupted: "
+            "this finishes its plan.[/]"
+        )
+    if plan.steps:
+        out.print(plan_table(plan))
+    for skip in plan.skipped:
+        err.print(f"[yellow]not changed[/] {escape(skip.path)}: {escape(skip.reason)}")
+    if plan.local_only:
+        out.print(
+            f"[dim]{plan.local_only} action(s) of that run changed only its own machine's "
+            "files (downloads, local deletes): nothing on S3 to revert.[/]"
+        )
+
+
+def _nothing_to_do(plan: TimeTravelPlan) -> int:
+    """A plan without steps: fine if nothing was asked for, a user error if all was refused."""
+    if not plan.skipped:
+        out.print("Nothing to change: it is already that way.")
+        return errors.EXIT_OK
+    if len(plan.skipped) == 1:
+        skip = plan.skipped[0]
+        raise errors.UserError(f"{skip.path}: {skip.reason}; nothing was changed")
+    for skip in plan.skipped:
+        err.print(f"[yellow]not changed[/] {escape(skip.path)}: {escape(skip.reason)}")
+    raise errors.UserError("nothing to do for any of the paths given; nothing was changed")
+
+
+def _on_result(result: StepResult) -> None:
+    glyph, label, colour = _OP_LOOK[result.step.op]
+    if result.ok:
+        earlier = " [dim](already done by the interrupted run)[/]" if result.earlier else ""
+        out.print(f"[{colour}]{glyph} {label}d[/] {escape(result.step.path)}{earlier}")
+        if result.race:
+            err.print(f"[yellow]race[/] {escape(result.step.path)}: {escape(result.race)}")
+    else:
+        err.print(
+            f"[red]failed[/] {label} {escape(result.step.path)}: {escape(result.error or '')}"
+        )
+
+
+def _finish(report: TimeTravelReport, as_json: bool) -> int:
+    if as_json:
+        print_json(report.to_json())
+    else:
+        if report.plan.resumes is not None:
+            out.print(f"[dim]Finished the interrupted run {report.run_id}.[/]")
+        for path in report.downloaded:
+            out.print(f"[cyan]↓ here[/] {escape(path)}")
+        for path in report.removed_here:
+            out.print(f"[red]✗ removed here[/] {escape(path)}")
+        for skip in report.left_for_sync:
+            err.print(f"[yellow]left here[/] {escape(skip.path)}: {escape(skip.reason)}")
+        for skip in report.local_failed:
+            err.print(f"[red]not brought here[/] {escape(skip.path)}: {escape(skip.reason)}")
+        if report.local_note:
+            err.print(f"[yellow]{escape(report.local_note)}[/]")
+        out.print(
+            f"Done: {len(report.done)} changed on S3, {len(report.failed)} failed"
+            + (f" (run {report.run_id})." if report.done else ".")
+        )
+    if report.failed or report.races or report.plan.skipped or report.local_failed:
+        return errors.EXIT_PARTIAL
+    return errors.EXIT_OK
+
+
+def run_plan(drive: Drive, plan: TimeTravelPlan, args: argparse.Namespace) -> int:
+    """Show, ask, carry out, report: shared by every command that changes something."""
+    if args.json and args.dry_run:
+        print_json(plan.to_json())
+        return errors.EXIT_OK
+    if plan.is_empty:
+        if args.json:
+            print_json(plan.to_json())
+        return _nothing_to_do(plan)
+    if not args.json:
+        _show_plan(plan)
+    if args.dry_run:
+        out.print("Dry run: nothing was changed.")
+        return errors.EXIT_OK
+    parts = []
+    if plan.copies:
+        parts.append(f"restore {plan.copies} version(s)")
+    if plan.deletes:
+        parts.append(f"put {plan.deletes} delete marker(s)")
+    question = f"{' and '.join(parts).capitalize()} on S3, then update this folder?"
+    ask = make_asker(args.yes)
+    report = drive.apply(
+        plan,
+        confirm=lambda _plan: ask(question),
+        on_result=None if args.json else _on_result,
+    )
+    return _finish(report, args.json)
+
+
+def change_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--yes", "-y", action="store_true", help="go ahead without asking")
+    p.add_argument("--dry-run", action="store_true", help="show the plan; change nothing")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
