@@ -82,3 +82,11 @@ def two(shared: Shared, tmp_path: Path) -> Iterator[tuple[Drive, Drive]]:
     yield a, b
     a.close()
     b.close()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite the golden transcripts of tests/test_scenarios.py from this run",
+    )
