@@ -368,6 +368,11 @@ class Drive:
         """The plan of the next sync; nothing is changed."""
         return self._plan(self._gather())
 
+    def local_files(self, limit: int | None = None) -> list[str]:
+        """The drive folder's files as a sync sees them (not ignored, not internal), sorted."""
+        found = sorted(scan(self.root, self.state.load(), IgnoreRules.load(self.root)).files)
+        return found[:limit]
+
     # -- syncing ---------------------------------------------------------------------------
 
     def sync(

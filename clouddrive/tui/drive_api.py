@@ -55,6 +55,8 @@ class DriveAPI(Protocol):
 
     def status(self) -> Plan: ...
 
+    def local_files(self, limit: int | None = None) -> list[str]: ...
+
     def sync(
         self,
         *,
