@@ -28,6 +28,8 @@ from clouddrive.embedded.server import (
 from clouddrive.errors import EmbeddedServerError
 from tests.servers import s3_client
 
+pytestmark = pytest.mark.slow  # starts real SeaweedFS processes
+
 
 def _pid_running(pid: int) -> bool:
     """Whether `pid` exists and is not a zombie (independent of the module under test)."""
