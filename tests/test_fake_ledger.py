@@ -1,11 +1,12 @@
 """The in-memory ledger (`tests/fakes/ledger.py`) held to the S3 contract: the assertions of
 `tests/test_remote_contract.py` that SeaweedFS and moto pass, run on the fake (those that need
-a boto3 client or a real server's bucket checks stay there); then engine behaviour that the
-scenario files cannot express, on the fake."""
+a boto3 client or a real server's bucket checks stay there); then engine and executor
+behaviour that the scenario files cannot express, on the fake."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from clouddrive import errors
 from clouddrive.drive import Drive
 from clouddrive.local.config import DriveConfig
 from clouddrive.local.scanner import FsTraits
+from clouddrive.sync.executor import Executor
 from tests import test_remote_contract as contract
 from tests.drivekit import sync, tree, write
 from tests.fakes.ledger import FakeBucket, FakeRemote
@@ -101,3 +103,54 @@ class TestEngineOnTheFake:
         with pytest.raises(errors.GuardTripped, match="deletes 6 files on S3"):
             a.sync(max_delete=5)
         assert all(not bucket.newest(f"team/f{i}.txt").is_marker for i in range(6))  # type: ignore[union-attr]
+
+
+class TestExecutorOnTheFake:
+    def _run(self, drive: Drive, plan_actions: Any) -> list[Any]:
+        outcomes: list[Any] = []
+        executor = Executor(drive.root, drive.remote, user=drive.user, workers=2)
+        executor.run(plan_actions, outcomes.append)
+        return outcomes
+
+    def test_a_file_edited_after_planning_is_not_uploaded(self, tmp_path: Path) -> None:
+        """The upload re-checks the file against the plan: an edit since is left for the
+        next run, and S3 gets nothing."""
+        bucket = FakeBucket()
+        a = drive_on(bucket, tmp_path / "a", "ann")
+        write(a.root, "x.txt", "planned")
+        plan = a.status()
+        write(a.root, "x.txt", "edited since the plan")
+        [outcome] = self._run(a, plan.actions)
+        assert outcome.error and "changed while syncing" in outcome.error
+        assert "team/x.txt" not in bucket.keys
+
+    def test_a_download_over_a_file_edited_since_keeps_the_edit_aside(self, tmp_path: Path) -> None:
+        """A local edit made between planning and a download is kept as a conflict copy,
+        never overwritten."""
+        bucket = FakeBucket()
+        a, b = drive_on(bucket, tmp_path / "a", "ann"), drive_on(bucket, tmp_path / "b", "bob")
+        write(a.root, "y.txt", "one")
+        sync(a)
+        sync(b)
+        write(a.root, "y.txt", "two")
+        sync(a)
+        plan = b.status()
+        write(b.root, "y.txt", "bob's edit, unplanned")
+        [outcome] = self._run(b, plan.actions)
+        assert outcome.ok
+        files = tree(b.root)
+        assert files.pop("y.txt") == b"two"
+        assert list(files.values()) == [b"bob's edit, unplanned"]
+        assert "(conflict bob " in next(iter(files))
+
+    def test_a_lost_race_asks_for_a_replan(self, tmp_path: Path) -> None:
+        """A conditional upload that another writer beat (412) is not an error: the outcome
+        asks the engine to re-read the key and plan it again; nothing is overwritten."""
+        bucket = FakeBucket()
+        a = drive_on(bucket, tmp_path / "a", "ann")
+        write(a.root, "z.txt", "mine")
+        plan = a.status()
+        bucket.add("team/z.txt", b"theirs")
+        [outcome] = self._run(a, plan.actions)
+        assert outcome.replan and not outcome.ok
+        assert [i.body for i in bucket.keys["team/z.txt"]] == [b"theirs"]
