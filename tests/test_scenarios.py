@@ -1,5 +1,6 @@
 """Multi-drive scenarios read from files, checked against golden transcripts (rclone bisync's
-`testdata/<case>/` style): the decision table of docs' sync-model.md, case by case.
+`testdata/<case>/` style): the decision table of the sync model (the design's sync-model.md),
+case by case, plus conflicts, lost races, renames and an edit against a delete.
 
 Each case is a folder `tests/testdata/<case>/` with
 - `steps.txt`: one step a line (shell quoting; `#` starts a comment):
