@@ -82,3 +82,29 @@ def two(shared: Shared, tmp_path: Path) -> Iterator[tuple[Drive, Drive]]:
     yield a, b
     a.close()
     b.close()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite the golden transcripts of tests/test_scenarios.py from this run",
+    )
+
+
+#: a test that needs one of these fixtures talks to a real server (SeaweedFS, with or without
+#: key checks, or moto), or compares screenshots (about 2 s each): slow by nature
+SLOW_FIXTURES = frozenset({"seaweedfs", "moto_server", "s3_backend", "auth_server", "snap_compare"})
+#: single slow tests in otherwise quick files (whole slow files say `pytestmark` at the top)
+SLOW_TESTS = ("tests/test_cli.py::TestEmbeddedDemo",)  # starts the embedded server
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `slow` what the quick loop (`-m "not slow"`) leaves out: every test that needs a
+    real S3 server (wherever the need comes from: a fixture of a fixture counts), every
+    screenshot comparison, and the tests named in `SLOW_TESTS`."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or item.nodeid.startswith(
+            SLOW_TESTS
+        ):
+            item.add_marker(pytest.mark.slow)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a seeded chaos run: seconds of real syncing
+
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "chaos.py"
 
 

@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # subprocesses
+
 CLI = [sys.executable, "-m", "clouddrive"]
 
 

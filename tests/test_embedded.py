@@ -36,6 +36,8 @@ from clouddrive.errors import EmbeddedServerError
 from clouddrive.local.config import DriveConfig
 from tests.servers import s3_client
 
+pytestmark = pytest.mark.slow  # starts real SeaweedFS processes
+
 
 def _pid_running(pid: int) -> bool:
     """Whether `pid` exists and is not a zombie (independent of the module under test)."""

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clouddrive.embedded.launch import ServerInfo
 
+from clouddrive.embedded.launch import ServerInfo
 from clouddrive.history.plans import TimeTravelPlan
 from clouddrive.history.records import FINISHED, INTERRUPTED, RUNNING, RunAction, record_relkey
 from clouddrive.history.runs import RunLog

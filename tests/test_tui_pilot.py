@@ -4,7 +4,6 @@ files and the S3 versions afterwards, not only the screen."""
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -124,20 +123,22 @@ class TestSyncScreen:
 
     def test_cancel_stops_cleanly(self, two, shared, monkeypatch) -> None:
         """escape mid-sync: nothing new starts, finished actions are recorded, the rest
-        waits; nothing is half-written, and the next sync finishes the job."""
+        waits; nothing is half-written, and the next sync finishes the job. Every action
+        waits at a gate until escape has been pressed: the partial result does not depend
+        on timing."""
         a, _ = two
         files = {f"f{i:02}.txt": f"content {i}" for i in range(24)}
         for path, text in files.items():
             write(a.root, path, text)
         real = Executor.execute
-        started = threading.Event()
+        started, gate = threading.Event(), threading.Event()
 
-        def slow(self: Executor, action: Action) -> Outcome:
+        def gated(self: Executor, action: Action) -> Outcome:
             started.set()
-            time.sleep(0.15)
+            assert gate.wait(30), "the test never opened the gate"
             return real(self, action)
 
-        monkeypatch.setattr(Executor, "execute", slow)
+        monkeypatch.setattr(Executor, "execute", gated)
         seen: dict[str, Any] = {}
 
         async def scenario(pilot: Pilot_, app: CloudDriveApp) -> None:
@@ -145,8 +146,10 @@ class TestSyncScreen:
             await pilot.press("s")
             await wait_for(pilot, lambda: isinstance(app.screen, SyncConfirmScreen))
             await pilot.press("y")
-            await wait_for(pilot, started.is_set)
+            await wait_for(pilot, started.is_set, what="the first action")
             await pilot.press("escape")
+            await wait_for(pilot, app.cancel.is_set, what="cancel")
+            gate.set()
             await wait_for(pilot, lambda: not app.syncing, what="sync stopped")
             await plan_shown(pilot, app)
             seen["left"] = set(table_of(app).actions)
@@ -154,7 +157,8 @@ class TestSyncScreen:
 
         run_scenario(a, scenario)
         uploaded = shared.latest()
-        assert 0 < len(uploaded) < len(files)
+        # what was submitted before escape (at most two per worker) finished; nothing more
+        assert 0 < len(uploaded) <= 2 * a.config.workers
         assert all(files[p].encode() == data for p, data in uploaded.items())
         assert seen["left"] == set(files) - set(uploaded)
         assert "Sync stopped:" in seen["journal"]
@@ -333,18 +337,22 @@ class TestTimeTravel:
 
 
 class TestQuitting:
-    def test_q_quits_and_a_running_sync_asks_first(self, two, monkeypatch) -> None:
-        """q quits at once when idle; while syncing it asks, then stops cleanly and quits."""
+    def test_q_quits_and_a_running_sync_asks_first(self, two, shared, monkeypatch) -> None:
+        """q quits at once when idle; while syncing it asks, then stops cleanly and quits:
+        what finished is on S3 and in the run record, the drive is free for the next sync,
+        which does the rest. Actions wait at a gate until the quit is confirmed."""
         a, _ = two
-        for i in range(40):
-            write(a.root, f"q{i:02}.txt", str(i))
+        files = {f"q{i:02}.txt": str(i) for i in range(40)}
+        for path, text in files.items():
+            write(a.root, path, text)
         real = Executor.execute
+        gate = threading.Event()
 
-        def slow(self: Executor, action: Action) -> Outcome:
-            time.sleep(0.2)
+        def gated(self: Executor, action: Action) -> Outcome:
+            assert gate.wait(30), "the test never opened the gate"
             return real(self, action)
 
-        monkeypatch.setattr(Executor, "execute", slow)
+        monkeypatch.setattr(Executor, "execute", gated)
         seen: dict[str, Any] = {}
 
         async def scenario(pilot: Pilot_, app: CloudDriveApp) -> None:
@@ -356,14 +364,21 @@ class TestQuitting:
             await pilot.press("q")
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             await pilot.press("y")
+            await wait_for(pilot, app.cancel.is_set, what="cancel")
+            gate.set()
             await wait_for(pilot, lambda: not app.is_running, what="exit")
             seen["code"] = app.return_code
 
         run_scenario(a, scenario)
         assert seen["code"] == 0
         monkeypatch.setattr(Executor, "execute", real)
-        assert a.status().visible()  # stopped early: the rest waits
-        assert not [x for x in tree(a.root) if x.startswith(".clouddrive")]
+        uploaded = shared.latest()
+        assert 0 < len(uploaded) < len(files)
+        assert all(files[p].encode() == data for p, data in uploaded.items())
+        [record] = a.activity()
+        assert {x.path for x in record.actions} == set(uploaded)
+        report = sync(a)  # the lock was released; the rest goes up now
+        assert {o.action.path for o in report.done} == set(files) - set(uploaded)
 
 
 def test_filter_input_takes_typed_letters(two) -> None:

@@ -31,8 +31,9 @@ from clouddrive.history.timetravel import TimeTravel
 from clouddrive.history.views import DeletedFile, FileVersion
 from clouddrive.ledger.remote import RetryPolicy, S3Remote
 from clouddrive.local.config import DriveConfig, find_root, internal_dir
+from clouddrive.local.ignore import IgnoreRules
 from clouddrive.local.lock import DriveLock
-from clouddrive.local.scanner import FsTraits, probe_fs
+from clouddrive.local.scanner import FsTraits, probe_fs, scan
 from clouddrive.local.state import StateStore
 from clouddrive.sync.engine import SyncEngine
 from clouddrive.sync.executor import Outcome
@@ -183,6 +184,11 @@ class Drive:
         """The plan of the next sync; nothing is changed."""
         gatherer = self._gatherer
         return gatherer.plan(gatherer.gather())
+
+    def local_files(self, limit: int | None = None) -> list[str]:
+        """The drive folder's files as a sync sees them (not ignored, not internal), sorted."""
+        found = sorted(scan(self.root, self.state.load(), IgnoreRules.load(self.root)).files)
+        return found[:limit]
 
     def sync(
         self,

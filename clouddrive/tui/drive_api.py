@@ -51,6 +51,8 @@ class DriveAPI(Protocol):
 
     def status(self) -> Plan: ...
 
+    def local_files(self, limit: int | None = None) -> list[str]: ...
+
     def sync(
         self,
         *,

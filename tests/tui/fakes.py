@@ -180,6 +180,7 @@ class FakeDrive:
     paused: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     calls: list[tuple[str, Any]] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  #: what `local_files` finds
 
     @property
     def user(self) -> str:
@@ -201,6 +202,10 @@ class FakeDrive:
         if self.status_gate is not None:
             self.status_gate.wait(10)
         return self.plan
+
+    def local_files(self, limit: int | None = None) -> list[str]:
+        self.calls.append(("local_files", limit))
+        return self.files[:limit]
 
     def sync(
         self,

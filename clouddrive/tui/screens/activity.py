@@ -15,8 +15,8 @@ from textual.widgets.option_list import Option
 
 from clouddrive.tui.drive_api import DriveAPI
 from clouddrive.tui.fmt import ago, stamp
-from clouddrive.tui.messages import ActivityLoaded, Failed
-from clouddrive.tui.screens.base import DriveScreen
+from clouddrive.tui.messages import ActivityLoaded
+from clouddrive.tui.screens.table_screen import TableScreen, table_bindings
 
 if TYPE_CHECKING:
     from clouddrive.history.plans import TimeTravelPlan
@@ -54,14 +54,20 @@ def run_summary(record: RunRecord) -> Text:
     return text
 
 
-class ActivityScreen(DriveScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
+class ActivityScreen(TableScreen):
+    BINDINGS: ClassVar[list[BindingType]] = table_bindings(
         Binding("u", "undo", "Undo run"),
         Binding("tab", "switch", "Users/runs"),
-        Binding("ctrl+r", "reload", "Reload", show=False),
-        Binding("q", "app.quit_app", "Quit"),
-    ]
+    )
+    TABLE_ID = "runs-table"
+    COLUMNS = (
+        ("when", "when", 16),
+        ("ago", "", 11),
+        ("who", "who", 12),
+        ("kind", "what", 15),
+        ("changes", "changes", 24),
+        ("run", "run", 10),
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -74,34 +80,19 @@ class ActivityScreen(DriveScreen):
         with Horizontal(id="activity-body"):
             yield OptionList(id="users")
             with Vertical(id="activity-main"):
-                yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+                yield self.new_table()
                 yield Static("", id="run-detail")
         yield Static("", id="activity-status", classes="status-line")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.table
-        table.add_column("when", key="when", width=16)
-        table.add_column("", key="ago", width=11)
-        table.add_column("who", key="who", width=12)
-        table.add_column("what", key="kind", width=15)
-        table.add_column("changes", key="changes", width=24)
-        table.add_column("run", key="run", width=10)
+        self.add_columns()
         self.query_one("#users", OptionList).border_title = "Users"
         self.query_one("#run-detail", Static).border_title = "Changes of the run"
         self.action_reload()
 
-    @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#runs-table", DataTable)
-
     def action_reload(self) -> None:
-        self.table.loading = True
-        self.background(
-            "reading the activity",
-            lambda d: ActivityLoaded(d.activity(limit=FEED_LIMIT)),
-            group="load",
-        )
+        self.load("reading the activity", lambda d: ActivityLoaded(d.activity(limit=FEED_LIMIT)))
 
     def on_activity_loaded(self, message: ActivityLoaded) -> None:
         self.runs = message.runs
@@ -120,10 +111,6 @@ class ActivityScreen(DriveScreen):
         options.highlighted = ids.index(self.who)
         self._fill()
         self.table.focus()
-
-    def on_failed(self, message: Failed) -> None:
-        super().on_failed(message)
-        self.table.loading = False
 
     def _fill(self) -> None:
         table = self.table
@@ -152,11 +139,8 @@ class ActivityScreen(DriveScreen):
         self._detail()
 
     def _current(self) -> RunRecord | None:
-        table = self.table
-        if not self.shown or table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        return self.shown.get(str(key.value))
+        key = self.current_key()
+        return None if key is None else self.shown.get(key)
 
     def _detail(self) -> None:
         record = self._current()
@@ -202,9 +186,6 @@ class ActivityScreen(DriveScreen):
         else:
             users.focus()
 
-    def action_back(self) -> None:
-        self.app.pop_screen()
-
     def action_undo(self) -> None:
         record = self._current()
         if record is None:
@@ -215,6 +196,3 @@ class ActivityScreen(DriveScreen):
             return drive.plan_undo(run_id)
 
         self.time_travel(f"planning the undo of run {run_id}", "Undo", plan)
-
-    def after_time_travel(self) -> None:
-        self.action_reload()

@@ -9,12 +9,12 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import Footer, Input, Label, Static
 
 from clouddrive.tui.drive_api import DriveAPI
 from clouddrive.tui.fmt import ago, size, stamp
-from clouddrive.tui.messages import DeletedLoaded, Failed
-from clouddrive.tui.screens.base import DriveScreen
+from clouddrive.tui.messages import DeletedLoaded
+from clouddrive.tui.screens.table_screen import TableScreen, table_bindings
 from clouddrive.tui.widgets.plan_table import fit_path
 
 if TYPE_CHECKING:
@@ -23,28 +23,25 @@ if TYPE_CHECKING:
 
 __all__ = ["DeletedScreen"]
 
-_COLUMNS = (
-    ("on", "", 3),
-    ("path", "path", 0),
-    ("by", "deleted by", 12),
-    ("when", "deleted", 12),
-    ("size", "size", 9),
-    ("author", "last edit by", 12),
-    ("until", "recoverable until", 17),
-)
 
-
-class DeletedScreen(DriveScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
+class DeletedScreen(TableScreen):
+    BINDINGS: ClassVar[list[BindingType]] = table_bindings(
         Binding("space", "select", "Select"),
         Binding("a", "select_all", "Select all"),
         Binding("r", "restore", "Restore"),
         Binding("h", "history", "History"),
         Binding("slash", "filter", "Filter"),
-        Binding("ctrl+r", "reload", "Reload", show=False),
-        Binding("q", "app.quit_app", "Quit"),
-    ]
+    )
+    TABLE_ID = "deleted-table"
+    COLUMNS = (
+        ("on", "", 3),
+        ("path", "path", 0),
+        ("by", "deleted by", 12),
+        ("when", "deleted", 12),
+        ("size", "size", 9),
+        ("author", "last edit by", 12),
+        ("until", "recoverable until", 17),
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -56,29 +53,18 @@ class DeletedScreen(DriveScreen):
     def compose(self) -> ComposeResult:
         yield Label(" 🗑  Recently deleted", classes="screen-title")
         yield Input(placeholder="Filter: part of a path, or who deleted it  (/)", id="filter")
-        yield DataTable(id="deleted-table", cursor_type="row", zebra_stripes=True)
+        yield self.new_table()
         yield Static("", id="deleted-status", classes="status-line")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.table
-        fixed = sum(w + 2 for key, _, w in _COLUMNS if key != "path") + 4
-        self._path_width = max(24, self.app.size.width - fixed)
-        for key, title, width in _COLUMNS:
-            table.add_column(title, key=key, width=width or self._path_width)
+        self._path_width = self.add_columns()
         self.query_one(Input).cursor_blink = False
         self.action_reload()
 
-    @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#deleted-table", DataTable)
-
     def action_reload(self) -> None:
-        self.table.loading = True
         self._status("Reading the bucket's history…")
-        self.background(
-            "reading recently deleted", lambda d: DeletedLoaded(d.deleted()), group="load"
-        )
+        self.load("reading recently deleted", lambda d: DeletedLoaded(d.deleted()))
 
     def on_deleted_loaded(self, message: DeletedLoaded) -> None:
         self.files = message.files
@@ -87,10 +73,6 @@ class DeletedScreen(DriveScreen):
         self.table.loading = False
         self._fill()
         self.table.focus()
-
-    def on_failed(self, message: Failed) -> None:
-        super().on_failed(message)
-        self.table.loading = False
 
     def _fill(self) -> None:
         words = self.query_one(Input).value.lower().split()
@@ -138,11 +120,7 @@ class DeletedScreen(DriveScreen):
         self.query_one("#deleted-status", Static).update(Text(f" {text}", style="dim"))
 
     def _current(self) -> str | None:
-        table = self.table
-        if not self.shown or table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        return str(key.value)
+        return self.current_key() if self.shown else None
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -161,7 +139,7 @@ class DeletedScreen(DriveScreen):
         if self.query_one(Input).has_focus:
             self.table.focus()
             return
-        self.app.pop_screen()
+        super().action_back()
 
     def action_select(self) -> None:
         path = self._current()
@@ -200,4 +178,4 @@ class DeletedScreen(DriveScreen):
 
     def after_time_travel(self) -> None:
         self.selected.clear()
-        self.action_reload()
+        super().after_time_travel()

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import Footer, Label, Static
 
 from clouddrive.tui.drive_api import DriveAPI
 from clouddrive.tui.fmt import ago, size, stamp
 from clouddrive.tui.messages import Failed, HistoryLoaded, VersionRead
-from clouddrive.tui.screens.base import DriveScreen
+from clouddrive.tui.screens.table_screen import TableScreen, table_bindings
 
 if TYPE_CHECKING:
     from clouddrive.history.plans import TimeTravelPlan
@@ -25,14 +25,21 @@ __all__ = ["HistoryScreen"]
 VIEW_LIMIT = 1 << 20
 
 
-class HistoryScreen(DriveScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
+class HistoryScreen(TableScreen):
+    BINDINGS: ClassVar[list[BindingType]] = table_bindings(
         Binding("r", "restore", "Restore this version"),
         Binding("v", "view", "View"),
-        Binding("ctrl+r", "reload", "Reload", show=False),
-        Binding("q", "app.quit_app", "Quit"),
-    ]
+    )
+    TABLE_ID = "history-table"
+    COLUMNS = (
+        ("mark", "", 1),
+        ("version", "version", 12),
+        ("when", "when", 19),
+        ("ago", "", 12),
+        ("by", "by", 14),
+        ("size", "size", 10),
+        ("note", "", 36),
+    )
 
     def __init__(self, path: str) -> None:
         super().__init__()
@@ -41,36 +48,20 @@ class HistoryScreen(DriveScreen):
 
     def compose(self) -> ComposeResult:
         yield Label(f" 🕘 History of {self.path}", classes="screen-title")
-        yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+        yield self.new_table()
         yield Static("", id="history-status", classes="status-line")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.table
-        table.add_column("", key="mark", width=1)
-        table.add_column("version", key="version", width=12)
-        table.add_column("when", key="when", width=19)
-        table.add_column("", key="ago", width=12)
-        table.add_column("by", key="by", width=14)
-        table.add_column("size", key="size", width=10)
-        table.add_column("", key="note", width=36)
+        self.add_columns()
         self.action_reload()
-
-    @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#history-table", DataTable)
 
     def _status(self, text: str, style: str = "dim") -> None:
         self.query_one("#history-status", Static).update(Text(f" {text}", style=style))
 
     def action_reload(self) -> None:
-        self.table.loading = True
         path = self.path
-        self.background(
-            f"reading the history of {path}",
-            lambda d: HistoryLoaded(path, d.history(path)),
-            group="load",
-        )
+        self.load(f"reading the history of {path}", lambda d: HistoryLoaded(path, d.history(path)))
 
     def on_history_loaded(self, message: HistoryLoaded) -> None:
         table = self.table
@@ -111,19 +102,11 @@ class HistoryScreen(DriveScreen):
             table.move_cursor(row=1)
 
     def on_failed(self, message: Failed) -> None:
-        super().on_failed(message)
-        self.table.loading = False
         self._status(message.error, "yellow")
 
     def _current(self) -> FileVersion | None:
-        table = self.table
-        if not self.versions or table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        return self.versions.get(str(key.value))
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
+        key = self.current_key()
+        return None if key is None else self.versions.get(key)
 
     def action_restore(self) -> None:
         version = self._current()
@@ -160,6 +143,3 @@ class HistoryScreen(DriveScreen):
         from clouddrive.tui.screens.text_view import TextViewScreen
 
         self.app.push_screen(TextViewScreen(message.version, message.title))
-
-    def after_time_travel(self) -> None:
-        self.action_reload()

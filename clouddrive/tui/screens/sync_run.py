@@ -1,0 +1,186 @@
+"""Running a sync from the sync screen: start the worker (`clouddrive.tui.sync_worker`),
+show the plan it really runs, drain its progress 8 times a second (the sync's threads never
+wait for the screen), stop it on escape, and report how it ended."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rich.text import Text
+from textual.timer import Timer
+
+from clouddrive.tui.fmt import glyph
+from clouddrive.tui.messages import SyncDone, SyncFailed, SyncPlanned, SyncProgress
+from clouddrive.tui.screens.sync_plan import PlanPane
+from clouddrive.tui.sync_worker import run_sync
+from clouddrive.tui.tracker import SyncTracker
+from clouddrive.tui.widgets.drive_header import DriveHeader
+from clouddrive.tui.widgets.progress import SyncProgressPanel
+
+__all__ = ["PROGRESS_EVERY", "TOASTS_PER_RUN", "SyncRun"]
+
+#: failures shown as notifications one by one; past this, only in the log and the summary
+TOASTS_PER_RUN = 3
+#: how often (seconds) the screen shows a running sync's progress
+PROGRESS_EVERY = 0.125
+
+
+class SyncRun(PlanPane):
+    """s syncs (after a confirmation), escape stops cleanly (the executor submits nothing
+    new, finished actions are recorded); a tripped guard asks whether to sync anyway."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tracker: SyncTracker | None = None
+        self._rows_in_flight: set[str] = set()
+        self._toasts = 0
+        self._ticker: Timer | None = None
+
+    def action_sync(self, force: bool = False) -> None:
+        shell = self.shell
+        if shell.syncing or self.resolving:
+            return
+        shell.syncing = True
+        shell.cancel.clear()
+        self._rows_in_flight.clear()
+        self._toasts = 0
+        self._busy_changed()
+        self.counts.show_text("Checking for changes before syncing…")
+        tracker = self.tracker = SyncTracker(shell.clock.monotonic)
+        skip = frozenset(self.skip)
+        # The screen reads the tracker at a steady pace; the sync's threads never wait on it.
+        self._ticker = self.set_interval(PROGRESS_EVERY, self._drain)
+        post = self.post_message
+        self.run_worker(
+            lambda: run_sync(shell, post, tracker, skip, force),
+            name="sync",
+            group="sync",
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def on_sync_planned(self, message: SyncPlanned) -> None:
+        """Show the plan the sync will run, with this run's skipped rows kept (struck out)."""
+        old = self.plan.visible() if self.plan is not None else ()
+        kept = tuple(a for a in old if a.path in self.skip)
+        fresh = message.plan
+        self._show_plan(replace(fresh, actions=fresh.actions + kept))
+        self.counts.show_text("Waiting for your confirmation…")
+
+    def on_sync_progress(self, message: SyncProgress) -> None:
+        self._drain()
+
+    def _drain(self) -> None:
+        """Show what the sync did since the last look: row states, log lines, the panel."""
+        tracker = self.tracker
+        if tracker is None or not tracker.begun:
+            return
+        outcomes, snap = tracker.drain()
+        panel = self.query_one(SyncProgressPanel)
+        if not panel.display:
+            panel.reset()
+            panel.display = True
+            self.counts.show_text("Syncing… (escape stops it cleanly)")
+        table = self.table
+        for action in snap.in_flight:
+            if action.path not in self._rows_in_flight:
+                self._rows_in_flight.add(action.path)
+                table.set_state(action.path, Text("⟳ syncing", style="cyan"))
+        for outcome in outcomes:
+            action = outcome.action
+            self._rows_in_flight.discard(action.path)
+            if action.is_bookkeeping:
+                continue
+            mark, label, _ = glyph(action.kind)
+            if outcome.ok:
+                table.set_state(action.path, Text("✓ done", style="green"))
+                note = f" ({outcome.note})" if outcome.note else ""
+                self.shell.note(f"{mark} {label} {action.path}{note}", toast=False)
+            else:
+                table.set_state(action.path, Text("✗ failed", style="bold red"))
+                toast = self._toasts < TOASTS_PER_RUN
+                self._toasts += 1
+                self.shell.note(
+                    f"{label} {action.path} failed: {outcome.error}", severity="error", toast=toast
+                )
+        panel.update_from(snap)
+
+    def action_cancel(self) -> None:
+        if not self.shell.syncing or self.shell.cancel.is_set():
+            return
+        self.shell.cancel.set()
+        if self.tracker is not None:
+            self.tracker.cancelling = True
+        self.shell.note("stopping the sync: transfers in flight finish, nothing new starts")
+        self.post_message(SyncProgress())
+
+    def _sync_over(self) -> None:
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
+        self.query_one(SyncProgressPanel).display = False
+        self.tracker = None
+        self._rows_in_flight.clear()
+        self.shell.sync_ended()
+        self._busy_changed()
+
+    def on_sync_done(self, message: SyncDone) -> None:
+        self._drain()  # the last outcomes
+        report = message.report
+        self._sync_over()
+        done = [o for o in report.done if not o.action.is_bookkeeping]
+        failed = report.failed
+        if not report.plan.visible():
+            self.shell.note("Everything was already in sync.")
+        elif report.cancelled:
+            left = len(report.plan.visible()) - len(done) - len(failed)
+            self.shell.note(
+                f"Sync stopped: {len(done)} done, {len(failed)} failed, {left} left for the "
+                "next sync. Finished actions are recorded.",
+                severity="warning",
+            )
+        elif failed:
+            self.shell.note(
+                f"Synced {len(done)}; {len(failed)} failed (see the log: l)", severity="error"
+            )
+        else:
+            self.shell.note(f"Synced: {len(done)} change(s) done.")
+        if report.outcomes:
+            self.query_one(DriveHeader).synced(self.shell.clock.now())
+        self.skip.clear()
+        self.action_refresh()
+
+    def on_sync_failed(self, message: SyncFailed) -> None:
+        self._sync_over()
+        if message.declined:
+            self.shell.note("Sync cancelled; nothing was changed.")
+            if self.plan is not None:
+                self.counts.show_counts(self.plan, self.skip)
+            return
+        if message.guard:
+            self._ask_past_guard(message.error)
+            return
+        self.shell.note(f"sync failed: {message.error}", severity="error")
+        self.counts.show_text(f"Sync failed: {message.error}", "red")
+
+    def _ask_past_guard(self, error: str) -> None:
+        from clouddrive.tui.screens.confirm import ConfirmScreen
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.action_sync(force=True)
+            elif self.plan is not None:
+                self.counts.show_counts(self.plan, self.skip)
+
+        self.shell.note(f"safety guard: {error}", severity="warning", toast=False)
+        self.app.push_screen(
+            ConfirmScreen(
+                "A safety guard stopped the sync",
+                f"{error}.\n\nEverything deleted stays recoverable from S3's history. Sync anyway?",
+                yes="Sync anyway",
+                no="Don't sync",
+                danger=True,
+            ),
+            answer,
+        )
