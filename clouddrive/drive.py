@@ -52,7 +52,7 @@ from clouddrive.history.timetravel import (
     TimeTravelReport,
     restored_paths,
 )
-from clouddrive.ledger.remote import RetryPolicy, S3Remote, connect
+from clouddrive.ledger import RetryPolicy, S3Remote, connect
 from clouddrive.local.config import DriveConfig, find_root, internal_dir
 from clouddrive.local.ignore import IgnoreRules
 from clouddrive.local.lock import DriveLock

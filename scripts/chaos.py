@@ -39,7 +39,7 @@ from clouddrive.embedded.server import (
     stop_server,
 )
 from clouddrive.errors import CloudDriveError
-from clouddrive.ledger.remote import RetryPolicy
+from clouddrive.ledger import RetryPolicy
 from clouddrive.local.config import DriveConfig
 from clouddrive.testing.faultproxy import Fault, FaultProxy, Rule
 from clouddrive.testing.faults import CRASH_ENV

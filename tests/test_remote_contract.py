@@ -10,7 +10,7 @@ import pytest
 
 from clouddrive import errors
 from clouddrive.core.paths import unsafe_reason
-from clouddrive.ledger.remote import META_SHA256, RetryPolicy, S3Remote, connect
+from clouddrive.ledger import META_SHA256, RetryPolicy, S3Remote, connect
 
 FAST = RetryPolicy(attempts=2, initial=0.01, maximum=0.05)
 

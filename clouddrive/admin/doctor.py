@@ -20,7 +20,7 @@ from clouddrive import errors
 from clouddrive.admin.rules import describe, findings, is_own, scope
 from clouddrive.core.paths import INTERNAL_DIR, safe_name
 from clouddrive.core.retention import retention_for
-from clouddrive.ledger.remote import META_USER, S3Remote, credential_source
+from clouddrive.ledger import META_USER, S3Remote, credential_source
 
 if TYPE_CHECKING:
     from clouddrive.drive import Drive

@@ -32,7 +32,7 @@ from typing import Any
 
 from clouddrive import errors
 from clouddrive.core.paths import INTERNAL_DIR, safe_name
-from clouddrive.ledger.remote import S3Remote
+from clouddrive.ledger import S3Remote
 
 __all__ = [
     "CREATING_OPS",

@@ -43,7 +43,7 @@ from clouddrive.core.timeline import (
     top_markers,
 )
 from clouddrive.history.runs import RunAction, RunLog, RunRecord
-from clouddrive.ledger.remote import META_PARENT, META_USER, S3Remote
+from clouddrive.ledger import META_PARENT, META_USER, S3Remote
 
 __all__ = [
     "META_RESTORED_FROM",

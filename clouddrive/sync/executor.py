@@ -22,7 +22,7 @@ from clouddrive import errors
 from clouddrive.core.models import Action, ActionKind, BaseEntry, LocalFile, RemoteEntry
 from clouddrive.core.paths import INTERNAL_DIR, unsafe_reason
 from clouddrive.core.planner import conflict_name
-from clouddrive.ledger.remote import (
+from clouddrive.ledger import (
     META_CONFLICT_OF,
     META_MTIME,
     META_PARENT,
