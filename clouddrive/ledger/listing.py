@@ -92,8 +92,13 @@ class Listing(RemoteBase):
         """One listing page; a failure that outlasts the retries fails the whole listing."""
         try:
             return self._call(f"listing {prefix or 'the bucket'} (page {page_no})", call)
-        except (errors.CredentialsError, errors.BucketNotFound, errors.AccessDenied):
-            raise
+        except (
+            errors.CredentialsError,
+            errors.BucketNotFound,
+            errors.AccessDenied,
+            errors.ClockSkewed,
+        ):
+            raise  # not about this listing: the user has something to fix first
         except errors.RemoteError as exc:
             raise errors.ListingFailed(
                 f"listing s3://{self.bucket}/{prefix} failed on page {page_no}: {exc}; "

@@ -138,7 +138,7 @@ class Executor:
         except errors.CloudDriveError as exc:
             outcome.error = str(exc)
         except OSError as exc:
-            outcome.error = f"{exc.strerror or exc}"
+            outcome.error = str(errors.local_error(exc, f"syncing {action.path}"))
         return outcome
 
     # -- local helpers ---------------------------------------------------------------------
