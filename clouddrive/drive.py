@@ -56,7 +56,7 @@ from clouddrive.ledger import RetryPolicy, S3Remote, connect
 from clouddrive.local.config import DriveConfig, find_root, internal_dir
 from clouddrive.local.ignore import IgnoreRules
 from clouddrive.local.lock import DriveLock
-from clouddrive.local.scanner import FsTraits, file_md5, file_sha256, probe_fs, scan
+from clouddrive.local.scanner import FsTraits, file_sha256, probe_fs, scan
 from clouddrive.local.state import StateStore
 from clouddrive.sync.executor import Executor, Outcome, Transfer, clean_tmp
 from clouddrive.sync.resolve import Choice, resolve_conflict
@@ -332,16 +332,9 @@ class Drive:
         )
 
     def _enrich_one(self, local: LocalFile, remote: RemoteEntry) -> RemoteEntry:
-        """Learn the remote content's sha256 (metadata, or a plain MD5 ETag that matches)."""
-        sha = self.remote.content_sha256(remote)
-        if sha is None and remote.etag:
-            md5 = remote.etag.strip('"').lower()
-            if len(md5) == 32 and remote.size == local.size:
-                try:
-                    if file_md5(self.root / local.path) == md5:
-                        sha = local.sha256
-                except OSError:
-                    pass
+        """Learn the remote content's sha256 by comparing it with the local file (metadata,
+        a plain or multipart ETag, or hashing the download): equal content is adopted."""
+        sha = self.remote.sha256_against(remote, self.root / local.path, local.sha256)
         return dataclasses.replace(remote, sha256=sha)
 
     def _enrich(self, inputs: _Inputs) -> None:
