@@ -262,6 +262,7 @@ class Drive:
             self._remote.multipart_threshold = cfg.multipart_threshold_mib * 1024 * 1024
             self._remote.part_size = max(5, cfg.part_size_mib) * 1024 * 1024
             self._remote.page_size = cfg.list_page_size
+            self._remote.upload_journal = internal_dir(self.root) / "uploads"
         return self._remote
 
     @property
@@ -384,6 +385,7 @@ class Drive:
         run_id = uuid.uuid4().hex[:10]
         with DriveLock(internal_dir(self.root) / "lock"):
             clean_tmp(self.root)
+            self.remote.abort_interrupted_uploads()
             inputs = self._gather()
             plan = self._plan(inputs)
             if skip:
@@ -546,6 +548,7 @@ class Drive:
         wanted = set(paths)
         with DriveLock(internal_dir(self.root) / "lock"):
             clean_tmp(self.root)
+            self.remote.abort_interrupted_uploads()
             full = self._plan(self._gather())
             mine = [a for a in full.actions if _excluded(a.path, wanted)]
             plan = Plan(
@@ -692,6 +695,7 @@ class Drive:
         run_id = uuid.uuid4().hex[:10]
         with DriveLock(internal_dir(self.root) / "lock"):
             clean_tmp(self.root)
+            self.remote.abort_interrupted_uploads()
             self.remote.require_versioning()
             action = self._replan(path)
             if action is None or action.kind is not ActionKind.CONFLICT:
