@@ -7,25 +7,32 @@ into these at the remote boundary only, keeping the original as `__cause__`.
 
 from __future__ import annotations
 
+import errno
+
 __all__ = [
     "AccessDenied",
     "BucketNotFound",
+    "ClockSkewed",
     "CloudDriveError",
     "ConfigError",
     "CredentialsError",
+    "DiskFull",
     "EmbeddedServerError",
     "GuardTripped",
     "ListingFailed",
     "LocalError",
+    "LocalPermissionDenied",
     "LockHeld",
     "NotADrive",
     "PreconditionFailed",
     "Refused",
     "RemoteError",
+    "ServerUnreachable",
     "SyncIncomplete",
     "TransientRemoteError",
     "UserError",
     "VersioningNotEnabled",
+    "local_error",
 ]
 
 EXIT_OK = 0
@@ -106,6 +113,17 @@ class TransientRemoteError(RemoteError):
     """A retryable failure (throttling, 5xx, dropped connection) that outlasted the retries."""
 
 
+class ServerUnreachable(TransientRemoteError):
+    """Nothing answers at the endpoint (connection refused, unknown host): retried once only,
+    since a server that is down stays down for longer than a backoff is worth waiting."""
+
+
+class ClockSkewed(RemoteError):
+    """S3 refused a request because this machine's clock is too far from the server's.
+
+    Not transient: every retry is signed with the same wrong clock."""
+
+
 class PreconditionFailed(RemoteError):
     """A conditional write lost a race (412 / 409): another writer got there first."""
 
@@ -118,10 +136,38 @@ class EmbeddedServerError(RemoteError):
 
 
 class LocalError(CloudDriveError):
-    """A local file-system operation failed."""
+    """A local file-system operation failed; never an S3 failure, never retried."""
+
+
+class DiskFull(LocalError):
+    """The local disk (or the user's quota) is full: nothing half-written is left behind."""
+
+
+class LocalPermissionDenied(LocalError):
+    """A local file or folder cannot be written or read (permissions, a read-only mount)."""
 
 
 class SyncIncomplete(CloudDriveError):
     """The run finished, but some files failed and were skipped (the log names them)."""
 
     exit_code = EXIT_PARTIAL
+
+
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+_NO_PERMISSION = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def local_error(exc: OSError, what: str) -> LocalError:
+    """A local file-system failure as a one-line local error that says what to do."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno in _DISK_FULL:
+        return DiskFull(
+            f"disk full while {what}{where}: free some space (or raise the quota) and run "
+            "again; nothing half-written was kept"
+        )
+    if exc.errno in _NO_PERMISSION:
+        return LocalPermissionDenied(
+            f"permission denied while {what}{where}: {exc.strerror or exc}; make the folder "
+            "writable (or not read-only) for this user and run again"
+        )
+    return LocalError(f"{what}{where}: {exc.strerror or exc}")

@@ -35,7 +35,7 @@ from clouddrive.embedded.access import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY,
 from clouddrive.embedded.launch import start_server
 from clouddrive.embedded.stop import stop_server
 from clouddrive.errors import CloudDriveError
-from clouddrive.ledger.remote import RetryPolicy
+from clouddrive.ledger import RetryPolicy
 from clouddrive.local.config import DriveConfig
 from clouddrive.testing.faultproxy import Fault, FaultProxy, Rule
 from clouddrive.testing.faults import CRASH_ENV

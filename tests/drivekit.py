@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 
 from clouddrive.drive import Drive
-from clouddrive.ledger.remote import RetryPolicy
+from clouddrive.ledger import RetryPolicy
 from clouddrive.local.config import DriveConfig
 from clouddrive.local.scanner import FsTraits
 from clouddrive.sync.report import SyncReport

@@ -16,7 +16,7 @@ from clouddrive.admin.checks import DoctorReport, Verdict, clock_check
 from clouddrive.admin.rules import LifecycleSettings, build_rules
 from clouddrive.cli.main import main
 from clouddrive.drive import Drive
-from clouddrive.ledger.remote import RetryPolicy, connect
+from clouddrive.ledger import RetryPolicy, connect
 from clouddrive.local.config import DriveConfig
 from clouddrive.local.scanner import FsTraits
 from tests.authkit import READER, AuthServer, run_auth_seaweedfs

@@ -52,7 +52,9 @@ class TestConditionalWrites(contract.TestConditionalWrites):
 
 
 class TestReads(contract.TestReads):
-    pass
+    # Another tool's multipart upload needs a real client (boto3's upload_file) and
+    # S3's multipart ETags; the fake has neither: it runs on SeaweedFS and moto only.
+    test_another_tools_multipart_object_is_compared_by_content = None  # type: ignore[assignment]
 
 
 def drive_on(bucket: FakeBucket, root: Path, user: str) -> Drive:

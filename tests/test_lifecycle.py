@@ -30,7 +30,7 @@ from clouddrive.admin.rules import (
 )
 from clouddrive.cli.health import setup_lifecycle_main
 from clouddrive.cli.main import main
-from clouddrive.ledger.remote import connect
+from clouddrive.ledger import connect
 from tests.authkit import READER, AuthServer, run_auth_seaweedfs
 from tests.drivekit import Shared
 from tests.servers import s3_client

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from clouddrive.core.models import ActionKind
-from clouddrive.ledger.remote import META_SHA256, S3Remote, connect
+from clouddrive.ledger import META_SHA256, S3Remote, connect
 from tests.drivekit import FAST_RETRY, Shared, sync, tree, write
 
 

@@ -7,7 +7,7 @@ import unicodedata
 from pathlib import Path
 
 from clouddrive.drive import Drive
-from clouddrive.ledger.remote import S3Remote
+from clouddrive.ledger import S3Remote
 from clouddrive.local.scanner import FsTraits
 from tests.drivekit import FAST_RETRY, Shared, conflict_copies, sha, sync, tree, write
 

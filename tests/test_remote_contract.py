@@ -10,7 +10,7 @@ import pytest
 
 from clouddrive import errors
 from clouddrive.core.paths import unsafe_reason
-from clouddrive.ledger.remote import META_SHA256, RetryPolicy, S3Remote, connect
+from clouddrive.ledger import META_SHA256, RetryPolicy, S3Remote, connect
 
 FAST = RetryPolicy(attempts=2, initial=0.01, maximum=0.05)
 
@@ -164,6 +164,29 @@ class TestReads:
         assert (tmp_path / "r").read_bytes() == b"old"
         assert result.mtime_ns == 42
         assert remote.content_sha256(entry) == hashlib.sha256(b"old").hexdigest()
+
+    def test_another_tools_multipart_object_is_compared_by_content(
+        self, remote: S3Remote, tmp_path: Path
+    ) -> None:
+        """No metadata, a multipart ETag: the same bytes are proven equal, others are not."""
+        from boto3.s3.transfer import TransferConfig
+
+        part = 5 * 1024 * 1024
+        data = bytes(range(256)) * (part // 128 + 99)  # two full parts and a short one
+        source = tmp_path / "source"
+        source.write_bytes(data)
+        config = TransferConfig(multipart_threshold=part, multipart_chunksize=part)
+        remote.client.upload_file(str(source), remote.bucket, remote.key("big.bin"), Config=config)
+        entry = remote.latest("big.bin")
+        assert entry is not None and (entry.etag or "").strip('"').endswith("-3")
+        mine = hashlib.sha256(data).hexdigest()
+        assert remote.sha256_against(entry, source, mine) == mine
+        other = tmp_path / "other"
+        other.write_bytes(data[:-1] + b"\0" if data[-1] else data[:-1] + b"\1")
+        assert (
+            remote.sha256_against(entry, other, None)
+            != hashlib.sha256(other.read_bytes()).hexdigest()
+        )
 
 
 def test_missing_credentials_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from clouddrive import errors
-from clouddrive.ledger.remote import META_SHA256, RetryPolicy, S3Remote, connect
+from clouddrive.ledger import META_SHA256, RetryPolicy, S3Remote, connect
 
 QUICK = RetryPolicy(attempts=4, initial=0.01, maximum=0.02)
 

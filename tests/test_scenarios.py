@@ -38,10 +38,11 @@ import pytest
 
 from clouddrive.core.models import Plan, RemoteEntry
 from clouddrive.core.timeline import Entry
-from clouddrive.drive import Drive, SyncReport
-from clouddrive.ledger.remote import META_SHA256, META_USER
+from clouddrive.drive import Drive
+from clouddrive.ledger import META_SHA256, META_USER
 from clouddrive.local.config import DriveConfig
 from clouddrive.local.scanner import FsTraits
+from clouddrive.sync.report import SyncReport
 from tests.drivekit import Shared, tree, write
 from tests.fakes.ledger import FakeBucket, FakeRemote
 

@@ -18,7 +18,7 @@ from clouddrive import errors
 from clouddrive.history.runs import RunLog
 from clouddrive.history.timetravel import TimeTravel
 from clouddrive.history.views import META_RESTORED_FROM, UNKNOWN
-from clouddrive.ledger.remote import META_SHA256, META_USER, RetryPolicy, S3Remote, connect
+from clouddrive.ledger import META_SHA256, META_USER, RetryPolicy, S3Remote, connect
 from tests.drivekit import sha, sync, tree, write
 
 FAST = RetryPolicy(attempts=2, initial=0.01, maximum=0.05)

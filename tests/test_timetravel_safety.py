@@ -27,7 +27,7 @@ from clouddrive.history.records import FINISHED, INTERRUPTED, RUNNING, RunAction
 from clouddrive.history.runs import RunLog
 from clouddrive.history.timetravel import TimeTravel
 from clouddrive.history.views import META_RESTORED_FROM
-from clouddrive.ledger.remote import META_SHA256, META_USER, RetryPolicy, S3Remote, connect
+from clouddrive.ledger import META_SHA256, META_USER, RetryPolicy, S3Remote, connect
 from tests.drivekit import Shared, sync, tree, write
 from tests.runkit import cli, journal, killed_after, stored_records
 from tests.test_timetravel import next_second

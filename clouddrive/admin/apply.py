@@ -11,7 +11,8 @@ element is noticed and reported, and a rewrite that changed nothing says so.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from clouddrive.admin.rules import LifecycleSettings, canonical, is_own, missing
 from clouddrive.core.paths import normalize_prefix
 from clouddrive.embedded.access import DEFAULT_BUCKET, EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 from clouddrive.embedded.registry import is_embedded_endpoint, registration
-from clouddrive.ledger.remote import S3Remote, connect
+from clouddrive.ledger import S3Remote, connect
 
 __all__ = [
     "LifecycleResult",
@@ -113,35 +114,47 @@ def open_bucket(
 # -- reading and writing, with permission-specific messages ------------------------------------
 
 
-def _versioning(remote: S3Remote) -> str:
+@contextmanager
+def _needs(
+    remote: S3Remote, doing: str, permission: str, *, changed: bool = False
+) -> Iterator[None]:
+    """Reword an AccessDenied as what was refused, the permission it needs, and who can help."""
     try:
-        return remote.versioning_status()
+        yield
     except errors.AccessDenied as exc:
+        nothing = "; nothing was changed" if changed else ""
         raise errors.AccessDenied(
-            f"no permission to read the versioning of bucket '{remote.bucket}' "
-            f"(s3:GetBucketVersioning); {_POLICY_HINT}"
+            f"no permission to {doing} bucket '{remote.bucket}' ({permission}){nothing}; "
+            f"{_POLICY_HINT}"
         ) from exc
+
+
+def _versioning(remote: S3Remote) -> str:
+    with _needs(remote, "read the versioning of", "s3:GetBucketVersioning"):
+        return remote.versioning_status()
 
 
 def _read(remote: S3Remote) -> dict[str, Any]:
-    try:
+    with _needs(remote, "read the lifecycle rules of", "s3:GetLifecycleConfiguration"):
         return remote.lifecycle_document()
-    except errors.AccessDenied as exc:
-        raise errors.AccessDenied(
-            f"no permission to read the lifecycle rules of bucket '{remote.bucket}' "
-            f"(s3:GetLifecycleConfiguration); {_POLICY_HINT}"
-        ) from exc
 
 
 def _write(remote: S3Remote, document: dict[str, Any]) -> None:
     try:
-        remote.put_lifecycle_document(document)
-    except errors.AccessDenied as exc:
-        raise errors.AccessDenied(
-            f"no permission to change the lifecycle rules of bucket '{remote.bucket}' "
-            f"(s3:PutLifecycleConfiguration); nothing was changed; {_POLICY_HINT}"
-        ) from exc
-    except (errors.TransientRemoteError, errors.CredentialsError, errors.BucketNotFound):
+        with _needs(
+            remote,
+            "change the lifecycle rules of",
+            "s3:PutLifecycleConfiguration",
+            changed=True,
+        ):
+            remote.put_lifecycle_document(document)
+    except (
+        errors.AccessDenied,
+        errors.ClockSkewed,
+        errors.TransientRemoteError,
+        errors.CredentialsError,
+        errors.BucketNotFound,
+    ):
         raise
     except errors.PreconditionFailed as exc:
         raise errors.PreconditionFailed(
@@ -247,13 +260,8 @@ def apply_rules(
     if change.changed and not confirm(change):
         raise errors.Refused("lifecycle rules not changed")
     if status != "Enabled":
-        try:
+        with _needs(remote, "enable versioning on", "s3:PutBucketVersioning", changed=True):
             remote.enable_versioning()
-        except errors.AccessDenied as exc:
-            raise errors.AccessDenied(
-                f"no permission to enable versioning on bucket '{remote.bucket}' "
-                f"(s3:PutBucketVersioning); nothing was changed; {_POLICY_HINT}"
-            ) from exc
         result.enabled_versioning = True
     if change.changed:
         _write_checked(remote, change, result)

@@ -18,7 +18,7 @@ from clouddrive.admin.overlaps import describe, findings
 from clouddrive.admin.probe import probe_checks
 from clouddrive.admin.rules import is_own, scope
 from clouddrive.core.retention import retention_for
-from clouddrive.ledger.remote import S3Remote, credential_source
+from clouddrive.ledger import S3Remote, credential_source
 
 if TYPE_CHECKING:
     from clouddrive.drive import Drive

@@ -12,7 +12,7 @@ from clouddrive import errors
 from clouddrive.admin.checks import POLICY_FIX, Check, Verdict
 from clouddrive.admin.rules import scope
 from clouddrive.core.paths import INTERNAL_DIR, safe_name
-from clouddrive.ledger.remote import META_USER, S3Remote
+from clouddrive.ledger import META_USER, S3Remote
 
 __all__ = ["STALE_ETAG", "probe_checks"]
 

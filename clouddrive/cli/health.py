@@ -32,7 +32,7 @@ from clouddrive.admin.rules import LifecycleSettings, is_own, missing_elements, 
 from clouddrive.cli.common import err, make_asker, open_drive, out, print_json
 from clouddrive.cli.doctor import register_doctor
 from clouddrive.core.paths import normalize_prefix
-from clouddrive.ledger.remote import S3Remote
+from clouddrive.ledger import S3Remote
 
 __all__ = ["register", "setup_lifecycle_main"]
 

@@ -29,7 +29,7 @@ from clouddrive.history.records import RunAction, RunRecord
 from clouddrive.history.runs import RunLog
 from clouddrive.history.timetravel import TimeTravel
 from clouddrive.history.views import DeletedFile, FileVersion
-from clouddrive.ledger.remote import RetryPolicy, S3Remote
+from clouddrive.ledger import RetryPolicy, S3Remote
 from clouddrive.local.config import DriveConfig, find_root, internal_dir
 from clouddrive.local.ignore import IgnoreRules
 from clouddrive.local.lock import DriveLock
@@ -124,6 +124,7 @@ class Drive:
 
     def _connect(self) -> S3Remote:
         self._remote = connect_remote(self.config, self._retry)
+        self._remote.upload_journal = internal_dir(self.root) / "uploads"
         return self._remote
 
     @property

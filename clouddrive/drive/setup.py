@@ -10,7 +10,7 @@ from clouddrive import errors
 from clouddrive.core.paths import normalize_prefix
 from clouddrive.embedded.access import DEFAULT_BUCKET, EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 from clouddrive.embedded.registry import ensure_embedded, is_embedded_endpoint
-from clouddrive.ledger.remote import RetryPolicy, S3Remote, connect
+from clouddrive.ledger import RetryPolicy, S3Remote, connect
 from clouddrive.local.config import DriveConfig
 
 __all__ = ["check_bucket", "connect_remote", "new_config"]

@@ -35,7 +35,7 @@ from clouddrive.history.queries import parallel
 from clouddrive.history.records import RunAction, RunRecord
 from clouddrive.history.runs import ActiveRun, RunLog, new_run_id
 from clouddrive.history.views import META_RESTORED_FROM, step_json
-from clouddrive.ledger.remote import META_PARENT, META_USER, S3Remote
+from clouddrive.ledger import META_PARENT, META_USER, S3Remote
 from clouddrive.testing.faults import crash_point
 
 __all__ = [

@@ -20,7 +20,7 @@ from pathlib import Path
 from clouddrive import errors
 from clouddrive.core.models import RemoteEntry
 from clouddrive.history.runs import RunLog
-from clouddrive.ledger.remote import META_USER, S3Remote
+from clouddrive.ledger import META_USER, S3Remote
 
 __all__ = ["VersionText", "changed_by", "read_version"]
 

@@ -32,7 +32,7 @@ from clouddrive.history.queries import exact_history, parallel
 from clouddrive.history.records import RunAction, RunRecord
 from clouddrive.history.runs import RunLog
 from clouddrive.history.views import iso, step_json, utc_text
-from clouddrive.ledger.remote import S3Remote
+from clouddrive.ledger import S3Remote
 
 __all__ = ["Planner", "TimeTravelPlan", "planned_action"]
 

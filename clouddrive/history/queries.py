@@ -20,7 +20,7 @@ from clouddrive.core.timeline import Entry, KeyHistory, last_content, top_marker
 from clouddrive.history.records import RunRecord
 from clouddrive.history.runs import RunLog
 from clouddrive.history.views import META_RESTORED_FROM, UNKNOWN, DeletedFile, FileVersion
-from clouddrive.ledger.remote import META_USER, S3Remote
+from clouddrive.ledger import META_USER, S3Remote
 
 __all__ = ["Queries", "exact_history", "parallel"]
 

@@ -55,7 +55,7 @@ from clouddrive.history.records import (
     parse_relkey,
     record_relkey,
 )
-from clouddrive.ledger.remote import S3Remote
+from clouddrive.ledger import S3Remote
 
 __all__ = ["LOOKBACK", "ActiveRun", "RunLog", "Writers", "new_run_id"]
 

@@ -18,7 +18,7 @@ from clouddrive.history.queries import Queries
 from clouddrive.history.records import RunAction, RunRecord
 from clouddrive.history.runs import RunLog
 from clouddrive.history.views import DeletedFile, FileVersion
-from clouddrive.ledger.remote import S3Remote
+from clouddrive.ledger import S3Remote
 
 __all__ = ["TimeTravel"]
 

@@ -15,7 +15,7 @@ from clouddrive import errors
 from clouddrive.core.models import Action, ActionKind, Plan
 from clouddrive.history.apply import PULL_KINDS
 from clouddrive.history.runs import RunLog
-from clouddrive.ledger.remote import S3Remote
+from clouddrive.ledger import S3Remote
 from clouddrive.local.state import StateStore
 from clouddrive.sync.executor import Executor, Outcome
 from clouddrive.sync.gather import Gatherer
@@ -46,7 +46,7 @@ class SyncEngine:
     workers: int
 
     def _scope(self, run_id: str) -> RunScope:
-        return RunScope(self.root, run_id, user=self.user, runs=self.runs)
+        return RunScope(self.root, run_id, user=self.user, runs=self.runs, remote=self.remote)
 
     def sync(
         self,

@@ -22,7 +22,7 @@ from clouddrive import errors
 from clouddrive.core.models import Action, ActionKind, BaseEntry, LocalFile, RemoteEntry
 from clouddrive.core.paths import INTERNAL_DIR, unsafe_reason
 from clouddrive.core.planner import conflict_name
-from clouddrive.ledger.remote import (
+from clouddrive.ledger import (
     META_CONFLICT_OF,
     META_MTIME,
     META_PARENT,
@@ -138,7 +138,7 @@ class Executor:
         except errors.CloudDriveError as exc:
             outcome.error = str(exc)
         except OSError as exc:
-            outcome.error = f"{exc.strerror or exc}"
+            outcome.error = str(errors.local_error(exc, f"syncing {action.path}"))
         return outcome
 
     # -- local helpers ---------------------------------------------------------------------

@@ -26,9 +26,9 @@ from clouddrive.core.models import (
     Skipped,
 )
 from clouddrive.core.paths import find_collisions
-from clouddrive.ledger.remote import S3Remote
+from clouddrive.ledger import S3Remote
 from clouddrive.local.ignore import IgnoreRules
-from clouddrive.local.scanner import FsTraits, file_md5, file_sha256, scan
+from clouddrive.local.scanner import FsTraits, file_sha256, scan
 from clouddrive.local.state import StateStore
 from clouddrive.sync.guards import under
 
@@ -97,16 +97,9 @@ class Gatherer:
         )
 
     def enrich_one(self, local: LocalFile, remote: RemoteEntry) -> RemoteEntry:
-        """Learn the remote content's sha256 (metadata, or a plain MD5 ETag that matches)."""
-        sha = self.remote.content_sha256(remote)
-        if sha is None and remote.etag:
-            md5 = remote.etag.strip('"').lower()
-            if len(md5) == 32 and remote.size == local.size:
-                try:
-                    if file_md5(self.root / local.path) == md5:
-                        sha = local.sha256
-                except OSError:
-                    pass
+        """Learn the remote content's sha256 by comparing it with the local file (metadata,
+        a plain or multipart ETag, or hashing the download): equal content is adopted."""
+        sha = self.remote.sha256_against(remote, self.root / local.path, local.sha256)
         return dataclasses.replace(remote, sha256=sha)
 
     def enrich(self, inputs: Inputs) -> None:

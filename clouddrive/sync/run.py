@@ -23,6 +23,7 @@ from clouddrive.core.models import ActionKind
 from clouddrive.core.paths import escape_name
 from clouddrive.history.records import RunAction
 from clouddrive.history.runs import ActiveRun, RunLog
+from clouddrive.ledger import S3Remote
 from clouddrive.local.config import internal_dir
 from clouddrive.local.lock import DriveLock
 from clouddrive.sync.executor import Outcome, clean_tmp
@@ -50,8 +51,17 @@ class RunScope:
     by an exception, Ctrl-C included) closes the log, marks an unfinished record
     interrupted and releases the lock."""
 
-    def __init__(self, root: Path, run_id: str, *, user: str, runs: Callable[[], RunLog]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        run_id: str,
+        *,
+        user: str,
+        runs: Callable[[], RunLog],
+        remote: S3Remote,
+    ) -> None:
         self.root = root
+        self.remote = remote
         self.run_id = run_id
         self.user = user
         self._runs = runs
@@ -66,9 +76,10 @@ class RunScope:
         try:
             clean_tmp(self.root)
             try:
+                self.remote.abort_interrupted_uploads()  # a killed run's open multipart parts
                 self._runs().complete_unfinished()
             except errors.RemoteError as exc:
-                self.log.warning("could not complete an earlier run's record: %s", exc)
+                self.log.warning("could not clean up after an earlier run: %s", exc)
         except BaseException:
             self._lock.release()
             raise

@@ -32,7 +32,7 @@ from clouddrive import errors
 from clouddrive.core.models import RemoteEntry, Skipped
 from clouddrive.core.paths import UnsafeKey, is_internal, key_to_path, path_to_key
 from clouddrive.core.timeline import Entry, KeyHistory, order
-from clouddrive.ledger.remote import (
+from clouddrive.ledger import (
     META_SHA256,
     DownloadResult,
     PutResult,
@@ -134,6 +134,7 @@ class FakeRemote:
         self.part_size = 16 * 1024 * 1024
         self.copy_limit = 5 * 1024**3
         self.page_size: int | None = None
+        self.upload_journal: Path | None = None  # the fake never uploads in parts
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -291,6 +292,19 @@ class FakeRemote:
     def content_sha256(self, entry: RemoteEntry) -> str | None:
         return self.head_version(entry.path, entry.version_id)["Metadata"].get(META_SHA256)
 
+    def sha256_against(
+        self, entry: RemoteEntry, local_path: Path, local_sha: str | None
+    ) -> str | None:
+        """Like S3Remote's: the metadata's hash, else the stored bytes' (a download)."""
+        found = self.content_sha256(entry)
+        if found is not None:
+            return found
+        body = self.store.find(self.key(entry.path), entry.version_id).body
+        return None if body is None else hashlib.sha256(body).hexdigest()
+
+    def abort_interrupted_uploads(self) -> int:
+        return 0  # no multipart uploads in the fake, so none is ever left open
+
     # -- writes ----------------------------------------------------------------------------
 
     def upload(
@@ -332,11 +346,24 @@ class FakeRemote:
         self.store.add(key, body, {})
 
     def copy_forward(
-        self, path: str, version_id: str, *, size: int, metadata: dict[str, str] | None = None
+        self,
+        path: str,
+        version_id: str,
+        *,
+        size: int,
+        metadata: dict[str, str] | None = None,
+        if_match: str | None = None,
+        if_none_match: bool = False,
     ) -> PutResult:
         key = self.key(path)
         self.store._hook("copy_object", key)
         with self.store._lock:
+            current = self.store.newest(key)
+            live = current is not None and not current.is_marker
+            if (if_match and not (live and _same_etag(current.etag, if_match))) or (
+                if_none_match and live
+            ):
+                raise errors.PreconditionFailed(f"{path} changed on S3 since the plan")
             old = self.store.find(key, version_id)
             if old.body is None:
                 raise errors.RemoteError(f"S3 refused restoring {path}: InvalidRequest")

@@ -1,0 +1,94 @@
+"""Connecting to S3: credentials from the standard AWS chain, one client per drive, and one
+botocore data loader shared by every client of the process."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import boto3
+import botocore.exceptions as bexc
+import botocore.loaders
+import botocore.session
+from botocore.config import Config
+
+from clouddrive.ledger.remote import S3Remote
+from clouddrive.ledger.calls import RetryPolicy, translate
+
+__all__ = ["CredentialSource", "connect", "credential_source"]
+
+
+@dataclass(frozen=True)
+class CredentialSource:
+    """Where the standard AWS chain found credentials, in botocore's words (`method`:
+    env, shared-credentials-file, config-file, iam-role, container-role, sso, ...)."""
+
+    method: str
+    access_key: str
+
+
+def credential_source(profile: str | None = None) -> CredentialSource | None:
+    """Which credentials the AWS chain would use (None: none found). Asks nothing of S3."""
+    try:
+        credentials = boto3.Session(profile_name=profile).get_credentials()
+        if credentials is None:
+            return None
+        frozen = credentials.get_frozen_credentials()
+    except Exception as exc:
+        translated = translate(exc, bucket="", what="looking for AWS credentials")
+        raise translated from exc
+    return CredentialSource(str(credentials.method or "unknown"), str(frozen.access_key or ""))
+
+
+@functools.cache
+def _shared_loader() -> botocore.loaders.Loader:
+    """One botocore data loader for every client this process makes: the S3 service model
+    is parsed once (about half of what making a client costs), not per drive."""
+    return botocore.loaders.create_loader()
+
+
+def connect(
+    bucket: str,
+    prefix: str,
+    *,
+    endpoint_url: str | None = None,
+    profile: str | None = None,
+    region: str | None = None,
+    access_key: str | None = None,
+    secret_key: str | None = None,
+    max_connections: int = 16,
+    retry: RetryPolicy | None = None,
+) -> S3Remote:
+    """An S3Remote with credentials from the standard AWS chain (or explicit embedded keys).
+
+    botocore's own retries are switched off so that retrying lives in one place.
+    """
+    try:
+        core = botocore.session.Session()
+        core.register_component("data_loader", _shared_loader())
+        session = boto3.Session(
+            botocore_session=core,
+            profile_name=profile,
+            region_name=region,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+        )
+        if session.get_credentials() is None:
+            raise bexc.NoCredentialsError()
+        config = Config(
+            max_pool_connections=max_connections,
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            connect_timeout=10,
+            read_timeout=60,
+            s3={"addressing_style": "path"} if endpoint_url else None,
+        )
+        client = session.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            config=config,
+            region_name=region or session.region_name or "us-east-1",
+        )
+    except Exception as exc:
+        translated = translate(exc, bucket=bucket, what="connecting to S3")
+        raise translated from exc
+    return S3Remote(client, bucket, prefix, retry=retry)

@@ -1,0 +1,208 @@
+"""Multipart uploads, remembered until they end, so that a killed run's upload is aborted.
+
+S3 keeps the parts of an upload that was never completed nor aborted (and bills them) until
+a lifecycle rule removes them, days later. Each upload's id is written to a small journal
+(one file per upload under `upload_journal`, ROOT/.clouddrive/uploads/) before its first part
+and removed when it completes or is aborted; the next run aborts whatever the journal still
+holds (`abort_interrupted_uploads`, called under the drive's lock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from clouddrive import errors
+from clouddrive.ledger.base import PutResult, RemoteBase, etag_of
+from clouddrive.ledger.calls import error_code
+from clouddrive.testing.faults import crash_point
+
+__all__ = ["Multipart"]
+
+
+class Multipart(RemoteBase):
+    """Uploading one large file in parts, and cleaning up after a killed upload."""
+
+    def _journal_entry(self, upload_id: str) -> Path | None:
+        if self.upload_journal is None:
+            return None
+        name = hashlib.sha256(upload_id.encode()).hexdigest()[:32]
+        return self.upload_journal / f"{name}.json"
+
+    def _remember(self, key: str, upload_id: str) -> None:
+        """Write the upload's id down (atomically, durably) before any part is sent."""
+        entry = self._journal_entry(upload_id)
+        if entry is None:
+            return
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            tmp = entry.with_suffix(".tmp")
+            with tmp.open("w", encoding="utf-8") as fh:
+                json.dump({"key": key, "upload_id": upload_id}, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, entry)
+        except OSError as exc:
+            raise errors.local_error(exc, "remembering a multipart upload") from exc
+
+    def _forget(self, upload_id: str) -> None:
+        entry = self._journal_entry(upload_id)
+        if entry is not None:
+            with contextlib.suppress(OSError):
+                entry.unlink(missing_ok=True)
+
+    def abort_interrupted_uploads(self) -> int:
+        """Abort every multipart upload a killed run left open; how many were aborted.
+
+        Call it only while holding the drive's lock (another run's live upload is in the
+        journal too). One that cannot be aborted now stays in the journal for the next run.
+        """
+        if self.upload_journal is None or not self.upload_journal.is_dir():
+            return 0
+        aborted = 0
+        for entry in sorted(self.upload_journal.glob("*.json")):
+            try:
+                record = json.loads(entry.read_text(encoding="utf-8"))
+                key, upload_id = str(record["key"]), str(record["upload_id"])
+            except (OSError, ValueError, KeyError, TypeError):
+                with contextlib.suppress(OSError):
+                    entry.unlink()  # a torn record: its upload was never started
+                continue
+            try:
+                self._call(
+                    f"aborting an interrupted upload of {key}",
+                    functools.partial(self._abort_quietly_if_gone, key=key, upload_id=upload_id),
+                )
+            except errors.RemoteError:
+                continue
+            self._forget(upload_id)
+            aborted += 1
+        return aborted
+
+    def _abort_quietly_if_gone(self, *, key: str, upload_id: str) -> None:
+        """Abort one upload; one that no longer exists (completed, aborted) is fine."""
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except Exception as exc:
+            if error_code(exc) not in ("NoSuchUpload", "404", "NotFound"):
+                raise
+
+    def _upload_multipart(
+        self,
+        key: str,
+        path: str,
+        source: Path,
+        size: int,
+        metadata: dict[str, str],
+        if_match: str | None,
+    ) -> PutResult:
+        what = f"uploading {path}"
+        created = self._call(
+            what,
+            lambda: self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, Metadata=metadata
+            ),
+        )
+        upload_id = created["UploadId"]
+        try:
+            self._remember(key, upload_id)
+            parts = []
+            with source.open("rb") as fh:
+                number = 0
+                offset = 0
+                while offset < size:
+                    number += 1
+                    fh.seek(offset)
+                    chunk = fh.read(self.part_size)
+                    part = self._call(
+                        f"{what} (part {number})",
+                        functools.partial(
+                            self.client.upload_part,
+                            Bucket=self.bucket,
+                            Key=key,
+                            UploadId=upload_id,
+                            PartNumber=number,
+                            Body=chunk,
+                        ),
+                    )
+                    parts.append({"PartNumber": number, "ETag": part["ETag"]})
+                    offset += len(chunk)
+                    crash_point("mid-multipart")
+            resp: Any = self._call(
+                what,
+                lambda: self.client.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": parts},  # type: ignore[typeddict-item]
+                    **self._conditions(if_match),  # type: ignore[arg-type]
+                ),
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):  # the original failure is what matters
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+                self._forget(upload_id)
+            raise
+        self._forget(upload_id)
+        return PutResult(str(resp.get("VersionId") or "null"), etag_of(resp.get("ETag")))
+
+    def _copy_multipart(
+        self,
+        path: str,
+        source: Any,
+        size: int,
+        metadata: dict[str, str],
+        conditions: dict[str, Any],
+    ) -> PutResult:
+        """A copy in parts (objects past `copy_limit`), completed under `conditions`, and
+        journalled like an upload so that a killed restore's parts are aborted too."""
+        what = f"restoring {path}"
+        key = source["Key"]
+        created = self._call(
+            what,
+            lambda: self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, Metadata=metadata
+            ),
+        )
+        upload_id = created["UploadId"]
+        self._remember(key, upload_id)
+        chunk = max(self.part_size, 5 << 20, -(-size // 10_000))
+        try:
+            parts = []
+            for number, start in enumerate(range(0, max(size, 1), chunk), start=1):
+                last = min(start + chunk, size) - 1
+                part = self._call(
+                    f"{what} (part {number})",
+                    functools.partial(
+                        self.client.upload_part_copy,
+                        Bucket=self.bucket,
+                        Key=key,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        CopySource=source,
+                        CopySourceRange=f"bytes={start}-{max(last, start)}",
+                    ),
+                )
+                parts.append({"PartNumber": number, "ETag": part["CopyPartResult"]["ETag"]})
+            resp = self._call(
+                what,
+                lambda: self.client.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": parts},  # type: ignore[typeddict-item]
+                    **conditions,
+                ),
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):  # the original failure is what matters
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            self._forget(upload_id)
+            raise
+        self._forget(upload_id)
+        return PutResult(str(resp.get("VersionId") or "null"), etag_of(resp.get("ETag")))

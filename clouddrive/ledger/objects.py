@@ -1,0 +1,253 @@
+"""Object reads and writes: conditional uploads, checked downloads, delete markers, copies.
+
+Every write is append-only (a new version or a delete marker, never a version delete) and
+conditional on the key's state where the server can; every download is checked against
+its size and hash before anyone may move it into place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from clouddrive import errors
+from clouddrive.core.models import RemoteEntry
+from clouddrive.ledger.base import META_MTIME, META_SHA256, PutResult, etag_of
+from clouddrive.ledger.calls import error_code
+from clouddrive.ledger.listing import Listing
+from clouddrive.ledger.multipart import Multipart
+
+__all__ = ["DownloadResult", "Objects", "simple_md5"]
+
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    size: int
+    sha256: str
+    etag: str
+    metadata: dict[str, str]
+
+    @property
+    def mtime_ns(self) -> int | None:
+        raw = self.metadata.get(META_MTIME)
+        return int(raw) if raw and raw.isdigit() else None
+
+
+def simple_md5(etag: str) -> str | None:
+    """The MD5 an ETag stands for, if it is a plain single-part one."""
+    value = etag.strip('"')
+    if len(value) == 32 and all(c in "0123456789abcdef" for c in value.lower()):
+        return value.lower()
+    return None
+
+
+def _write_chunk(fh: IO[bytes], chunk: bytes) -> None:
+    """One chunk of a download onto the local disk (a seam for disk-full tests)."""
+    fh.write(chunk)
+
+
+class Objects(Multipart, Listing):
+    """Putting, fetching, deleting and copying objects of the prefix."""
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def upload(
+        self,
+        path: str,
+        source: bytes | Path,
+        *,
+        metadata: dict[str, str],
+        if_match: str | None,
+    ) -> PutResult:
+        """Put a new version, conditional on the key's current state (If-Match / If-None-Match).
+
+        `source` is the exact content (bytes) or an immutable snapshot file; a lost race raises
+        PreconditionFailed.
+        """
+        key = self.key(path)
+        size = len(source) if isinstance(source, bytes) else source.stat().st_size
+        if isinstance(source, Path) and size > self.multipart_threshold:
+            return self._upload_multipart(key, path, source, size, metadata, if_match)
+
+        def put() -> Any:
+            with contextlib.ExitStack() as stack:
+                # A snapshot file streams from disk: memory stays bounded per worker.
+                body = (
+                    source if isinstance(source, bytes) else stack.enter_context(source.open("rb"))
+                )
+                return self.client.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=body,
+                    Metadata=metadata,
+                    **self._conditions(if_match),  # type: ignore[arg-type]
+                )
+
+        resp = self._call(f"uploading {path}", put)
+        return PutResult(str(resp.get("VersionId") or "null"), etag_of(resp.get("ETag")))
+
+    def delete(self, path: str, *, if_match: str | None) -> str:
+        """Put a delete marker (never a version delete); conditional where the server can."""
+        key = self.key(path)
+
+        def delete() -> Any:
+            if if_match and self._conditional_delete:
+                try:
+                    return self.client.delete_object(Bucket=self.bucket, Key=key, IfMatch=if_match)
+                except Exception as exc:
+                    if error_code(exc) not in (
+                        "NotImplemented",
+                        "InvalidArgument",
+                        "InvalidRequest",
+                    ):
+                        raise
+                    with self._lock:
+                        self._conditional_delete = False
+            return self.client.delete_object(Bucket=self.bucket, Key=key)
+
+        resp = self._call(f"deleting {path}", delete)
+        return str(resp.get("VersionId") or "null")
+
+    def put_bytes(self, relkey: str, body: bytes, content_type: str = "application/json") -> None:
+        """An internal object under PREFIX/ (run records); unconditional."""
+        key = self.key(relkey)
+        self._call(
+            f"writing {relkey}",
+            lambda: self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=body, ContentType=content_type
+            ),
+        )
+
+    def copy_forward(
+        self,
+        path: str,
+        version_id: str,
+        *,
+        size: int,
+        metadata: dict[str, str] | None = None,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> PutResult:
+        """Make an old version current again by copying it onto its own key (append-only).
+
+        Nothing is removed: the versions (and delete markers) in between stay in history.
+        Objects over `copy_limit` (S3's 5 GiB single-copy limit) go by multipart copy, whose
+        new version id comes from CompleteMultipartUpload's answer (never a later listing:
+        that may name another writer's version). `metadata` replaces the copy's metadata (to
+        name who restored it); None keeps it. `if_match` (an ETag) / `if_none_match`: the
+        copy lands only if the key is still that (or has no current object); a server that
+        honours them (AWS, SeaweedFS; moto ignores them on CopyObject) raises
+        PreconditionFailed, so callers check the key's versions afterwards as well.
+        """
+        key = self.key(path)
+        source: Any = {"Bucket": self.bucket, "Key": key, "VersionId": version_id}
+        conditions: dict[str, Any] = {}
+        if if_match:
+            conditions["IfMatch"] = if_match
+        elif if_none_match:
+            conditions["IfNoneMatch"] = "*"
+        if size > self.copy_limit:
+            if metadata is None:
+                head = self.head_version(path, version_id)
+                metadata = {str(k): str(v) for k, v in head.get("Metadata", {}).items()}
+            return self._copy_multipart(path, source, size, metadata, conditions)
+        extra: dict[str, Any] = {}
+        if metadata is not None:
+            extra = {"Metadata": metadata, "MetadataDirective": "REPLACE"}
+        resp = self._call(
+            f"restoring {path}",
+            lambda: self.client.copy_object(
+                Bucket=self.bucket, Key=key, CopySource=source, **extra, **conditions
+            ),
+        )
+        etag = etag_of(resp.get("CopyObjectResult", {}).get("ETag"))
+        return PutResult(str(resp.get("VersionId") or "null"), etag)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def head_version(self, path: str, version_id: str) -> dict[str, Any]:
+        """HEAD of one version: its Metadata, ContentLength, ETag, LastModified."""
+        key = self.key(path)
+        resp = self._call(
+            f"reading {path}",
+            lambda: self.client.head_object(Bucket=self.bucket, Key=key, VersionId=version_id),
+        )
+        return dict(resp)
+
+    def download(self, entry: RemoteEntry, dest: Path) -> DownloadResult:
+        """Stream exactly `entry`'s version into `dest`, checking its size and hash.
+
+        A truncated or corrupt body is a retryable failure: `dest` is rewritten from scratch.
+        A local failure (disk full, no permission) is not: it is a `LocalError` at once, and
+        `dest` is removed, so nothing half-written is left.
+        """
+        what = f"downloading {entry.path}"
+
+        def fetch() -> DownloadResult:
+            resp = self.client.get_object(
+                Bucket=self.bucket, Key=entry.key, VersionId=entry.version_id
+            )
+            metadata = {str(k): str(v) for k, v in resp.get("Metadata", {}).items()}
+            etag = etag_of(resp.get("ETag"))
+            sha = hashlib.sha256()
+            md5 = hashlib.md5(usedforsecurity=False)
+            size = 0
+            body = resp["Body"]
+            try:
+                with _local_writes(what, dest):
+                    out = dest.open("wb")
+                with out as fh:
+                    for chunk in iter(lambda: body.read(_CHUNK), b""):
+                        sha.update(chunk)
+                        md5.update(chunk)
+                        with _local_writes(what, dest):
+                            _write_chunk(fh, chunk)
+                        size += len(chunk)
+                    with _local_writes(what, dest):
+                        fh.flush()
+                        os.fsync(fh.fileno())
+            finally:
+                body.close()
+            expected_size = int(resp.get("ContentLength", size))
+            if size != expected_size or size != entry.size:
+                raise errors.TransientRemoteError(
+                    f"{what}: got {size} bytes of {entry.size} (truncated body)"
+                )
+            digest = sha.hexdigest()
+            want_sha = metadata.get(META_SHA256)
+            want_md5 = simple_md5(etag)
+            if (want_sha and want_sha != digest) or (
+                not want_sha and want_md5 and want_md5 != md5.hexdigest()
+            ):
+                raise errors.TransientRemoteError(f"{what}: content does not match its hash")
+            return DownloadResult(size=size, sha256=digest, etag=etag, metadata=metadata)
+
+        return self._call(what, fetch)
+
+    def read_bytes(self, relkey: str) -> bytes:
+        key = self.key(relkey)
+
+        def fetch() -> bytes:
+            return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+        return self._call(f"reading {relkey}", fetch)
+
+
+@contextlib.contextmanager
+def _local_writes(what: str, dest: Path) -> Iterator[None]:
+    """Turn an OSError of the local disk into a LocalError (never retried) and remove `dest`."""
+    try:
+        yield
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            dest.unlink(missing_ok=True)
+        if exc.filename is None:
+            exc.filename = str(dest)
+        raise errors.local_error(exc, what) from exc
