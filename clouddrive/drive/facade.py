@@ -11,10 +11,9 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Callable, Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-from clouddrive import errors
 from clouddrive.core.models import (
     Action,
     Plan,
@@ -22,13 +21,10 @@ from clouddrive.core.models import (
 )
 from clouddrive.drive.setup import check_bucket, connect_remote, new_config
 from clouddrive.drive.share import ShareLink, make_link
-from clouddrive.history.apply import StepResult, TimeTravelReport, restored_paths
+from clouddrive.drive.travel import TimeTravelOps
 from clouddrive.history.lookup import VersionText, changed_by, read_version
-from clouddrive.history.plans import TimeTravelPlan
-from clouddrive.history.records import RunAction, RunRecord
 from clouddrive.history.runs import RunLog
 from clouddrive.history.timetravel import TimeTravel
-from clouddrive.history.views import DeletedFile, FileVersion
 from clouddrive.ledger import RetryPolicy, S3Remote
 from clouddrive.local.config import DriveConfig, find_root, internal_dir
 from clouddrive.local.ignore import IgnoreRules
@@ -43,7 +39,7 @@ from clouddrive.sync.report import PullReport, SyncReport
 __all__ = ["Drive"]
 
 
-class Drive:
+class Drive(TimeTravelOps):
     """A local folder paired with s3://BUCKET/PREFIX/, and everything you can do with it.
 
     Thread safety: the app calls one `Drive` from several worker threads at once. Its lazy
@@ -262,106 +258,6 @@ class Drive:
                     self.remote, self.user, runs=self.runs, workers=self.config.workers
                 )
             return self._timetravel
-
-    def deleted(self, path: str = "", *, since: datetime | None = None) -> list[DeletedFile]:
-        """Recently deleted: every file at or under `path` ("": the drive) whose newest entry
-        on S3 is a delete marker, with who deleted it and when; newest first."""
-        return self.timetravel.deleted(path, since=since)
-
-    def history(self, path: str) -> list[FileVersion]:
-        """Every version and delete marker of one file, newest first, with their authors."""
-        return self.timetravel.history(path)
-
-    def activity(
-        self, *, since: datetime | None = None, limit: int | None = None
-    ) -> list[RunRecord]:
-        """The runs of every user of the prefix (since `since`, the newest `limit`), newest
-        first."""
-        return self.timetravel.activity(since=since, limit=limit)
-
-    def plan_restore_deleted(
-        self, paths: Sequence[str] = (), *, everything: bool = False, since: datetime | None = None
-    ) -> TimeTravelPlan:
-        """What `restore_deleted` would do; nothing is changed."""
-        return self.timetravel.plan_restore_deleted(paths, everything=everything, since=since)
-
-    def plan_restore(
-        self, path: str, *, version_id: str | None = None, at: datetime | None = None
-    ) -> TimeTravelPlan:
-        """What `restore` would do (one version of a file, or a file or folder as it was at a
-        moment); nothing is changed."""
-        if (version_id is None) == (at is None):
-            raise errors.UserError("restore needs either a version id or a time (--version/--at)")
-        if version_id is not None:
-            return self.timetravel.plan_restore_version(path, version_id)
-        assert at is not None
-        return self.timetravel.plan_restore_at(path, at)
-
-    def plan_undo(self, run_id: str) -> TimeTravelPlan:
-        """What `undo` would do; nothing is changed."""
-        return self.timetravel.plan_undo(run_id)
-
-    def apply(
-        self,
-        plan: TimeTravelPlan,
-        *,
-        confirm: Callable[[TimeTravelPlan], bool] | None = None,
-        pull: bool = True,
-        on_result: Callable[[StepResult], None] | None = None,
-    ) -> TimeTravelReport:
-        """Carry out a time-travel plan (after `confirm`, if given), then bring the changed
-        paths into this folder at once (`pull`: files unchanged here only)."""
-        if confirm is not None and not plan.is_empty and not confirm(plan):
-            raise errors.Refused("cancelled; nothing was changed")
-        report = self.timetravel.execute(plan, on_result=on_result, record=False)
-        changed = restored_paths(report)
-        local: list[RunAction] = []
-        try:
-            if pull and changed:
-                pulled = self.pull(changed, record=False)
-                report.note_local(
-                    [o.action for o in pulled.done],
-                    [(o.action, o.error or "failed") for o in pulled.failed],
-                    list(pulled.left),
-                )
-                local = [RunAction(t.op, t.path, t.version_id, t.parent) for t in pulled.transfers]
-        except errors.LockHeld:
-            report.local_note = "another sync of this drive is running; the next sync brings it"
-        except errors.CloudDriveError as exc:
-            report.local_note = f"changed on S3, but not yet here ({exc}); the next sync brings it"
-        finally:
-            self.timetravel.write_record(report, local)  # one record: S3 and local actions
-        return report
-
-    def restore_deleted(
-        self,
-        paths: Sequence[str] = (),
-        *,
-        everything: bool = False,
-        since: datetime | None = None,
-        confirm: Callable[[TimeTravelPlan], bool] | None = None,
-    ) -> TimeTravelReport:
-        """Bring deleted files (or every deleted file under folders) back, on S3 by copying
-        the last version forward, and here at once."""
-        plan = self.plan_restore_deleted(paths, everything=everything, since=since)
-        return self.apply(plan, confirm=confirm)
-
-    def restore(
-        self,
-        path: str,
-        *,
-        version_id: str | None = None,
-        at: datetime | None = None,
-        confirm: Callable[[TimeTravelPlan], bool] | None = None,
-    ) -> TimeTravelReport:
-        """Make an old version current again, or a file or folder what it was at `at`."""
-        return self.apply(self.plan_restore(path, version_id=version_id, at=at), confirm=confirm)
-
-    def undo(
-        self, run_id: str, *, confirm: Callable[[TimeTravelPlan], bool] | None = None
-    ) -> TimeTravelReport:
-        """Revert exactly what one run wrote on S3 (see `TimeTravel.plan_undo`)."""
-        return self.apply(self.plan_undo(run_id), confirm=confirm)
 
     # -- settling one conflict; look-ups for views (resolve.py, lookup.py) -------------------
 

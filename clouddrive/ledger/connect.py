@@ -12,8 +12,8 @@ import botocore.loaders
 import botocore.session
 from botocore.config import Config
 
-from clouddrive.ledger.remote import S3Remote
 from clouddrive.ledger.calls import RetryPolicy, translate
+from clouddrive.ledger.remote import S3Remote
 
 __all__ = ["CredentialSource", "connect", "credential_source"]
 
