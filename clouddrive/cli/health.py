@@ -201,6 +201,7 @@ def _report(result: LifecycleResult, remote: S3Remote, removing: bool) -> None:
 def cmd_lifecycle_show(args: argparse.Namespace) -> int:
     remote = _remote(args)
     view = show_rules(remote)
+    unversioned = view.versioning != "Enabled"
     if args.json:
         print_json(
             {
@@ -213,7 +214,18 @@ def cmd_lifecycle_show(args: argparse.Namespace) -> int:
                 "meaning": view.meaning,
             }
         )
-        return errors.EXIT_OK
+        return errors.EXIT_USER if unversioned else errors.EXIT_OK
+    if unversioned:
+        # Rules about old versions mean nothing where no old versions are kept.
+        state = "suspended" if view.versioning == "Suspended" else "off"
+        err.print(
+            f"clouddrive: versioning is {state} on bucket '{view.bucket}': it keeps no old "
+            "versions, so deleted or overwritten files cannot be recovered at all, whatever "
+            "its lifecycle rules say",
+            markup=False,
+            highlight=False,
+        )
+        return errors.EXIT_USER
     out.print(
         f"[bold]Lifecycle rules for {escape(drive_scope(remote))}[/] "
         f"(versioning: {escape(view.versioning or 'off')})"

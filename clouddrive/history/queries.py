@@ -91,7 +91,11 @@ class Queries:
 
     def deleted(self, path: str = "", *, since: datetime | None = None) -> list[DeletedFile]:
         """Every key at or under `path` ("": the drive) whose newest entry is a delete
-        marker and that still has a content version to bring back; newest deletes first."""
+        marker and that still has a content version to bring back; newest deletes first.
+
+        Refused (VersioningNotEnabled) on a bucket that does not keep versions: there,
+        "nothing deleted" would be a false reassurance, since a delete destroys the file."""
+        self.remote.require_versioning()
         found: list[tuple[KeyHistory, list[Entry], Entry]] = []
         for history in self.remote.histories(path):
             if history.unsafe:
