@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from clouddrive import errors
-from clouddrive.core.when import ago, format_moment, parse_when
+from clouddrive.core.when import ago, format_moment, parse_duration, parse_when
 
 NOW = datetime(2024, 5, 10, 12, 0, 0, tzinfo=UTC)
 
@@ -91,3 +91,20 @@ class TestShowing:
         """Moments show in local time, to the second."""
         moment = datetime(2024, 5, 1, 12, 0, 5, 999, tzinfo=UTC)
         assert format_moment(moment) == moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+@pytest.mark.parametrize("text", ["10M", "1M", "2 M", "1d10M"])
+def test_a_capital_m_is_refused_as_ambiguous(text: str) -> None:
+    """`--at 10M` was taken as ten minutes; some mean ten months. Refused, with both forms."""
+    with pytest.raises(errors.UserError, match=r"ambiguous .*10m"):
+        parse_when(text, now=NOW)
+    with pytest.raises(errors.UserError, match="ambiguous"):
+        parse_duration(text)
+
+
+def test_minutes_and_durations_still_read() -> None:
+    assert parse_when("10m", now=NOW) == NOW - timedelta(minutes=10)
+    assert parse_when("10 mins ago", now=NOW) == NOW - timedelta(minutes=10)
+    assert parse_duration("1d12h") == timedelta(hours=36)
+    with pytest.raises(errors.UserError, match="not a length of time"):
+        parse_duration("2024-05-01")

@@ -45,8 +45,18 @@ _RELATIVE = re.compile(r"(?:\d+(?:\.\d+)?\s*[a-z]+\s*)+")
 _HINT = "use an ISO 8601 time (2024-05-01T14:00+02:00) or a relative one like 30m, 2h, 3d, 1w"
 
 
+_MONTHS_OR_MINUTES = re.compile(r"\d\s*M(?![A-Za-z])")
+
+
 def _relative(text: str) -> timedelta | None:
-    """`1d12h` -> 36 hours; None if `text` is not a relative time."""
+    """`1d12h` -> 36 hours; None if `text` is not a relative time. A capital `M` alone
+    (`10M`) is refused: some read it as months, others as minutes."""
+    if _MONTHS_OR_MINUTES.search(text):
+        raise errors.UserError(
+            f"{text.strip()!r} is ambiguous (months or minutes?): write minutes as 'm' "
+            "(10m), and go back months with a date (2024-05-01)"
+        )
+    text = text.lower()
     body = text.removesuffix("ago").strip()
     if not body or not _RELATIVE.fullmatch(body):
         return None
@@ -60,7 +70,7 @@ def _relative(text: str) -> timedelta | None:
 
 def parse_duration(text: str) -> timedelta:
     """`7d`, `12h`, `1d12h`, `90m` -> a positive length of time (UserError otherwise)."""
-    span = _relative(text.strip().lower())
+    span = _relative(text.strip())
     if span is None or span <= timedelta(0):
         raise errors.UserError(f"{text!r} is not a length of time: use one like 30m, 12h, 7d")
     return span
@@ -76,7 +86,7 @@ def parse_when(text: str, *, now: datetime) -> datetime:
         raise errors.UserError(f"empty time: {_HINT}")
     if cleaned == "now":
         return now.astimezone(UTC)
-    delta = _relative(cleaned)
+    delta = _relative(text.strip())
     if delta is not None:
         try:
             return (now - delta).astimezone(UTC)
