@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,34 @@ class TestDeletedAndRestoreDeleted:
 
 
 class TestRestore:
+    def test_a_relative_moment_is_resolved_once_and_shown_exactly(
+        self, ann_bob, shared, capsys
+    ) -> None:
+        """`--at 2s --dry-run` prints the moment it used as a command that runs exactly that
+        plan; pasted after more changes land, it does the same steps, not a later moment's."""
+        ann, _ = ann_bob
+        write(ann, "docs/a.txt", "a0")
+        assert run(ann, "sync", "--yes") == 0
+        time.sleep(8)
+        write(ann, "docs/b.txt", "b0")  # exists after the moment: the plan deletes it
+        assert run(ann, "sync", "--yes") == 0
+        capsys.readouterr()
+        assert run(ann, "restore", "docs", "--at", "5s", "--dry-run") == 0
+        shown = capsys.readouterr().out
+        [hint] = [line for line in shown.splitlines() if line.startswith("To run exactly")]
+        command = hint.split(": ", 1)[1].split()
+        assert command[:3] == ["clouddrive", "restore", "docs"] and command[3] == "--at"
+        dry = as_json(capsys, ann, "restore", "docs", "--at", command[4], "--dry-run")
+        next_second()
+        write(ann, "docs/c.txt", "c0")  # lands later: a re-resolved "1s" would now differ
+        assert run(ann, "sync", "--yes") == 0
+        again = as_json(capsys, ann, *command[1:], "--dry-run")
+        assert again["at"] == dry["at"]  # type: ignore[index]
+        assert {s["path"] for s in again["steps"]} == {  # type: ignore[index]
+            s["path"]
+            for s in dry["steps"]  # type: ignore[index]
+        } | {"docs/c.txt"}
+
     def test_version_and_folder_at_a_moment(self, ann_bob, shared, capsys) -> None:
         """--version brings one version back; --at a folder, after a dry run, every file."""
         ann, bob = ann_bob

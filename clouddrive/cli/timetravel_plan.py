@@ -8,6 +8,8 @@ ends and a summary; with `--json`, one document instead.
 from __future__ import annotations
 
 import argparse
+import shlex
+from datetime import UTC
 
 from rich.markup import escape
 from rich.table import Table
@@ -146,6 +148,16 @@ def run_plan(drive: Drive, plan: TimeTravelPlan, args: argparse.Namespace) -> in
         _show_plan(plan)
     if args.dry_run:
         out.print("Dry run: nothing was changed.")
+        if plan.kind == "restore-at" and plan.at is not None:
+            # A relative --at (10m) names another moment a minute later: this names this one.
+            exact = plan.at.astimezone(UTC).isoformat(timespec="microseconds")
+            target = shlex.quote(getattr(args, "path", "") or ".")
+            out.print(
+                f"To run exactly this plan: clouddrive restore {target} --at {exact}",
+                soft_wrap=True,
+                markup=False,
+                highlight=False,
+            )
         return errors.EXIT_OK
     parts = []
     if plan.copies:
