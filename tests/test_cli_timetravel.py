@@ -111,6 +111,34 @@ class TestDeletedAndRestoreDeleted:
         assert "f.txt" in captured.out and "--yes" in captured.err
         assert shared.latest() == {} and tree(ann) == {}
 
+    def test_a_deleted_folder_is_one_line_and_all_lists_every_file(
+        self, ann_bob, shared, capsys
+    ) -> None:
+        """3,000 deletes were 15,014 lines: a folder is one line with its count; --all and
+        --json list every file; looking inside the folder shows its files."""
+        ann, _ = ann_bob
+        for i in range(12):
+            write(ann, f"specs/part{i:02d}.md", f"part {i}")
+        write(ann, "notes.txt", "n")
+        write(ann, "keep/alone.txt", "a")
+        assert run(ann, "sync", "--yes") == 0
+        for name in [*(f"specs/part{i:02d}.md" for i in range(12)), "notes.txt", "keep/alone.txt"]:
+            (ann / name).unlink()
+        assert run(ann, "sync", "--yes") == 0
+        capsys.readouterr()
+        assert run(ann, "deleted") == 0
+        grouped = capsys.readouterr().out
+        assert "specs/ (12 files)" in grouped and "part03" not in grouped
+        assert "notes.txt" in grouped and "keep/alone.txt" in grouped  # one file stays itself
+        assert "--all lists all 14 files" in grouped
+        assert run(ann, "deleted", "--all") == 0
+        every = capsys.readouterr().out
+        assert all(f"specs/part{i:02d}.md" in every for i in range(12))
+        assert run(ann, "deleted", "specs") == 0
+        inside = capsys.readouterr().out
+        assert all(f"specs/part{i:02d}.md" in inside for i in range(12))
+        assert len(as_json(capsys, ann, "deleted")["deleted"]) == 14  # type: ignore[index]
+
     def test_path_that_is_not_deleted_is_one_clear_line(self, ann_bob, shared, capsys) -> None:
         """Restoring a live file: exit 1, one line saying why, no new version."""
         ann, _ = ann_bob

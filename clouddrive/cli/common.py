@@ -20,8 +20,21 @@ from clouddrive.drive import Drive
 
 __all__ = ["err", "make_asker", "open_drive", "out", "print_json"]
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+#: Wide enough that no line of a table or message is ever wrapped or cut off a terminal.
+_UNWRAPPED = 1 << 16
+
+
+def _console(*, stderr: bool) -> Console:
+    """On a terminal, its width. Off one (a pipe, a file), full lines: never wrapped or cut
+    at 80 columns, so a path, an id or a pasteable command stays whole for `grep` and `cut`."""
+    stream = sys.stderr if stderr else sys.stdout
+    if stream is not None and stream.isatty():
+        return Console(stderr=stderr, highlight=False, soft_wrap=stderr)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=_UNWRAPPED)
+
+
+out = _console(stderr=False)
+err = _console(stderr=True)
 
 
 def make_asker(assume_yes: bool) -> Callable[[str], bool]:

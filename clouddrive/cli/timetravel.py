@@ -24,7 +24,7 @@ from clouddrive.cli.common import open_drive, out, print_json
 from clouddrive.cli.timetravel_plan import change_flags, run_plan
 from clouddrive.core.when import ago, format_moment, parse_when
 from clouddrive.history.records import RunRecord
-from clouddrive.history.views import DeletedFile, console_url, s3_uri
+from clouddrive.history.views import DeletedFile, DeletedFolder, console_url, group_deleted, s3_uri
 from clouddrive.views.planview import human_size
 
 __all__ = ["drive_path", "register"]
@@ -85,6 +85,10 @@ def _until(deleted: DeletedFile) -> str:
     return "no expiry"
 
 
+def _expiry_order(d: DeletedFile) -> datetime:
+    return d.recoverable_until or datetime.max.replace(tzinfo=UTC)
+
+
 def cmd_deleted(args: argparse.Namespace) -> int:
     with open_drive(args) as drive:
         path = drive_path(drive.root, args.path) if args.path else ""
@@ -103,19 +107,38 @@ def cmd_deleted(args: argparse.Namespace) -> int:
         with_expiry = any(d.lifecycle_rule is not None for d in found)
         if with_expiry:
             table.add_column("recoverable until")
-        for d in found:
-            row = [
-                d.path + (f" ({d.markers} deletes)" if d.markers > 1 else ""),
-                _moment(d.deleted_at, now),
-                d.deleted_by,
-                human_size(d.size),
-                d.author,
-            ]
+        lines = [*found] if args.all else group_deleted(found, path)
+        for d in lines:
+            if isinstance(d, DeletedFolder):
+                row = [
+                    f"{d.path}/ ({len(d.files)} files)",
+                    _moment(d.deleted_at, now),
+                    d.deleted_by,
+                    human_size(d.size),
+                    "",
+                ]
+                first = min(
+                    d.files, key=lambda f: f.recoverable_until or datetime.max.replace(tzinfo=UTC)
+                )
+            else:
+                row = [
+                    d.path + (f" ({d.markers} deletes)" if d.markers > 1 else ""),
+                    _moment(d.deleted_at, now),
+                    d.deleted_by,
+                    human_size(d.size),
+                    d.author,
+                ]
+                first = d
             if with_expiry:
-                row.append(_until(d))
+                row.append(_until(first))
             table.add_row(*row)
         out.print(f"[bold]Deleted in {escape(where)}[/] ({len(found)})")
         out.print(table)
+        if len(lines) < len(found):
+            out.print(
+                f"[dim]Folders show as one line; 'clouddrive deleted FOLDER' looks inside, "
+                f"--all lists all {len(found)} files.[/]"
+            )
         if not with_expiry:
             out.print(
                 "[dim]No lifecycle rule expires old versions here: deleted files stay "
@@ -254,7 +277,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("deleted", help="recently deleted files: when, by whom, recoverable until")
     p.add_argument("path", nargs="?", help="a folder (or file) to look in (default: the drive)")
     p.add_argument("--since", metavar="WHEN", help=f"only deletes since WHEN ({when_help})")
-    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument(
+        "--all", action="store_true", help="every deleted file on its own line (not by folder)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON document (every file)")
     p.set_defaults(func=cmd_deleted)
 
     p = sub.add_parser(

@@ -16,8 +16,10 @@ __all__ = [
     "META_RESTORED_FROM",
     "UNKNOWN",
     "DeletedFile",
+    "DeletedFolder",
     "FileVersion",
     "console_url",
+    "group_deleted",
     "iso",
     "s3_uri",
     "step_json",
@@ -129,3 +131,49 @@ def step_json(step: Step) -> dict[str, Any]:
         "size": step.source.size if step.source else 0,
         "replaces": step.expect,
     }
+
+
+@dataclass(frozen=True)
+class DeletedFolder:
+    """Deleted files under one folder, shown as one line (a deleted folder of 3,000 files
+    is one thing to the person who deleted it); `files` are its members, newest first."""
+
+    path: str
+    files: tuple[DeletedFile, ...]
+
+    @property
+    def deleted_at(self) -> datetime:
+        return max(f.deleted_at for f in self.files)
+
+    @property
+    def deleted_by(self) -> str:
+        who = sorted({f.deleted_by for f in self.files})
+        return who[0] if len(who) == 1 else f"{len(who)} people"
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+def group_deleted(found: list[DeletedFile], scope: str = "") -> list[DeletedFile | DeletedFolder]:
+    """One line per child of `scope` ("" the drive): a file deleted directly in it stays a
+    file; files deleted under a child folder become that folder (one file alone under a
+    folder stays itself, with its full path). Newest first, as `found` is."""
+    base = f"{scope}/" if scope else ""
+    folders: dict[str, list[DeletedFile]] = {}
+    order: list[str] = []
+    for item in found:
+        rest = item.path[len(base) :] if item.path.startswith(base) else item.path
+        key = base + rest.split("/", 1)[0] if "/" in rest else item.path
+        if key not in folders:
+            folders[key] = []
+            order.append(key)
+        folders[key].append(item)
+    lines: list[DeletedFile | DeletedFolder] = []
+    for key in order:
+        members = folders[key]
+        if len(members) == 1:
+            lines.append(members[0])
+        else:
+            lines.append(DeletedFolder(key, tuple(members)))
+    return lines
