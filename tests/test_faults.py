@@ -14,6 +14,9 @@ from clouddrive.drive import Drive
 from clouddrive.testing.faultproxy import Fault, FaultProxy, Rule
 from tests.drivekit import Shared, conflict_copies, sync, tree, write
 
+#: Requests for the drive's files, not its run records (which are PutObjects too).
+USER_DATA = r"^(?!.*/\.clouddrive/)"
+
 
 @pytest.fixture
 def proxy(seaweedfs) -> Iterator[FaultProxy]:  # type: ignore[no-untyped-def]
@@ -103,7 +106,7 @@ class TestLostResponses:
         """The server stored the upload but the answer was lost: one version, no conflict."""
         a = faulty.drive(tmp_path / "a", "ann")
         write(a.root, "new.txt", "created")
-        proxy.add(Rule(Fault.RESET_AFTER_FORWARD, operation="PutObject", times=1))
+        proxy.add(Rule(Fault.RESET_AFTER_FORWARD, operation="PutObject", path=USER_DATA, times=1))
         report = sync(a)
         assert proxy.fired(Fault.RESET_AFTER_FORWARD) == 1
         assert [o.action.kind for o in report.done] == [ActionKind.RECORD]
@@ -117,7 +120,7 @@ class TestLostResponses:
         write(a.root, "doc.txt", "v1")
         sync(a)
         write(a.root, "doc.txt", "v2 longer")
-        proxy.add(Rule(Fault.RESET_AFTER_FORWARD, operation="PutObject", times=1))
+        proxy.add(Rule(Fault.RESET_AFTER_FORWARD, operation="PutObject", path=USER_DATA, times=1))
         sync(a)
         assert [v["Size"] for v in direct.versions("doc.txt") if not v["IsDeleteMarker"]] == [9, 2]
         assert not conflict_copies(tree(a.root))
@@ -163,7 +166,7 @@ class TestStops:
         a.config = type(a.config)(**{**a.config.__dict__, "workers": 1})
         for path, data in files(10).items():
             write(a.root, path, data)
-        proxy.add(Rule(Fault.EXPIRED, operation="PutObject", after=4, times=None))
+        proxy.add(Rule(Fault.EXPIRED, operation="PutObject", path=USER_DATA, after=4, times=None))
         with pytest.raises(errors.CredentialsError, match="ExpiredToken"):
             a.sync()
         assert_bases_true(a, direct)
