@@ -95,6 +95,13 @@ def probe_fs(folder: Path) -> FsTraits:
     return FsTraits(case_insensitive=case_insensitive, normalizes_unicode=normalizes)
 
 
+def _list_dir(folder: str) -> list[os.DirEntry[str]]:
+    """The entries of one folder (a seam: tests inject an unreadable folder when run as root,
+    where a chmod cannot take read access away)."""
+    with os.scandir(folder) as it:
+        return list(it)
+
+
 def _walk(
     root: Path, ignore: IgnoreRules, skipped: list[Skipped]
 ) -> list[tuple[str, os.stat_result]]:
@@ -104,8 +111,7 @@ def _walk(
     while stack:
         folder, rel = stack.pop()
         try:
-            with os.scandir(folder) as it:
-                entries = list(it)
+            entries = _list_dir(folder)
         except OSError as exc:
             skipped.append(Skipped(rel or ".", f"folder unreadable: {exc.strerror}"))
             continue

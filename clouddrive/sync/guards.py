@@ -12,8 +12,11 @@ DEFAULT_MAX_DELETE = 50  #: and more than half of the base: a plan past both sto
 
 
 def under(path: str, prefixes: set[str]) -> bool:
-    """Whether `path` is one of `prefixes` or lies inside one of them (as a folder)."""
-    if path in prefixes:
+    """Whether `path` is one of `prefixes` or lies inside one of them (as a folder).
+
+    `"."` stands for the drive's root (an unreadable root): everything lies inside it.
+    """
+    if path in prefixes or "." in prefixes:
         return True
     parts = path.split("/")
     return any("/".join(parts[:i]) in prefixes for i in range(1, len(parts)))
