@@ -7,9 +7,11 @@ actions finish, so a crash never records work that did not happen.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
+import stat
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -265,6 +267,11 @@ class Executor:
                 os.utime(tmp, ns=(result.mtime_ns, result.mtime_ns))
             crash_point("after-download-temp")
             target.parent.mkdir(parents=True, exist_ok=True)
+            # The file being replaced keeps its mode (a 0600 file stays private, an executable
+            # stays executable); a new file gets the umask's default.
+            with contextlib.suppress(OSError):
+                if stat.S_ISREG(mode := target.lstat().st_mode):
+                    os.chmod(tmp, stat.S_IMODE(mode))
             try:
                 self._check_local(target, planned)
             except _Changed:
