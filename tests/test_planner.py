@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import posixpath
 from dataclasses import dataclass, field
@@ -23,7 +24,15 @@ from clouddrive.core.models import (
     RemoteEntry,
 )
 from clouddrive.core.paths import unsafe_reason
-from clouddrive.core.planner import classify_local, classify_remote, conflict_name, decide, plan
+from clouddrive.core.planner import (
+    RACY_WINDOW_NS,
+    classify_local,
+    classify_remote,
+    conflict_name,
+    decide,
+    is_racy,
+    plan,
+)
 
 # --------------------------------------------------------------------------------------------
 # Builders
@@ -210,6 +219,38 @@ class TestDecisionTable:
             sha256=sha("v1"),
         )
         assert classify_remote(later, BASE) is RemoteChange.UNCHANGED
+
+
+class TestRacilyClean:
+    """git's rule: an equal stat proves nothing when the mtime is not safely older than the
+    moment the base was recorded (sync-model.md, "Racily clean")."""
+
+    def test_is_racy_within_the_window(self) -> None:
+        recorded = 10 * RACY_WINDOW_NS
+        b = dataclasses.replace(BASE, recorded_ns=recorded)
+        assert is_racy(b, recorded)  # same moment
+        assert is_racy(b, recorded - RACY_WINDOW_NS + 1)  # within a coarse tick
+        assert not is_racy(b, recorded - RACY_WINDOW_NS)  # safely older
+        assert is_racy(BASE, BASE_MTIME)  # recorded at an unknown moment: hash it
+
+    def test_equal_stat_with_a_differing_hash_is_modified(self) -> None:
+        """The scanner hashed a racily clean file: its hash decides, not its equal stat."""
+        same_stat_new_content = local(P, "v2", BASE_MTIME)
+        assert classify_local(same_stat_new_content, BASE) is LocalChange.MODIFIED
+        action = decide(P, same_stat_new_content, remote(P, "v1", "r1"), BASE, user=USER, now=NOW)
+        assert action is not None and action.kind is ActionKind.UPLOAD
+        assert action.if_match == BASE.etag
+
+    def test_equal_stat_and_hash_is_unchanged_and_needs_nothing(self) -> None:
+        rehashed = local(P, "v1", BASE_MTIME)
+        assert classify_local(rehashed, BASE) is LocalChange.UNCHANGED
+        assert decide(P, rehashed, remote(P, "v1", "r1"), BASE, user=USER, now=NOW) is None
+
+    def test_racy_edit_against_a_remote_change_is_a_conflict(self) -> None:
+        action = decide(
+            P, local(P, "v2", BASE_MTIME), remote(P, "v3", "r2"), BASE, user=USER, now=NOW
+        )
+        assert action is not None and action.kind is ActionKind.CONFLICT
 
 
 class TestPlanShape:

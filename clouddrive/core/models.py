@@ -90,7 +90,12 @@ class RemoteEntry:
 
 @dataclass(frozen=True, slots=True)
 class BaseEntry:
-    """What this client last saw both sides agree on for a path."""
+    """What this client last saw both sides agree on for a path.
+
+    `recorded_ns` is when the base was recorded (no later than its content was read; 0:
+    unknown). A file whose mtime is not safely older than that may have changed within the
+    same timestamp tick, so equal size and mtime do not prove it unchanged ("racily clean").
+    """
 
     path: str
     size: int
@@ -98,6 +103,7 @@ class BaseEntry:
     sha256: str
     version_id: str
     etag: str
+    recorded_ns: int = 0
 
 
 @dataclass(frozen=True, slots=True)

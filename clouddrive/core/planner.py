@@ -22,7 +22,26 @@ from clouddrive.core.models import (
 )
 from clouddrive.core.paths import MAX_NAME_BYTES, safe_name
 
-__all__ = ["classify_local", "classify_remote", "conflict_name", "decide", "plan"]
+__all__ = [
+    "RACY_WINDOW_NS",
+    "classify_local",
+    "classify_remote",
+    "conflict_name",
+    "decide",
+    "is_racy",
+    "plan",
+]
+
+#: How much older than its base's record a file's mtime must be to trust an equal stat: file
+#: systems with coarse timestamps (FAT: 2 s, many others 1 s) give edits within one tick
+#: the same mtime.
+RACY_WINDOW_NS = 2_000_000_000
+
+
+def is_racy(base: BaseEntry, mtime_ns: int) -> bool:
+    """git's "racily clean": a file with this mtime may have changed after `base` was recorded
+    without its stat showing it, so only its hash can tell (see sync-model.md)."""
+    return mtime_ns + RACY_WINDOW_NS > base.recorded_ns
 
 
 def classify_local(local: LocalFile | None, base: BaseEntry | None) -> LocalChange:
@@ -31,8 +50,8 @@ def classify_local(local: LocalFile | None, base: BaseEntry | None) -> LocalChan
         return LocalChange.DELETED if base is not None else LocalChange.ABSENT
     if base is None:
         return LocalChange.CREATED
-    if local.size == base.size and local.mtime_ns == base.mtime_ns:
-        return LocalChange.UNCHANGED
+    if local.sha256 is None and local.size == base.size and local.mtime_ns == base.mtime_ns:
+        return LocalChange.UNCHANGED  # stat equal and not racy: the scanner did not hash it
     if local.sha256 is None:
         raise ValueError(f"{local.path}: stat moved but the scanner did not hash it")
     return LocalChange.UNCHANGED if local.sha256 == base.sha256 else LocalChange.MODIFIED

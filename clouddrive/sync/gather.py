@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -74,7 +75,10 @@ class Gatherer:
         # first, in case the listing dropped them (some servers' pagination does).
         listing.entries.update(remote.recheck(p for p in base if p not in listing.entries))
         ignore = IgnoreRules.load(self.root)
+        scan_start = time.time_ns()
+        self.state.reading_from(scan_start)  # every content read below comes after this
         local_scan = scan(self.root, base, ignore)
+        self.state.restamp(local_scan.verified, scan_start)
         skipped = [*listing.skipped, *local_scan.skipped]
         present = {p for p, e in listing.entries.items() if not e.is_delete_marker}
         traits = self.traits()
