@@ -253,6 +253,58 @@ class TestRacilyClean:
         assert action is not None and action.kind is ActionKind.CONFLICT
 
 
+class TestHistoryRewritten:
+    """A base whose version id left the key's history: keep the local copy, put it back."""
+
+    def gone(self, lf: LocalFile | None, re_: RemoteEntry) -> Action | None:
+        return decide(P, lf, re_, BASE, user=USER, now=NOW, base_gone=True)
+
+    def test_classified_as_rewritten_not_modified_or_deleted(self) -> None:
+        for entry in (remote(P, "v0", "r0"), marker(P, "d0")):
+            assert classify_remote(entry, BASE) is not RemoteChange.REWRITTEN
+            assert classify_remote(entry, BASE, base_gone=True) is RemoteChange.REWRITTEN
+
+    def test_unchanged_copy_goes_up_over_an_older_version(self) -> None:
+        older = RemoteEntry(P, P, "r0", False, LISTED_AT, etag=etag_of("r0"), size=2)
+        action = self.gone(local(P, "v1", BASE_MTIME, hashed=False), older)
+        assert action is not None
+        assert (action.kind, action.if_match) == (ActionKind.UPLOAD, etag_of("r0"))
+        assert action.remote_change is RemoteChange.REWRITTEN
+
+    def test_unchanged_copy_goes_up_over_an_older_delete(self) -> None:
+        action = self.gone(local(P, "v1", BASE_MTIME, hashed=False), marker(P, "d0"))
+        assert action is not None
+        assert (action.kind, action.if_match) == (ActionKind.UPLOAD, None)
+
+    def test_edited_copy_goes_up(self) -> None:
+        action = self.gone(local(P, "v2"), remote(P, "v0", "r0"))
+        assert action is not None and action.kind is ActionKind.UPLOAD
+
+    def test_same_content_already_put_back_is_recorded(self) -> None:
+        action = self.gone(local(P, "v1", BASE_MTIME, hashed=False), remote(P, "v1", "r9"))
+        assert action is not None and action.kind is ActionKind.RECORD
+
+    def test_deleted_here(self) -> None:
+        down = self.gone(None, remote(P, "v0", "r0"))
+        forget = self.gone(None, marker(P, "d0"))
+        assert down is not None and down.kind is ActionKind.DOWNLOAD
+        assert forget is not None and forget.kind is ActionKind.FORGET
+
+    def test_plan_passes_base_gone_per_path(self) -> None:
+        plan_ = plan(
+            {P: local(P, "v1", BASE_MTIME, hashed=False)},
+            {P: marker(P, "d0")},
+            {P: BASE},
+            user=USER,
+            now=NOW,
+            base_gone={P},
+        )
+        assert [(a.kind, a.remote_change) for a in plan_.actions] == [
+            (ActionKind.UPLOAD, RemoteChange.REWRITTEN)
+        ]
+        assert plan_.vanished == ()
+
+
 class TestPlanShape:
     """Plan-level bookkeeping: order, counts, visibility."""
 

@@ -42,6 +42,9 @@ class RemoteChange(StrEnum):
     MODIFIED = "modified"  #: another object version is latest
     DELETED = "deleted"  #: a delete marker is latest
     VANISHED = "vanished"  #: a base, but no entry at all (purged?): suspicious
+    #: the base's version is gone from the key's history (an outside hard delete of a
+    #: version): the newest entry left is older, not a change anyone made on top of ours
+    REWRITTEN = "rewritten"
     ABSENT = "absent"  #: neither
 
 

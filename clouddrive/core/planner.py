@@ -7,7 +7,7 @@ decision table lives in `decide()`; see ../shared/design/sync-model.md for the c
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
 from clouddrive.core.models import (
@@ -57,10 +57,18 @@ def classify_local(local: LocalFile | None, base: BaseEntry | None) -> LocalChan
     return LocalChange.UNCHANGED if local.sha256 == base.sha256 else LocalChange.MODIFIED
 
 
-def classify_remote(remote: RemoteEntry | None, base: BaseEntry | None) -> RemoteChange:
-    """How the remote side moved: by version id only, never by time."""
+def classify_remote(
+    remote: RemoteEntry | None, base: BaseEntry | None, *, base_gone: bool = False
+) -> RemoteChange:
+    """How the remote side moved: by version id only, never by time.
+
+    `base_gone`: the base's version id is no longer in the key's history (the caller found
+    out from the version listing), so whatever is newest now is older than the base.
+    """
     if remote is None:
         return RemoteChange.VANISHED if base is not None else RemoteChange.ABSENT
+    if base_gone and base is not None and remote.version_id != base.version_id:
+        return RemoteChange.REWRITTEN
     if remote.is_delete_marker:
         return RemoteChange.DELETED
     if base is None:
@@ -101,6 +109,13 @@ def _fit(text: str, max_bytes: int) -> str:
     return data[:max_bytes].decode("utf-8", "ignore")
 
 
+def _hashed(local: LocalFile | None, base: BaseEntry | None) -> LocalFile | None:
+    """`local` with its hash filled in from the base when the scanner trusted its stat."""
+    if local is not None and local.sha256 is None and base is not None:
+        return LocalFile(local.path, local.size, local.mtime_ns, base.sha256)
+    return local
+
+
 def _same_content(local: LocalFile | None, remote: RemoteEntry | None) -> bool:
     return (
         local is not None
@@ -119,10 +134,15 @@ def decide(
     user: str,
     now: datetime,
     taken: set[str] | frozenset[str] = frozenset(),
+    base_gone: bool = False,
 ) -> Action | None:
-    """The decision table for one path. None means nothing to do."""
+    """The decision table for one path. None means nothing to do.
+
+    `base_gone` (history rewritten from outside): the local copy is kept and uploaded again
+    over whatever is newest now, never overwritten or deleted by an older entry.
+    """
     lc = classify_local(local, base)
-    rc = classify_remote(remote, base)
+    rc = classify_remote(remote, base, base_gone=base_gone)
 
     def act(
         kind: ActionKind, if_match: str | None = None, conflict_path: str | None = None
@@ -141,6 +161,19 @@ def decide(
 
     L, R = LocalChange, RemoteChange
     both_have_content = rc in (R.CREATED, R.MODIFIED)
+
+    if rc is R.REWRITTEN:
+        assert remote is not None
+        if lc in (L.UNCHANGED, L.MODIFIED):
+            if _same_content(_hashed(local, base), remote):
+                return act(ActionKind.RECORD)  # already put back (by another drive)
+            # The version this drive holds was deleted from history: its content may exist
+            # only here now. Put it back on top of the older entry (conditional on that
+            # entry still being the newest one).
+            return act(ActionKind.UPLOAD, if_match=None if remote.is_delete_marker else remote.etag)
+        if remote.is_delete_marker:
+            return act(ActionKind.FORGET)  # deleted here; an older delete is newest there
+        return act(ActionKind.DOWNLOAD)  # deleted here: an older version is newest there
 
     if lc is L.UNCHANGED:
         assert local is not None and base is not None
@@ -187,15 +220,27 @@ def plan(
     *,
     user: str,
     now: datetime,
+    base_gone: Collection[str] = frozenset(),
 ) -> Plan:
-    """Plan one sync of every path any of the three inputs knows, in path order."""
+    """Plan one sync of every path any of the three inputs knows, in path order.
+
+    `base_gone`: paths whose base version id is no longer in their key's history.
+    """
     paths = sorted(set(local) | set(remote) | set(base))
     taken = frozenset(local) | frozenset(remote)
+    gone = frozenset(base_gone)
     actions: list[Action] = []
     vanished: list[str] = []
     for path in paths:
         action = decide(
-            path, local.get(path), remote.get(path), base.get(path), user=user, now=now, taken=taken
+            path,
+            local.get(path),
+            remote.get(path),
+            base.get(path),
+            user=user,
+            now=now,
+            taken=taken,
+            base_gone=path in gone,
         )
         if action is None:
             continue

@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -170,6 +170,9 @@ class RemoteListing:
 
     entries: dict[str, RemoteEntry]
     skipped: list[Skipped]
+    #: path -> every version id (and delete marker id) the listing showed for its key: a
+    #: base whose version is not among them points at history rewritten from outside
+    history: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 _ENTRY_TAG = re.compile(rb"<(Version|DeleteMarker)[\s>]")
@@ -390,7 +393,10 @@ class S3Remote:
         skipped: list[Skipped] = []
         list_prefix = self.prefix + "/" if self.prefix else ""
         pages = 0
+        ids: dict[str, set[str]] = {}
         for page in self._pages(list_prefix):
+            for item in (page.get("Versions") or []) + (page.get("DeleteMarkers") or []):
+                ids.setdefault(item["Key"], set()).add(str(item.get("VersionId") or "null"))
             for key, item, marker in self._latest_in(page):
                 if key.endswith("/") and (marker or int(item.get("Size", 0)) == 0):
                     continue  # a "folder" placeholder made by a console
@@ -407,7 +413,8 @@ class S3Remote:
             pages += 1
         if pages > 1:
             self._fill_gaps(entries, list_prefix)
-        return RemoteListing(entries, skipped)
+        history = {p: frozenset(ids[e.key]) for p, e in entries.items() if e.key in ids}
+        return RemoteListing(entries, skipped, history)
 
     def _fill_gaps(self, entries: dict[str, RemoteEntry], list_prefix: str) -> None:
         """Re-read every current key that a paginated version listing left out.
