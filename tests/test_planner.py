@@ -32,6 +32,7 @@ from clouddrive.core.planner import (
     decide,
     is_racy,
     plan,
+    swaps,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -303,6 +304,54 @@ class TestHistoryRewritten:
             (ActionKind.UPLOAD, RemoteChange.REWRITTEN)
         ]
         assert plan_.vanished == ()
+
+
+class TestSwaps:
+    """A file replaced by a folder of the same name, or the reverse (planner.swaps)."""
+
+    def test_unchanged_file_under_a_new_folder_leaves(self) -> None:
+        result = swaps(
+            {"a": local("a", "x", BASE_MTIME, hashed=False)},
+            {"a": marker("a", "d1"), "a/b": remote("a/b", "y", "rb")},
+            {"a": base_of("a", "x", "ra")},
+        )
+        assert result.leaving_local == {"a"} and not result.set_aside
+
+    def test_edited_file_under_a_new_folder_is_set_aside(self) -> None:
+        files = {"a": local("a", "edited")}
+        entries = {"a": marker("a", "d1"), "a/b": remote("a/b", "y", "rb")}
+        bases = {"a": base_of("a", "x", "ra")}
+        result = swaps(files, entries, bases)
+        assert result.set_aside == {"a"} and not result.leaving_local
+        plan_ = plan(files, entries, bases, user=USER, now=NOW, set_aside=result.set_aside)
+        by_path = {a.path: a for a in plan_.actions}
+        assert by_path["a"].kind is ActionKind.CONFLICT
+        assert by_path["a"].conflict_path == "a (conflict ann 2026-01-02 030405)"
+        assert by_path["a/b"].kind is ActionKind.DOWNLOAD
+
+    def test_edit_inside_a_folder_that_became_a_file_goes_under_a_renamed_folder(self) -> None:
+        files = {"a/b": local("a/b", "edited")}
+        entries = {"a/b": marker("a/b", "d1"), "a": remote("a", "y", "ra")}
+        bases = {"a/b": base_of("a/b", "x", "rb")}
+        result = swaps(files, entries, bases)
+        assert result.set_aside == {"a/b"}
+        plan_ = plan(files, entries, bases, user=USER, now=NOW, set_aside=result.set_aside)
+        by_path = {a.path: a for a in plan_.actions}
+        assert by_path["a/b"].conflict_path == "a (conflict ann 2026-01-02 030405)/b"
+
+    def test_local_swap_deletes_the_old_name_on_s3(self) -> None:
+        result = swaps(
+            {"a/b": local("a/b", "new")},
+            {"a": remote("a", "x", "ra")},
+            {"a": base_of("a", "x", "ra")},
+        )
+        assert result.leaving_remote == {"a"}
+
+    def test_edit_without_a_swap_is_not_set_aside(self) -> None:
+        result = swaps(
+            {"a": local("a", "edited")}, {"a": marker("a", "d1")}, {"a": base_of("a", "x", "ra")}
+        )
+        assert not result.set_aside and not result.leaving_local
 
 
 class TestPlanShape:

@@ -7,7 +7,9 @@ decision table lives in `decide()`; see ../shared/design/sync-model.md for the c
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from datetime import datetime
 
 from clouddrive.core.models import (
@@ -30,6 +32,7 @@ __all__ = [
     "decide",
     "is_racy",
     "plan",
+    "swaps",
 ]
 
 #: How much older than its base's record a file's mtime must be to trust an equal stat: file
@@ -109,6 +112,89 @@ def _fit(text: str, max_bytes: int) -> str:
     return data[:max_bytes].decode("utf-8", "ignore")
 
 
+@dataclass(frozen=True, slots=True)
+class Swaps:
+    """Paths that clear the way for a file replaced by a folder of the same name (or the
+    reverse), so the swap is planned in one run instead of read as a name collision."""
+
+    leaving_local: frozenset[str]  #: unchanged here, deleted on S3: deleted here first
+    leaving_remote: frozenset[str]  #: deleted here, unchanged on S3: a delete marker first
+    set_aside: frozenset[str]  #: edited here, deleted on S3, its name now taken on S3
+
+
+def _folders(paths: Iterable[str]) -> set[str]:
+    """Every folder that `paths` imply (`a/b/c` -> `a`, `a/b`)."""
+    found: set[str] = set()
+    for path in paths:
+        parts = path.split("/")
+        found.update("/".join(parts[:i]) for i in range(1, len(parts)))
+    return found
+
+
+def _clash_point(path: str, files: AbstractSet[str], folders: AbstractSet[str]) -> str | None:
+    """Where `path` clashes as file/folder with the names of another side: itself (a folder
+    there), or its first folder that is a file there; None if it does not."""
+    if path in folders:
+        return path
+    parts = path.split("/")
+    for i in range(1, len(parts)):
+        folder = "/".join(parts[:i])
+        if folder in files:
+            return folder
+    return None
+
+
+def swaps(
+    local: Mapping[str, LocalFile],
+    remote: Mapping[str, RemoteEntry],
+    base: Mapping[str, BaseEntry],
+) -> Swaps:
+    """What a file/folder swap made on one side means for this run (see `Swaps`).
+
+    Collisions are then computed over what each side will hold after the run, not over the
+    union of what they hold now (where `a` and `a/b` would block each other forever).
+    """
+    leaving_local: set[str] = set()
+    edited_gone: set[str] = set()
+    for path, lf in local.items():
+        b, r = base.get(path), remote.get(path)
+        if b is None or r is None or not r.is_delete_marker:
+            continue
+        lc = classify_local(lf, b)
+        if lc is LocalChange.UNCHANGED:
+            leaving_local.add(path)
+        elif lc is LocalChange.MODIFIED:
+            edited_gone.add(path)
+    leaving_remote = frozenset(
+        path
+        for path, r in remote.items()
+        if path not in local
+        and (b := base.get(path)) is not None
+        and classify_remote(r, b) is RemoteChange.UNCHANGED
+    )
+    present = {p for p, r in remote.items() if not r.is_delete_marker} - leaving_remote
+    present_folders = _folders(present)
+    set_aside = frozenset(
+        p for p in edited_gone if _clash_point(p, present, present_folders) is not None
+    )
+    return Swaps(frozenset(leaving_local), leaving_remote, set_aside)
+
+
+def _aside_name(
+    path: str,
+    remote: Mapping[str, RemoteEntry],
+    user: str,
+    now: datetime,
+    taken: AbstractSet[str],
+) -> str:
+    """The conflict copy of an edit set aside by a swap: beside the file (`a (conflict ...)`)
+    or, when a folder of it became a file on S3, under a renamed folder
+    (`a (conflict ...)/b`), so the copy clashes with nothing."""
+    present = {p for p, r in remote.items() if not r.is_delete_marker}
+    point = _clash_point(path, present, _folders(present)) or path
+    return conflict_name(point, user, now, _folders(taken) | set(taken)) + path[len(point) :]
+
+
 def _hashed(local: LocalFile | None, base: BaseEntry | None) -> LocalFile | None:
     """`local` with its hash filled in from the base when the scanner trusted its stat."""
     if local is not None and local.sha256 is None and base is not None:
@@ -135,11 +221,15 @@ def decide(
     now: datetime,
     taken: set[str] | frozenset[str] = frozenset(),
     base_gone: bool = False,
+    aside_path: str | None = None,
 ) -> Action | None:
     """The decision table for one path. None means nothing to do.
 
     `base_gone` (history rewritten from outside): the local copy is kept and uploaded again
     over whatever is newest now, never overwritten or deleted by an older entry.
+    `aside_path` (a swap took this name on S3, see `swaps`): a local edit of a file deleted
+    on S3 becomes a conflict copy there instead of going up at a name that is now a folder
+    (or under a folder that is now a file).
     """
     lc = classify_local(local, base)
     rc = classify_remote(remote, base, base_gone=base_gone)
@@ -161,6 +251,9 @@ def decide(
 
     L, R = LocalChange, RemoteChange
     both_have_content = rc in (R.CREATED, R.MODIFIED)
+
+    if aside_path is not None and lc is L.MODIFIED and rc is R.DELETED:
+        return act(ActionKind.CONFLICT, conflict_path=aside_path)
 
     if rc is R.REWRITTEN:
         assert remote is not None
@@ -221,10 +314,12 @@ def plan(
     user: str,
     now: datetime,
     base_gone: Collection[str] = frozenset(),
+    set_aside: Collection[str] = frozenset(),
 ) -> Plan:
     """Plan one sync of every path any of the three inputs knows, in path order.
 
-    `base_gone`: paths whose base version id is no longer in their key's history.
+    `base_gone`: paths whose base version id is no longer in their key's history;
+    `set_aside`: local edits whose name a file/folder swap took on S3 (see `swaps`).
     """
     paths = sorted(set(local) | set(remote) | set(base))
     taken = frozenset(local) | frozenset(remote)
@@ -232,6 +327,7 @@ def plan(
     actions: list[Action] = []
     vanished: list[str] = []
     for path in paths:
+        aside = _aside_name(path, remote, user, now, taken) if path in set_aside else None
         action = decide(
             path,
             local.get(path),
@@ -241,6 +337,7 @@ def plan(
             now=now,
             taken=taken,
             base_gone=path in gone,
+            aside_path=aside,
         )
         if action is None:
             continue

@@ -54,6 +54,8 @@ class Inputs:
     skipped: list[Skipped]
     #: paths whose base version id is gone from their key's history (rewritten from outside)
     base_gone: set[str] = dataclasses.field(default_factory=set)
+    #: local edits whose name a file/folder swap took on S3: kept as conflict copies
+    set_aside: set[str] = dataclasses.field(default_factory=set)
 
 
 @dataclass
@@ -82,10 +84,14 @@ class Gatherer:
         local_scan = scan(self.root, base, ignore)
         self.state.restamp(local_scan.verified, scan_start)
         skipped = [*listing.skipped, *local_scan.skipped]
+        # Names that cannot coexist after the run: a file swapped for a folder (or back) on
+        # one side clears its old name first, so only what each side will hold is compared.
+        swap = planner.swaps(local_scan.files, listing.entries, base)
         present = {p for p, e in listing.entries.items() if not e.is_delete_marker}
+        staying = set(local_scan.files) - swap.leaving_local - swap.set_aside
         traits = self.traits()
         collisions = find_collisions(
-            present | set(local_scan.files),
+            (present - swap.leaving_remote) | staying,
             case_insensitive=traits.case_insensitive,
             normalizes_unicode=traits.normalizes_unicode,
         )
@@ -101,6 +107,7 @@ class Gatherer:
             base={p: b for p, b in base.items() if keep(p)},
             skipped=skipped,
             base_gone={p for p in self._base_gone(listing, base) if keep(p)},
+            set_aside={p for p in swap.set_aside if keep(p)},
         )
 
     def _base_gone(self, listing: RemoteListing, base: dict[str, BaseEntry]) -> set[str]:
@@ -160,6 +167,7 @@ class Gatherer:
             user=self.user,
             now=datetime.now(UTC),
             base_gone=inputs.base_gone,
+            set_aside=inputs.set_aside,
         )
         return dataclasses.replace(plan, skipped=tuple(inputs.skipped))
 
