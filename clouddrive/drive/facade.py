@@ -20,7 +20,7 @@ from clouddrive.core.models import (
     Plan,
     RemoteEntry,
 )
-from clouddrive.drive.setup import check_bucket, connect_remote, new_config
+from clouddrive.drive.setup import check_bucket, connect_remote, mark_drive, new_config
 from clouddrive.history.lookup import VersionText, changed_by, read_version
 from clouddrive.history.runs import RunAction, RunLog, RunRecord
 from clouddrive.history.timetravel import (
@@ -114,6 +114,7 @@ class Drive:
         )
         drive = cls(folder, config)
         check_bucket(drive.remote, config.bucket, consent)
+        mark_drive(drive.remote, config)
         folder.mkdir(parents=True, exist_ok=True)
         drive.root = folder.resolve()
         config.save(drive.root)

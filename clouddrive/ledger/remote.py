@@ -38,7 +38,14 @@ from tenacity import (
 
 from clouddrive import errors
 from clouddrive.core.models import RemoteEntry, Skipped
-from clouddrive.core.paths import INTERNAL_DIR, UnsafeKey, is_internal, key_to_path, path_to_key
+from clouddrive.core.paths import (
+    INTERNAL_DIR,
+    UnsafeKey,
+    internal_owner,
+    is_internal,
+    key_to_path,
+    path_to_key,
+)
 from clouddrive.core.timeline import Entry, KeyHistory, order
 from clouddrive.testing.faults import crash_point
 
@@ -566,6 +573,22 @@ class S3Remote:
         base = len(self.prefix) + 1 if self.prefix else 0
         after = self.key(start_after) if start_after else None
         return [key[base:] for key in self._object_keys(self.key(relprefix), after)]
+
+    def other_drives(self) -> list[str]:
+        """Prefixes of other drives that overlap this one (for `init`): a `.clouddrive/`
+        folder at any prefix above this one, or anywhere below it but its own."""
+        found: list[str] = []
+        parts = self.prefix.split("/") if self.prefix else []
+        for i in range(len(parts)):
+            above = "/".join(parts[:i])
+            if next(iter(self._object_keys(path_to_key(f"{INTERNAL_DIR}/", above))), None):
+                found.append(above)
+        base = len(self.prefix) + 1 if self.prefix else 0
+        for key in self._object_keys(self.key("")):
+            owner = internal_owner(key[base:])
+            if owner and self.key(owner) not in found:
+                found.append(self.key(owner))
+        return found
 
     def content_sha256(self, entry: RemoteEntry) -> str | None:
         """The sha256 recorded in the version's metadata (one HEAD), if clouddrive wrote it."""
