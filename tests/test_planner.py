@@ -25,6 +25,7 @@ from clouddrive.core.models import (
 )
 from clouddrive.core.paths import unsafe_reason
 from clouddrive.core.planner import (
+    CLOCK_SKEW_NS,
     RACY_WINDOW_NS,
     classify_local,
     classify_remote,
@@ -32,6 +33,7 @@ from clouddrive.core.planner import (
     decide,
     is_racy,
     plan,
+    rolled_back,
     swaps,
 )
 
@@ -290,6 +292,28 @@ class TestHistoryRewritten:
         forget = self.gone(None, marker(P, "d0"))
         assert down is not None and down.kind is ActionKind.DOWNLOAD
         assert forget is not None and forget.kind is ActionKind.FORGET
+
+    def test_a_newer_change_whose_base_expired_is_ordinary(self) -> None:
+        """Lifecycle expired the (noncurrent) base version after someone wrote a newer one:
+        that newer one is an ordinary change, not a rollback."""
+        listed_ns = int(LISTED_AT.timestamp() * 1e9)
+        long_before = dataclasses.replace(BASE, recorded_ns=listed_ns - 2 * CLOCK_SKEW_NS)
+        newer = remote(P, "v2", "r2")
+        assert not rolled_back(newer, long_before)
+        assert classify_remote(newer, long_before, base_gone=True) is RemoteChange.MODIFIED
+        action = decide(
+            P,
+            local(P, "v1", BASE_MTIME, hashed=False),
+            newer,
+            long_before,
+            user=USER,
+            now=NOW,
+            base_gone=True,
+        )
+        assert action is not None and action.kind is ActionKind.DOWNLOAD
+        after = dataclasses.replace(BASE, recorded_ns=listed_ns + 1)
+        assert rolled_back(newer, after)
+        assert classify_remote(newer, after, base_gone=True) is RemoteChange.REWRITTEN
 
     def test_plan_passes_base_gone_per_path(self) -> None:
         plan_ = plan(

@@ -3,7 +3,11 @@ ordinary remote change (issue 9, item 1). The local copy is kept and put back, v
 
 from __future__ import annotations
 
+import dataclasses
+import time
+
 from clouddrive.core.models import ActionKind, RemoteChange
+from clouddrive.core.planner import CLOCK_SKEW_NS
 from tests.drivekit import Shared, sync, tree, write
 
 
@@ -75,3 +79,26 @@ def test_a_local_edit_of_the_lost_version_goes_up(two, shared: Shared) -> None:
     assert [a.kind for a in report.plan.actions] == [ActionKind.UPLOAD]
     assert shared.latest() == {"f.txt": b"bob's edit"}
     assert tree(bob.root) == {"f.txt": b"bob's edit"}
+
+
+def test_a_newer_version_whose_old_base_expired_is_downloaded(two, shared: Shared) -> None:
+    """Noncurrent-version lifecycle removes bob's old base version long after ann wrote a
+    newer one: that is an ordinary remote change, not a rollback to undo."""
+    ann, bob = two
+    write(ann.root, "f.txt", "first")
+    sync(ann)
+    sync(bob)
+    # bob recorded his base long ago (as an offline drive would have).
+    base = bob.state.load()["f.txt"]
+    bob.state.put(dataclasses.replace(base, recorded_ns=time.time_ns() - 2 * CLOCK_SKEW_NS))
+    write(ann.root, "f.txt", "second")
+    sync(ann)
+    old = [v for v in shared.versions("f.txt") if not v["IsLatest"]]
+    shared.client().delete_object(
+        Bucket=shared.bucket, Key=f"{shared.prefix}/f.txt", VersionId=old[0]["VersionId"]
+    )
+    report = sync(bob)
+    [action] = report.plan.actions
+    assert (action.kind, action.remote_change) == (ActionKind.DOWNLOAD, RemoteChange.MODIFIED)
+    assert tree(bob.root) == {"f.txt": b"second"}
+    assert shared.latest() == {"f.txt": b"second"}

@@ -25,6 +25,7 @@ from clouddrive.core.models import (
 from clouddrive.core.paths import MAX_NAME_BYTES, safe_name
 
 __all__ = [
+    "CLOCK_SKEW_NS",
     "RACY_WINDOW_NS",
     "classify_local",
     "classify_remote",
@@ -32,6 +33,7 @@ __all__ = [
     "decide",
     "is_racy",
     "plan",
+    "rolled_back",
     "swaps",
 ]
 
@@ -39,6 +41,22 @@ __all__ = [
 #: systems with coarse timestamps (FAT: 2 s, many others 1 s) give edits within one tick
 #: the same mtime.
 RACY_WINDOW_NS = 2_000_000_000
+
+
+#: S3 refuses requests signed more than 15 minutes off its clock, so a client's clock and the
+#: server's LastModified stamps agree at least this well.
+CLOCK_SKEW_NS = 15 * 60 * 1_000_000_000
+
+
+def rolled_back(remote: RemoteEntry, base: BaseEntry) -> bool:
+    """With the base's version gone from history, is the newest entry older than the base
+    (its version was deleted while current: a rollback), rather than a newer change whose
+    old base version later expired (noncurrent-version lifecycle)? A base recorded at an
+    unknown moment counts as rolled back: keeping a copy can be undone, losing one cannot."""
+    if base.recorded_ns == 0:
+        return True
+    written_ns = int(remote.last_modified.timestamp() * 1_000_000_000)
+    return written_ns <= base.recorded_ns + CLOCK_SKEW_NS
 
 
 def is_racy(base: BaseEntry, mtime_ns: int) -> bool:
@@ -66,11 +84,17 @@ def classify_remote(
     """How the remote side moved: by version id only, never by time.
 
     `base_gone`: the base's version id is no longer in the key's history (the caller found
-    out from the version listing), so whatever is newest now is older than the base.
+    out from the version listing); if what is newest now is older than the base, history
+    was rewritten (see `rolled_back`).
     """
     if remote is None:
         return RemoteChange.VANISHED if base is not None else RemoteChange.ABSENT
-    if base_gone and base is not None and remote.version_id != base.version_id:
+    if (
+        base_gone
+        and base is not None
+        and remote.version_id != base.version_id
+        and rolled_back(remote, base)
+    ):
         return RemoteChange.REWRITTEN
     if remote.is_delete_marker:
         return RemoteChange.DELETED
