@@ -240,22 +240,56 @@ class TestGuards:
         assert len(report.done) == 55
         assert len(shared.latest()) == 5
 
-    def test_vanished_history_stops_the_run(self, two, shared) -> None:
-        """A key whose versions were purged is not read as 'deleted': the run stops."""
-        a, _ = two
+    def test_one_vanished_key_is_kept_and_the_rest_syncs(self, two, shared) -> None:
+        """A key whose versions were purged is not read as 'deleted', nor does it stop the
+        run: the local copy goes up again, visibly, and every other change syncs."""
+        a, b = two
         write(a.root, "keep.txt", "precious")
+        write(a.root, "other.txt", "v1")
         sync(a)
+        sync(b)
         client = shared.client()
         for v in shared.versions("keep.txt"):
             client.delete_object(
                 Bucket=shared.bucket, Key="team/keep.txt", VersionId=v["VersionId"]
             )
-        with pytest.raises(errors.GuardTripped, match="vanished"):
+        write(b.root, "other.txt", "v2")
+        sync(b)  # bob holds keep.txt too: he puts it back first
+        assert shared.latest() == {"keep.txt": b"precious", "other.txt": b"v2"}
+        for v in shared.versions("keep.txt"):
+            client.delete_object(
+                Bucket=shared.bucket, Key="team/keep.txt", VersionId=v["VersionId"]
+            )
+        report = sync(a)
+        assert report.plan.vanished == ("keep.txt",)
+        assert sorted((o.action.path, o.action.kind) for o in report.done) == [
+            ("keep.txt", ActionKind.UPLOAD),
+            ("other.txt", ActionKind.DOWNLOAD),
+        ]
+        assert tree(a.root) == {"keep.txt": b"precious", "other.txt": b"v2"}
+        assert shared.latest() == {"keep.txt": b"precious", "other.txt": b"v2"}
+
+    def test_many_vanished_keys_stop_the_run_until_allowed(self, two, shared) -> None:
+        """A purge of most of the drive stops the run; --force (the delete guard's flag)
+        does not pass it, its own flag does."""
+        a, _ = two
+        for i in range(60):
+            write(a.root, f"f{i:02}.txt", f"file {i}")
+        sync(a)
+        client = shared.client()
+        for i in range(55):
+            for v in shared.versions(f"f{i:02}.txt"):
+                client.delete_object(
+                    Bucket=shared.bucket, Key=f"team/f{i:02}.txt", VersionId=v["VersionId"]
+                )
+        with pytest.raises(errors.GuardTripped, match="--allow-vanished"):
             a.sync()
-        assert tree(a.root) == {"keep.txt": b"precious"}
-        report = sync(a, force=True)
-        assert [o.action.kind for o in report.done] == [ActionKind.UPLOAD]
-        assert shared.latest() == {"keep.txt": b"precious"}
+        with pytest.raises(errors.GuardTripped, match="vanished"):
+            a.sync(force=True)
+        assert len(shared.latest()) == 5
+        report = sync(a, allow_vanished=True)
+        assert len(report.done) == 55
+        assert len(shared.latest()) == 60
 
     def test_a_second_sync_of_the_same_drive_is_refused(self, two) -> None:
         """The drive lock names the running process."""

@@ -65,19 +65,37 @@ def drive_on(bucket: FakeBucket, root: Path, user: str) -> Drive:
 
 
 class TestEngineOnTheFake:
-    def test_purged_history_trips_the_vanished_guard(self, tmp_path: Path) -> None:
-        """A key purged outside clouddrive (no entry at all) stops the sync; nothing changes;
-        --force uploads the local copy again."""
+    def test_one_purged_key_is_put_back_and_the_rest_syncs(self, tmp_path: Path) -> None:
+        """A key purged outside clouddrive (no entry at all) is handled per key: the local
+        copy goes up again, visibly (plan.vanished), and the rest of the sync goes on."""
         bucket = FakeBucket()
         a = drive_on(bucket, tmp_path / "a", "ann")
         write(a.root, "k.txt", "keep me")
         sync(a)
         bucket.purge("team/k.txt")
+        write(a.root, "other.txt", "new")
+        report = a.sync()
+        assert report.plan.vanished == ("k.txt",) and not report.failed
+        assert bucket.newest("team/k.txt").body == b"keep me"  # type: ignore[union-attr]
+        assert bucket.newest("team/other.txt").body == b"new"  # type: ignore[union-attr]
+
+    def test_many_purged_keys_stop_the_run_until_allowed(self, tmp_path: Path) -> None:
+        """More than 50 keys, and most of the drive, vanishing at once stops the run; only
+        --allow-vanished (not --force) lets it put them all back."""
+        bucket = FakeBucket()
+        a = drive_on(bucket, tmp_path / "a", "ann")
+        for i in range(60):
+            write(a.root, f"k{i}.txt", f"keep {i}")
+        sync(a)
+        for i in range(60):
+            bucket.purge(f"team/k{i}.txt")
         with pytest.raises(errors.GuardTripped, match="vanished"):
             a.sync()
-        assert tree(a.root) == {"k.txt": b"keep me"} and "team/k.txt" not in bucket.keys
-        sync(a, force=True)
-        assert bucket.newest("team/k.txt").body == b"keep me"  # type: ignore[union-attr]
+        with pytest.raises(errors.GuardTripped, match="vanished"):
+            a.sync(force=True)
+        assert all(f"team/k{i}.txt" not in bucket.keys for i in range(60))
+        a.sync(allow_vanished=True)
+        assert bucket.newest("team/k7.txt").body == b"keep 7"  # type: ignore[union-attr]
 
     def test_every_sync_that_changes_something_writes_a_run_record(self, tmp_path: Path) -> None:
         """One record per changing run, under PREFIX/.clouddrive/runs/, read back by activity."""

@@ -152,18 +152,26 @@ class TestIsInternal:
 
     @pytest.mark.parametrize(
         "path",
-        [".clouddrive", ".clouddrive/state.db", ".clouddrive/runs/x.json", ".S3", ".S3/a/b"],
+        [
+            ".clouddrive",
+            ".clouddrive/state.db",
+            ".clouddrive/runs/x.json",
+            ".S3",
+            ".S3/a/b",
+            "a/.clouddrive/x",
+            "a/b/.clouddrive",
+        ],
     )
     def test_internal(self, path: str) -> None:
-        """Top-level .clouddrive and .S3 (and anything under them) are internal."""
+        """.clouddrive at any depth (drives never nest) and a top-level .S3 are internal."""
         assert is_internal(path)
 
     @pytest.mark.parametrize(
         "path",
-        ["a/.clouddrive/x", "docs/.S3", ".clouddrivex/y", ".S3x", "clouddrive/x", "S3/x", "a.txt"],
+        ["docs/.S3", ".clouddrivex/y", "a/.clouddrivex/y", ".S3x", "clouddrive/x", "S3/x", "a.txt"],
     )
     def test_not_internal(self, path: str) -> None:
-        """Only the top-level folders count; look-alike names are ordinary files."""
+        """.S3 counts only at the top; look-alike names are ordinary files."""
         assert not is_internal(path)
 
     def test_case_variant_of_internal_dir(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import posixpath
 from dataclasses import dataclass, field
@@ -23,7 +24,18 @@ from clouddrive.core.models import (
     RemoteEntry,
 )
 from clouddrive.core.paths import unsafe_reason
-from clouddrive.core.planner import classify_local, classify_remote, conflict_name, decide, plan
+from clouddrive.core.planner import (
+    CLOCK_SKEW_NS,
+    RACY_WINDOW_NS,
+    classify_local,
+    classify_remote,
+    conflict_name,
+    decide,
+    is_racy,
+    plan,
+    rolled_back,
+    swaps,
+)
 
 # --------------------------------------------------------------------------------------------
 # Builders
@@ -210,6 +222,160 @@ class TestDecisionTable:
             sha256=sha("v1"),
         )
         assert classify_remote(later, BASE) is RemoteChange.UNCHANGED
+
+
+class TestRacilyClean:
+    """git's rule: an equal stat proves nothing when the mtime is not safely older than the
+    moment the base was recorded (sync-model.md, "Racily clean")."""
+
+    def test_is_racy_within_the_window(self) -> None:
+        recorded = 10 * RACY_WINDOW_NS
+        b = dataclasses.replace(BASE, recorded_ns=recorded)
+        assert is_racy(b, recorded)  # same moment
+        assert is_racy(b, recorded - RACY_WINDOW_NS + 1)  # within a coarse tick
+        assert not is_racy(b, recorded - RACY_WINDOW_NS)  # safely older
+        assert is_racy(BASE, BASE_MTIME)  # recorded at an unknown moment: hash it
+
+    def test_equal_stat_with_a_differing_hash_is_modified(self) -> None:
+        """The scanner hashed a racily clean file: its hash decides, not its equal stat."""
+        same_stat_new_content = local(P, "v2", BASE_MTIME)
+        assert classify_local(same_stat_new_content, BASE) is LocalChange.MODIFIED
+        action = decide(P, same_stat_new_content, remote(P, "v1", "r1"), BASE, user=USER, now=NOW)
+        assert action is not None and action.kind is ActionKind.UPLOAD
+        assert action.if_match == BASE.etag
+
+    def test_equal_stat_and_hash_is_unchanged_and_needs_nothing(self) -> None:
+        rehashed = local(P, "v1", BASE_MTIME)
+        assert classify_local(rehashed, BASE) is LocalChange.UNCHANGED
+        assert decide(P, rehashed, remote(P, "v1", "r1"), BASE, user=USER, now=NOW) is None
+
+    def test_racy_edit_against_a_remote_change_is_a_conflict(self) -> None:
+        action = decide(
+            P, local(P, "v2", BASE_MTIME), remote(P, "v3", "r2"), BASE, user=USER, now=NOW
+        )
+        assert action is not None and action.kind is ActionKind.CONFLICT
+
+
+class TestHistoryRewritten:
+    """A base whose version id left the key's history: keep the local copy, put it back."""
+
+    def gone(self, lf: LocalFile | None, re_: RemoteEntry) -> Action | None:
+        return decide(P, lf, re_, BASE, user=USER, now=NOW, base_gone=True)
+
+    def test_classified_as_rewritten_not_modified_or_deleted(self) -> None:
+        for entry in (remote(P, "v0", "r0"), marker(P, "d0")):
+            assert classify_remote(entry, BASE) is not RemoteChange.REWRITTEN
+            assert classify_remote(entry, BASE, base_gone=True) is RemoteChange.REWRITTEN
+
+    def test_unchanged_copy_goes_up_over_an_older_version(self) -> None:
+        older = RemoteEntry(P, P, "r0", False, LISTED_AT, etag=etag_of("r0"), size=2)
+        action = self.gone(local(P, "v1", BASE_MTIME, hashed=False), older)
+        assert action is not None
+        assert (action.kind, action.if_match) == (ActionKind.UPLOAD, etag_of("r0"))
+        assert action.remote_change is RemoteChange.REWRITTEN
+
+    def test_unchanged_copy_goes_up_over_an_older_delete(self) -> None:
+        action = self.gone(local(P, "v1", BASE_MTIME, hashed=False), marker(P, "d0"))
+        assert action is not None
+        assert (action.kind, action.if_match) == (ActionKind.UPLOAD, None)
+
+    def test_edited_copy_goes_up(self) -> None:
+        action = self.gone(local(P, "v2"), remote(P, "v0", "r0"))
+        assert action is not None and action.kind is ActionKind.UPLOAD
+
+    def test_same_content_already_put_back_is_recorded(self) -> None:
+        action = self.gone(local(P, "v1", BASE_MTIME, hashed=False), remote(P, "v1", "r9"))
+        assert action is not None and action.kind is ActionKind.RECORD
+
+    def test_deleted_here(self) -> None:
+        down = self.gone(None, remote(P, "v0", "r0"))
+        forget = self.gone(None, marker(P, "d0"))
+        assert down is not None and down.kind is ActionKind.DOWNLOAD
+        assert forget is not None and forget.kind is ActionKind.FORGET
+
+    def test_a_newer_change_whose_base_expired_is_ordinary(self) -> None:
+        """Lifecycle expired the (noncurrent) base version after someone wrote a newer one:
+        that newer one is an ordinary change, not a rollback."""
+        listed_ns = int(LISTED_AT.timestamp() * 1e9)
+        long_before = dataclasses.replace(BASE, recorded_ns=listed_ns - 2 * CLOCK_SKEW_NS)
+        newer = remote(P, "v2", "r2")
+        assert not rolled_back(newer, long_before)
+        assert classify_remote(newer, long_before, base_gone=True) is RemoteChange.MODIFIED
+        action = decide(
+            P,
+            local(P, "v1", BASE_MTIME, hashed=False),
+            newer,
+            long_before,
+            user=USER,
+            now=NOW,
+            base_gone=True,
+        )
+        assert action is not None and action.kind is ActionKind.DOWNLOAD
+        after = dataclasses.replace(BASE, recorded_ns=listed_ns + 1)
+        assert rolled_back(newer, after)
+        assert classify_remote(newer, after, base_gone=True) is RemoteChange.REWRITTEN
+
+    def test_plan_passes_base_gone_per_path(self) -> None:
+        plan_ = plan(
+            {P: local(P, "v1", BASE_MTIME, hashed=False)},
+            {P: marker(P, "d0")},
+            {P: BASE},
+            user=USER,
+            now=NOW,
+            base_gone={P},
+        )
+        assert [(a.kind, a.remote_change) for a in plan_.actions] == [
+            (ActionKind.UPLOAD, RemoteChange.REWRITTEN)
+        ]
+        assert plan_.vanished == ()
+
+
+class TestSwaps:
+    """A file replaced by a folder of the same name, or the reverse (planner.swaps)."""
+
+    def test_unchanged_file_under_a_new_folder_leaves(self) -> None:
+        result = swaps(
+            {"a": local("a", "x", BASE_MTIME, hashed=False)},
+            {"a": marker("a", "d1"), "a/b": remote("a/b", "y", "rb")},
+            {"a": base_of("a", "x", "ra")},
+        )
+        assert result.leaving_local == {"a"} and not result.set_aside
+
+    def test_edited_file_under_a_new_folder_is_set_aside(self) -> None:
+        files = {"a": local("a", "edited")}
+        entries = {"a": marker("a", "d1"), "a/b": remote("a/b", "y", "rb")}
+        bases = {"a": base_of("a", "x", "ra")}
+        result = swaps(files, entries, bases)
+        assert result.set_aside == {"a"} and not result.leaving_local
+        plan_ = plan(files, entries, bases, user=USER, now=NOW, set_aside=result.set_aside)
+        by_path = {a.path: a for a in plan_.actions}
+        assert by_path["a"].kind is ActionKind.CONFLICT
+        assert by_path["a"].conflict_path == "a (conflict ann 2026-01-02 030405)"
+        assert by_path["a/b"].kind is ActionKind.DOWNLOAD
+
+    def test_edit_inside_a_folder_that_became_a_file_goes_under_a_renamed_folder(self) -> None:
+        files = {"a/b": local("a/b", "edited")}
+        entries = {"a/b": marker("a/b", "d1"), "a": remote("a", "y", "ra")}
+        bases = {"a/b": base_of("a/b", "x", "rb")}
+        result = swaps(files, entries, bases)
+        assert result.set_aside == {"a/b"}
+        plan_ = plan(files, entries, bases, user=USER, now=NOW, set_aside=result.set_aside)
+        by_path = {a.path: a for a in plan_.actions}
+        assert by_path["a/b"].conflict_path == "a (conflict ann 2026-01-02 030405)/b"
+
+    def test_local_swap_deletes_the_old_name_on_s3(self) -> None:
+        result = swaps(
+            {"a/b": local("a/b", "new")},
+            {"a": remote("a", "x", "ra")},
+            {"a": base_of("a", "x", "ra")},
+        )
+        assert result.leaving_remote == {"a"}
+
+    def test_edit_without_a_swap_is_not_set_aside(self) -> None:
+        result = swaps(
+            {"a": local("a", "edited")}, {"a": marker("a", "d1")}, {"a": base_of("a", "x", "ra")}
+        )
+        assert not result.set_aside and not result.leaving_local
 
 
 class TestPlanShape:

@@ -165,6 +165,7 @@ def run_sync(drive: Drive, args: argparse.Namespace) -> SyncReport:
             dry_run=args.dry_run,
             max_delete=args.max_delete,
             force=args.force,
+            allow_vanished=args.allow_vanished,
             on_plan=output.on_plan,
             on_outcome=output.on_outcome,
         )
@@ -223,6 +224,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         endpoint = drive.remote.client.meta.endpoint_url
         out.print(f"Demo drive: {drive.root} <-> {drive.uri} (local S3 server at {endpoint})")
         args.yes, args.dry_run, args.max_delete, args.force = True, False, None, False
+        args.allow_vanished = False
         report = run_sync(drive, args)
         code = _finish(report, False)
     out.print(f"Try: cd {folder} && echo hello > new.txt && clouddrive status && clouddrive sync")
@@ -289,7 +291,13 @@ def _sync_flags(p: argparse.ArgumentParser) -> None:
         help="stop if the plan deletes more than N files on either side "
         "(default: more than 50 and more than half of the synced files)",
     )
-    p.add_argument("--force", action="store_true", help="run past the delete and vanish guards")
+    p.add_argument("--force", action="store_true", help="run past the mass-delete guard")
+    p.add_argument(
+        "--allow-vanished",
+        action="store_true",
+        help="run past the guard against many files vanishing from S3 at once "
+        "(your copies are uploaded again)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

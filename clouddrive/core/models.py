@@ -42,6 +42,9 @@ class RemoteChange(StrEnum):
     MODIFIED = "modified"  #: another object version is latest
     DELETED = "deleted"  #: a delete marker is latest
     VANISHED = "vanished"  #: a base, but no entry at all (purged?): suspicious
+    #: the base's version is gone from the key's history (an outside hard delete of a
+    #: version): the newest entry left is older, not a change anyone made on top of ours
+    REWRITTEN = "rewritten"
     ABSENT = "absent"  #: neither
 
 
@@ -90,7 +93,12 @@ class RemoteEntry:
 
 @dataclass(frozen=True, slots=True)
 class BaseEntry:
-    """What this client last saw both sides agree on for a path."""
+    """What this client last saw both sides agree on for a path.
+
+    `recorded_ns` is when the base was recorded (no later than its content was read; 0:
+    unknown). A file whose mtime is not safely older than that may have changed within the
+    same timestamp tick, so equal size and mtime do not prove it unchanged ("racily clean").
+    """
 
     path: str
     size: int
@@ -98,6 +106,7 @@ class BaseEntry:
     sha256: str
     version_id: str
     etag: str
+    recorded_ns: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ __all__ = [
     "UnsafeKey",
     "escape_name",
     "find_collisions",
+    "internal_owner",
     "is_internal",
     "key_to_path",
     "normalize_prefix",
@@ -133,14 +134,35 @@ def escape_name(text: str) -> str:
     )
 
 
-def is_internal(path: str) -> bool:
-    """clouddrive's own folder and s3synchrony's leftovers: never synced as files.
+def _folded(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).casefold()
 
+
+_INTERNAL_DIR_FOLDED = _folded(INTERNAL_DIR)
+
+
+def is_internal(path: str) -> bool:
+    """clouddrive's own folders and s3synchrony's leftovers: never synced as files.
+
+    A `.clouddrive/` folder at any depth is internal (another drive's state, config and run
+    records, were one ever made inside this one); s3synchrony's `.S3/` only at the top.
     Compared case- and normalisation-insensitively: on macOS or Windows '.CloudDrive/x'
     would land inside the drive's own state folder.
     """
-    top = path.split("/", 1)[0]
-    return unicodedata.normalize("NFKC", top).casefold() in _INTERNAL_FOLDED
+    segments = path.split("/")
+    if _folded(segments[0]) in _INTERNAL_FOLDED:
+        return True
+    return any(_folded(segment) == _INTERNAL_DIR_FOLDED for segment in segments[1:])
+
+
+def internal_owner(path: str) -> str | None:
+    """The folder holding the first `.clouddrive/` segment of `path` (`"x/y"` for
+    `x/y/.clouddrive/runs/r.json`, `""` at the top), or None if there is none."""
+    segments = path.split("/")
+    for i, segment in enumerate(segments):
+        if _folded(segment) == _INTERNAL_DIR_FOLDED:
+            return "/".join(segments[:i])
+    return None
 
 
 def _fold(name: str, case_insensitive: bool, normalizes_unicode: bool) -> str:

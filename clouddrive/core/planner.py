@@ -7,7 +7,9 @@ decision table lives in `decide()`; see ../shared/design/sync-model.md for the c
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from datetime import datetime
 
 from clouddrive.core.models import (
@@ -22,7 +24,45 @@ from clouddrive.core.models import (
 )
 from clouddrive.core.paths import MAX_NAME_BYTES, safe_name
 
-__all__ = ["classify_local", "classify_remote", "conflict_name", "decide", "plan"]
+__all__ = [
+    "CLOCK_SKEW_NS",
+    "RACY_WINDOW_NS",
+    "classify_local",
+    "classify_remote",
+    "conflict_name",
+    "decide",
+    "is_racy",
+    "plan",
+    "rolled_back",
+    "swaps",
+]
+
+#: How much older than its base's record a file's mtime must be to trust an equal stat: file
+#: systems with coarse timestamps (FAT: 2 s, many others 1 s) give edits within one tick
+#: the same mtime.
+RACY_WINDOW_NS = 2_000_000_000
+
+
+#: S3 refuses requests signed more than 15 minutes off its clock, so a client's clock and the
+#: server's LastModified stamps agree at least this well.
+CLOCK_SKEW_NS = 15 * 60 * 1_000_000_000
+
+
+def rolled_back(remote: RemoteEntry, base: BaseEntry) -> bool:
+    """With the base's version gone from history, is the newest entry older than the base
+    (its version was deleted while current: a rollback), rather than a newer change whose
+    old base version later expired (noncurrent-version lifecycle)? A base recorded at an
+    unknown moment counts as rolled back: keeping a copy can be undone, losing one cannot."""
+    if base.recorded_ns == 0:
+        return True
+    written_ns = int(remote.last_modified.timestamp() * 1_000_000_000)
+    return written_ns <= base.recorded_ns + CLOCK_SKEW_NS
+
+
+def is_racy(base: BaseEntry, mtime_ns: int) -> bool:
+    """git's "racily clean": a file with this mtime may have changed after `base` was recorded
+    without its stat showing it, so only its hash can tell (see sync-model.md)."""
+    return mtime_ns + RACY_WINDOW_NS > base.recorded_ns
 
 
 def classify_local(local: LocalFile | None, base: BaseEntry | None) -> LocalChange:
@@ -31,17 +71,31 @@ def classify_local(local: LocalFile | None, base: BaseEntry | None) -> LocalChan
         return LocalChange.DELETED if base is not None else LocalChange.ABSENT
     if base is None:
         return LocalChange.CREATED
-    if local.size == base.size and local.mtime_ns == base.mtime_ns:
-        return LocalChange.UNCHANGED
+    if local.sha256 is None and local.size == base.size and local.mtime_ns == base.mtime_ns:
+        return LocalChange.UNCHANGED  # stat equal and not racy: the scanner did not hash it
     if local.sha256 is None:
         raise ValueError(f"{local.path}: stat moved but the scanner did not hash it")
     return LocalChange.UNCHANGED if local.sha256 == base.sha256 else LocalChange.MODIFIED
 
 
-def classify_remote(remote: RemoteEntry | None, base: BaseEntry | None) -> RemoteChange:
-    """How the remote side moved: by version id only, never by time."""
+def classify_remote(
+    remote: RemoteEntry | None, base: BaseEntry | None, *, base_gone: bool = False
+) -> RemoteChange:
+    """How the remote side moved: by version id only, never by time.
+
+    `base_gone`: the base's version id is no longer in the key's history (the caller found
+    out from the version listing); if what is newest now is older than the base, history
+    was rewritten (see `rolled_back`).
+    """
     if remote is None:
         return RemoteChange.VANISHED if base is not None else RemoteChange.ABSENT
+    if (
+        base_gone
+        and base is not None
+        and remote.version_id != base.version_id
+        and rolled_back(remote, base)
+    ):
+        return RemoteChange.REWRITTEN
     if remote.is_delete_marker:
         return RemoteChange.DELETED
     if base is None:
@@ -82,6 +136,96 @@ def _fit(text: str, max_bytes: int) -> str:
     return data[:max_bytes].decode("utf-8", "ignore")
 
 
+@dataclass(frozen=True, slots=True)
+class Swaps:
+    """Paths that clear the way for a file replaced by a folder of the same name (or the
+    reverse), so the swap is planned in one run instead of read as a name collision."""
+
+    leaving_local: frozenset[str]  #: unchanged here, deleted on S3: deleted here first
+    leaving_remote: frozenset[str]  #: deleted here, unchanged on S3: a delete marker first
+    set_aside: frozenset[str]  #: edited here, deleted on S3, its name now taken on S3
+
+
+def _folders(paths: Iterable[str]) -> set[str]:
+    """Every folder that `paths` imply (`a/b/c` -> `a`, `a/b`)."""
+    found: set[str] = set()
+    for path in paths:
+        parts = path.split("/")
+        found.update("/".join(parts[:i]) for i in range(1, len(parts)))
+    return found
+
+
+def _clash_point(path: str, files: AbstractSet[str], folders: AbstractSet[str]) -> str | None:
+    """Where `path` clashes as file/folder with the names of another side: itself (a folder
+    there), or its first folder that is a file there; None if it does not."""
+    if path in folders:
+        return path
+    parts = path.split("/")
+    for i in range(1, len(parts)):
+        folder = "/".join(parts[:i])
+        if folder in files:
+            return folder
+    return None
+
+
+def swaps(
+    local: Mapping[str, LocalFile],
+    remote: Mapping[str, RemoteEntry],
+    base: Mapping[str, BaseEntry],
+) -> Swaps:
+    """What a file/folder swap made on one side means for this run (see `Swaps`).
+
+    Collisions are then computed over what each side will hold after the run, not over the
+    union of what they hold now (where `a` and `a/b` would block each other forever).
+    """
+    leaving_local: set[str] = set()
+    edited_gone: set[str] = set()
+    for path, lf in local.items():
+        b, r = base.get(path), remote.get(path)
+        if b is None or r is None or not r.is_delete_marker:
+            continue
+        lc = classify_local(lf, b)
+        if lc is LocalChange.UNCHANGED:
+            leaving_local.add(path)
+        elif lc is LocalChange.MODIFIED:
+            edited_gone.add(path)
+    leaving_remote = frozenset(
+        path
+        for path, r in remote.items()
+        if path not in local
+        and (b := base.get(path)) is not None
+        and classify_remote(r, b) is RemoteChange.UNCHANGED
+    )
+    present = {p for p, r in remote.items() if not r.is_delete_marker} - leaving_remote
+    present_folders = _folders(present)
+    set_aside = frozenset(
+        p for p in edited_gone if _clash_point(p, present, present_folders) is not None
+    )
+    return Swaps(frozenset(leaving_local), leaving_remote, set_aside)
+
+
+def _aside_name(
+    path: str,
+    remote: Mapping[str, RemoteEntry],
+    user: str,
+    now: datetime,
+    taken: AbstractSet[str],
+) -> str:
+    """The conflict copy of an edit set aside by a swap: beside the file (`a (conflict ...)`)
+    or, when a folder of it became a file on S3, under a renamed folder
+    (`a (conflict ...)/b`), so the copy clashes with nothing."""
+    present = {p for p, r in remote.items() if not r.is_delete_marker}
+    point = _clash_point(path, present, _folders(present)) or path
+    return conflict_name(point, user, now, _folders(taken) | set(taken)) + path[len(point) :]
+
+
+def _hashed(local: LocalFile | None, base: BaseEntry | None) -> LocalFile | None:
+    """`local` with its hash filled in from the base when the scanner trusted its stat."""
+    if local is not None and local.sha256 is None and base is not None:
+        return LocalFile(local.path, local.size, local.mtime_ns, base.sha256)
+    return local
+
+
 def _same_content(local: LocalFile | None, remote: RemoteEntry | None) -> bool:
     return (
         local is not None
@@ -100,10 +244,19 @@ def decide(
     user: str,
     now: datetime,
     taken: set[str] | frozenset[str] = frozenset(),
+    base_gone: bool = False,
+    aside_path: str | None = None,
 ) -> Action | None:
-    """The decision table for one path. None means nothing to do."""
+    """The decision table for one path. None means nothing to do.
+
+    `base_gone` (history rewritten from outside): the local copy is kept and uploaded again
+    over whatever is newest now, never overwritten or deleted by an older entry.
+    `aside_path` (a swap took this name on S3, see `swaps`): a local edit of a file deleted
+    on S3 becomes a conflict copy there instead of going up at a name that is now a folder
+    (or under a folder that is now a file).
+    """
     lc = classify_local(local, base)
-    rc = classify_remote(remote, base)
+    rc = classify_remote(remote, base, base_gone=base_gone)
 
     def act(
         kind: ActionKind, if_match: str | None = None, conflict_path: str | None = None
@@ -122,6 +275,22 @@ def decide(
 
     L, R = LocalChange, RemoteChange
     both_have_content = rc in (R.CREATED, R.MODIFIED)
+
+    if aside_path is not None and lc is L.MODIFIED and rc is R.DELETED:
+        return act(ActionKind.CONFLICT, conflict_path=aside_path)
+
+    if rc is R.REWRITTEN:
+        assert remote is not None
+        if lc in (L.UNCHANGED, L.MODIFIED):
+            if _same_content(_hashed(local, base), remote):
+                return act(ActionKind.RECORD)  # already put back (by another drive)
+            # The version this drive holds was deleted from history: its content may exist
+            # only here now. Put it back on top of the older entry (conditional on that
+            # entry still being the newest one).
+            return act(ActionKind.UPLOAD, if_match=None if remote.is_delete_marker else remote.etag)
+        if remote.is_delete_marker:
+            return act(ActionKind.FORGET)  # deleted here; an older delete is newest there
+        return act(ActionKind.DOWNLOAD)  # deleted here: an older version is newest there
 
     if lc is L.UNCHANGED:
         assert local is not None and base is not None
@@ -168,15 +337,31 @@ def plan(
     *,
     user: str,
     now: datetime,
+    base_gone: Collection[str] = frozenset(),
+    set_aside: Collection[str] = frozenset(),
 ) -> Plan:
-    """Plan one sync of every path any of the three inputs knows, in path order."""
+    """Plan one sync of every path any of the three inputs knows, in path order.
+
+    `base_gone`: paths whose base version id is no longer in their key's history;
+    `set_aside`: local edits whose name a file/folder swap took on S3 (see `swaps`).
+    """
     paths = sorted(set(local) | set(remote) | set(base))
     taken = frozenset(local) | frozenset(remote)
+    gone = frozenset(base_gone)
     actions: list[Action] = []
     vanished: list[str] = []
     for path in paths:
+        aside = _aside_name(path, remote, user, now, taken) if path in set_aside else None
         action = decide(
-            path, local.get(path), remote.get(path), base.get(path), user=user, now=now, taken=taken
+            path,
+            local.get(path),
+            remote.get(path),
+            base.get(path),
+            user=user,
+            now=now,
+            taken=taken,
+            base_gone=path in gone,
+            aside_path=aside,
         )
         if action is None:
             continue

@@ -19,7 +19,7 @@ from clouddrive.core.models import (
     Plan,
     RemoteEntry,
 )
-from clouddrive.drive.setup import check_bucket, connect_remote, new_config
+from clouddrive.drive.setup import check_bucket, connect_remote, mark_drive, new_config
 from clouddrive.drive.share import ShareLink, make_link
 from clouddrive.drive.travel import TimeTravelOps
 from clouddrive.history.lookup import VersionText, changed_by, read_version
@@ -108,6 +108,7 @@ class Drive(TimeTravelOps):
         )
         drive = cls(folder, config)
         check_bucket(drive.remote, config.bucket, consent)
+        mark_drive(drive.remote, config)
         folder.mkdir(parents=True, exist_ok=True)
         drive.root = folder.resolve()
         config.save(drive.root)
@@ -194,6 +195,7 @@ class Drive(TimeTravelOps):
         dry_run: bool = False,
         max_delete: int | None = None,
         force: bool = False,
+        allow_vanished: bool = False,
         on_outcome: Callable[[Outcome], None] | None = None,
         on_plan: Callable[[Plan], None] | None = None,
         cancel: threading.Event | None = None,
@@ -210,6 +212,7 @@ class Drive(TimeTravelOps):
             dry_run=dry_run,
             max_delete=max_delete,
             force=force,
+            allow_vanished=allow_vanished,
             on_outcome=on_outcome,
             on_plan=on_plan,
             cancel=cancel,

@@ -3,17 +3,28 @@ and the one place a drive's S3 client is built from its config (embedded server 
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 from clouddrive import errors
-from clouddrive.core.paths import normalize_prefix
+from clouddrive.core.paths import INTERNAL_DIR, normalize_prefix
 from clouddrive.embedded.access import DEFAULT_BUCKET, EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 from clouddrive.embedded.registry import ensure_embedded, is_embedded_endpoint
 from clouddrive.ledger import RetryPolicy, S3Remote, connect
-from clouddrive.local.config import DriveConfig
+from clouddrive.local.config import CONFIG_NAME, DriveConfig, internal_dir
 
-__all__ = ["check_bucket", "connect_remote", "new_config"]
+__all__ = [
+    "MARKER",
+    "check_bucket",
+    "check_folder_nesting",
+    "check_prefix_nesting",
+    "connect_remote",
+    "mark_drive",
+    "new_config",
+]
 
 
 def new_config(
@@ -50,12 +61,69 @@ def new_config(
         raise errors.ConfigError(
             f"{folder} is already a drive for s3://{existing.bucket}/{existing.prefix}"
         )
+    check_folder_nesting(folder)
     return config
 
 
+def _drive_at(folder: Path) -> str | None:
+    """`s3://bucket/prefix/` of the drive whose folder is `folder`, or None."""
+    if not (internal_dir(folder) / CONFIG_NAME).is_file():
+        return None
+    try:
+        cfg = DriveConfig.load(folder)
+    except errors.CloudDriveError:
+        return "another drive"
+    return f"s3://{cfg.bucket}/{cfg.prefix + '/' if cfg.prefix else ''}"
+
+
+def check_folder_nesting(folder: Path) -> None:
+    """Drives never nest: refuse a folder inside another drive's folder, or one holding
+    another drive's folder (the outer drive would sync the inner one's state and config)."""
+    folder = folder.expanduser().resolve()
+    for parent in folder.parents:
+        if (where := _drive_at(parent)) is not None:
+            raise errors.ConfigError(
+                f"{folder} is inside the drive folder {parent} ({where}); drives cannot nest"
+            )
+    if not folder.is_dir():
+        return
+    for dirpath, dirnames, _files in os.walk(folder, onerror=lambda _exc: None):
+        here = Path(dirpath)
+        if here != folder and (where := _drive_at(here)) is not None:
+            raise errors.ConfigError(
+                f"{folder} holds the drive folder {here} ({where}); drives cannot nest"
+            )
+        dirnames[:] = [d for d in dirnames if d != INTERNAL_DIR]
+
+
+MARKER = f"{INTERNAL_DIR}/drive.json"  #: written by init: a drive here, even before any run
+
+
+def mark_drive(remote: S3Remote, config: DriveConfig) -> None:
+    """Leave `PREFIX/.clouddrive/drive.json`, so a later `init` of an overlapping prefix finds
+    this drive even before it has synced (a user who may not write there skips it)."""
+    body = json.dumps({"format": 1, "user": config.user_name}).encode()
+    with contextlib.suppress(errors.AccessDenied):
+        remote.put_bytes(MARKER, body)
+
+
+def check_prefix_nesting(remote: S3Remote) -> None:
+    """Drives never nest on S3 either: refuse a prefix inside or above another drive's (its
+    `.clouddrive/` run records or marker show where it is)."""
+    others = remote.other_drives()
+    if others:
+        where = ", ".join(f"s3://{remote.bucket}/{p + '/' if p else ''}" for p in others[:3])
+        raise errors.ConfigError(
+            f"{remote.uri} overlaps the drive at {where}; drives cannot nest: choose a prefix "
+            "beside it"
+        )
+
+
 def check_bucket(remote: S3Remote, bucket: str, consent: Callable[[str], bool]) -> None:
-    """The bucket must exist and keep versions; versioning is enabled only with consent."""
+    """The bucket must exist and keep versions, and the prefix must not nest with another
+    drive's; versioning is enabled only with consent."""
     remote.bucket_exists()
+    check_prefix_nesting(remote)
     status = remote.versioning_status()
     if status == "Enabled":
         return

@@ -12,14 +12,21 @@ import contextlib
 import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import botocore.client
 
 from clouddrive import errors
 from clouddrive.core.models import RemoteEntry, Skipped
-from clouddrive.core.paths import UnsafeKey, is_internal, key_to_path
+from clouddrive.core.paths import (
+    INTERNAL_DIR,
+    UnsafeKey,
+    internal_owner,
+    is_internal,
+    key_to_path,
+    path_to_key,
+)
 from clouddrive.core.timeline import Entry, KeyHistory, order
 from clouddrive.ledger.base import RemoteBase, etag_of
 from clouddrive.testing.faults import crash_point
@@ -33,6 +40,9 @@ class RemoteListing:
 
     entries: dict[str, RemoteEntry]
     skipped: list[Skipped]
+    #: path -> every version id (and delete marker id) the listing showed for its key: a
+    #: base whose version is not among them points at history rewritten from outside
+    history: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 _ENTRY_TAG = re.compile(rb"<(Version|DeleteMarker)[\s>]")
@@ -152,7 +162,10 @@ class Listing(RemoteBase):
         skipped: list[Skipped] = []
         list_prefix = self.prefix + "/" if self.prefix else ""
         pages = 0
+        ids: dict[str, set[str]] = {}
         for page in self._pages(list_prefix):
+            for item in (page.get("Versions") or []) + (page.get("DeleteMarkers") or []):
+                ids.setdefault(item["Key"], set()).add(str(item.get("VersionId") or "null"))
             for key, item, marker in self._latest_in(page):
                 if key.endswith("/") and (marker or int(item.get("Size", 0)) == 0):
                     continue  # a "folder" placeholder made by a console
@@ -169,7 +182,8 @@ class Listing(RemoteBase):
             pages += 1
         if pages > 1:
             self._fill_gaps(entries, list_prefix)
-        return RemoteListing(entries, skipped)
+        history = {p: frozenset(ids[e.key]) for p, e in entries.items() if e.key in ids}
+        return RemoteListing(entries, skipped, history)
 
     def _fill_gaps(self, entries: dict[str, RemoteEntry], list_prefix: str) -> None:
         """Re-read every current key that a paginated version listing left out.
@@ -314,6 +328,22 @@ class Listing(RemoteBase):
                 key, items = page_key, groups[page_key]
         if key is not None and (done := finish(key, items)) is not None:
             yield done
+
+    def other_drives(self) -> list[str]:
+        """Prefixes of other drives that overlap this one (for `init`): a `.clouddrive/`
+        folder at any prefix above this one, or anywhere below it but its own."""
+        found: list[str] = []
+        parts = self.prefix.split("/") if self.prefix else []
+        for i in range(len(parts)):
+            above = "/".join(parts[:i])
+            if next(iter(self._object_keys(path_to_key(f"{INTERNAL_DIR}/", above))), None):
+                found.append(above)
+        base = len(self.prefix) + 1 if self.prefix else 0
+        for key in self._object_keys(self.key("")):
+            owner = internal_owner(key[base:])
+            if owner and self.key(owner) not in found:
+                found.append(self.key(owner))
+        return found
 
     def list_objects(self, relprefix: str, *, start_after: str | None = None) -> list[str]:
         """The current keys under `PREFIX/relprefix` (relative to the prefix, in key order);

@@ -13,11 +13,12 @@ import unicodedata
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from clouddrive.core.models import BaseEntry, LocalFile, Skipped
 from clouddrive.core.paths import unsafe_reason
+from clouddrive.core.planner import is_racy
 from clouddrive.local.ignore import IgnoreRules
 
 __all__ = [
@@ -60,8 +61,13 @@ def stat_matches(path: Path, size: int, mtime_ns: int) -> bool:
 
 @dataclass(frozen=True)
 class LocalScan:
+    """The files found, what was left out, and the racily clean files whose hash proved them
+    unchanged (`verified`: their bases may be stamped anew, as `git status` refreshes its
+    index, so the next scan need not hash them again)."""
+
     files: dict[str, LocalFile]
     skipped: list[Skipped]
+    verified: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,13 @@ def probe_fs(folder: Path) -> FsTraits:
     return FsTraits(case_insensitive=case_insensitive, normalizes_unicode=normalizes)
 
 
+def _list_dir(folder: str) -> list[os.DirEntry[str]]:
+    """The entries of one folder (a seam: tests inject an unreadable folder when run as root,
+    where a chmod cannot take read access away)."""
+    with os.scandir(folder) as it:
+        return list(it)
+
+
 def _walk(
     root: Path, ignore: IgnoreRules, skipped: list[Skipped]
 ) -> list[tuple[str, os.stat_result]]:
@@ -104,8 +117,7 @@ def _walk(
     while stack:
         folder, rel = stack.pop()
         try:
-            with os.scandir(folder) as it:
-                entries = list(it)
+            entries = _list_dir(folder)
         except OSError as exc:
             skipped.append(Skipped(rel or ".", f"folder unreadable: {exc.strerror}"))
             continue
@@ -147,14 +159,16 @@ def scan(
     *,
     hash_workers: int = 4,
 ) -> LocalScan:
-    """Stat the tree; hash only files whose size or mtime moved from their base."""
+    """Stat the tree; hash only files whose size or mtime moved from their base, or whose
+    equal stat cannot be trusted (racily clean: see `is_racy`)."""
     skipped: list[Skipped] = []
     stats = _walk(root, ignore, skipped)
     files: dict[str, LocalFile] = {}
     to_hash: list[tuple[str, os.stat_result]] = []
     for relpath, st in stats:
         b = base.get(relpath)
-        if b is not None and b.size == st.st_size and b.mtime_ns == st.st_mtime_ns:
+        same = b is not None and b.size == st.st_size and b.mtime_ns == st.st_mtime_ns
+        if same and b is not None and not is_racy(b, st.st_mtime_ns):
             files[relpath] = LocalFile(relpath, st.st_size, st.st_mtime_ns)
         else:
             to_hash.append((relpath, st))
@@ -167,11 +181,19 @@ def scan(
             return Skipped(relpath, f"unreadable: {exc.strerror}")
         return LocalFile(relpath, st.st_size, st.st_mtime_ns, digest)
 
+    verified: list[str] = []
     if to_hash:
         with ThreadPoolExecutor(max_workers=hash_workers) as pool:
             for result in pool.map(hash_one, to_hash):
                 if isinstance(result, Skipped):
                     skipped.append(result)
-                else:
-                    files[result.path] = result
-    return LocalScan(files, skipped)
+                    continue
+                files[result.path] = result
+                b = base.get(result.path)
+                if b is not None and (b.size, b.mtime_ns, b.sha256) == (
+                    result.size,
+                    result.mtime_ns,
+                    result.sha256,
+                ):
+                    verified.append(result.path)
+    return LocalScan(files, skipped, verified)

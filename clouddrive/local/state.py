@@ -2,12 +2,16 @@
 
 A base row is written only after its action succeeded, each in its own transaction, so a
 crash loses at most the record of work that a rerun then adopts as "same on both sides".
+Each row keeps when it was recorded (`recorded_ns`), for the "racily clean" rule.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
+import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from clouddrive.core.models import BaseEntry
@@ -21,7 +25,8 @@ CREATE TABLE IF NOT EXISTS base (
     mtime_ns INTEGER NOT NULL,
     sha256 TEXT NOT NULL,
     version_id TEXT NOT NULL,
-    etag TEXT NOT NULL
+    etag TEXT NOT NULL,
+    recorded_ns INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -41,18 +46,33 @@ class StateStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        with contextlib.suppress(sqlite3.OperationalError):  # a database from before the column
+            self._db.execute("ALTER TABLE base ADD COLUMN recorded_ns INTEGER NOT NULL DEFAULT 0")
+        self._content_since_ns: int | None = None
+
+    def reading_from(self, moment_ns: int) -> None:
+        """Contents of bases put from now on were read no earlier than `moment_ns` (a run's
+        scan start): they are stamped with it, never later, so an edit made after the read
+        in the same mtime tick still reads as "racily clean" and gets hashed."""
+        with self._lock:
+            self._content_since_ns = moment_ns
+
+    def _stamp(self) -> int:
+        now = time.time_ns()
+        since = self._content_since_ns
+        return now if since is None else min(now, since)
 
     def load(self) -> dict[str, BaseEntry]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT path, size, mtime_ns, sha256, version_id, etag FROM base"
+                "SELECT path, size, mtime_ns, sha256, version_id, etag, recorded_ns FROM base"
             ).fetchall()
         return {row[0]: BaseEntry(*row) for row in rows}
 
     def put(self, entry: BaseEntry) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO base VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO base VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     entry.path,
                     entry.size,
@@ -60,8 +80,22 @@ class StateStore:
                     entry.sha256,
                     entry.version_id,
                     entry.etag,
+                    entry.recorded_ns or self._stamp(),
                 ),
             )
+
+    def restamp(self, paths: Iterable[str], recorded_ns: int) -> None:
+        """Mark the bases of `paths` as recorded at `recorded_ns` (their files were just hashed
+        and found equal to the base: only the racily-clean clock moves)."""
+        rows = [(recorded_ns, path, recorded_ns) for path in paths]
+        if not rows:
+            return
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "UPDATE base SET recorded_ns = ? WHERE path = ? AND recorded_ns < ?", rows
+            )
+            self._db.execute("COMMIT")
 
     def forget(self, path: str) -> None:
         with self._lock:

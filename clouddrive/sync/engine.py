@@ -55,6 +55,7 @@ class SyncEngine:
         dry_run: bool = False,
         max_delete: int | None = None,
         force: bool = False,
+        allow_vanished: bool = False,
         on_outcome: Callable[[Outcome], None] | None = None,
         on_plan: Callable[[Plan], None] | None = None,
         cancel: threading.Event | None = None,
@@ -76,7 +77,13 @@ class SyncEngine:
             report = SyncReport(plan=plan, run_id=run_id, dry_run=dry_run)
             if on_plan is not None:
                 on_plan(plan)
-            check_guards(plan, len(inputs.base), max_delete=max_delete, force=force)
+            check_guards(
+                plan,
+                len(inputs.base),
+                max_delete=max_delete,
+                force=force,
+                allow_vanished=allow_vanished,
+            )
             if dry_run or plan.is_empty:
                 return report
             # Bookkeeping alone (files touched but identical) needs nobody's consent.

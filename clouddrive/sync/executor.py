@@ -7,9 +7,11 @@ actions finish, so a crash never records work that did not happen.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
+import stat
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -103,10 +105,10 @@ class Executor:
         way round) finds the way clear.
         """
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        ordered = sorted(actions, key=lambda a: _PHASE[a.kind])
+        ordered = sorted(actions, key=_phase)
         phases: dict[int, list[Action]] = {}
         for action in ordered:
-            phases.setdefault(_PHASE[action.kind], []).append(action)
+            phases.setdefault(_phase(action), []).append(action)
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="cd-xfer") as pool:
             for phase in sorted(phases):
                 pending: set[Future[Outcome]] = set()
@@ -265,6 +267,11 @@ class Executor:
                 os.utime(tmp, ns=(result.mtime_ns, result.mtime_ns))
             crash_point("after-download-temp")
             target.parent.mkdir(parents=True, exist_ok=True)
+            # The file being replaced keeps its mode (a 0600 file stays private, an executable
+            # stays executable); a new file gets the umask's default.
+            with contextlib.suppress(OSError):
+                if stat.S_ISREG(mode := target.lstat().st_mode):
+                    os.chmod(tmp, stat.S_IMODE(mode))
             try:
                 self._check_local(target, planned)
             except _Changed:
@@ -312,8 +319,11 @@ class Executor:
 
     def _do_delete_remote(self, action: Action, outcome: Outcome) -> None:
         assert action.base is not None
-        target = self._target(action.path)
-        self._check_local(target, None)
+        # Nothing is written here, so only a file back at the path stops it: the name may
+        # now be a folder, or lie under a folder that is now a file (a file/folder swap).
+        target = self.root / action.path
+        if os.path.lexists(target) and (target.is_symlink() or not target.is_dir()):
+            raise _Changed("a file appeared at this path")
         marker = self.remote.delete(action.path, if_match=action.if_match)
         crash_point("after-delete-remote")
         outcome.forget.append(action.path)
@@ -333,11 +343,18 @@ class Executor:
         self._check_local(target, local)
         if os.path.lexists(copy_target):
             raise _Changed(f"'{copy_path}' appeared")
+        copy_target.parent.mkdir(parents=True, exist_ok=True)
         os.rename(target, copy_target)
         crash_point("after-conflict-rename")
         moved = LocalFile(copy_path, local.size, local.mtime_ns, local.sha256)
-        outcome.bases.append(self._download(action.path, remote, None))
-        outcome.transfers.append(Transfer("download", action.path, remote.version_id))
+        if remote.is_delete_marker:
+            # A file/folder swap took the name on S3: nothing comes down here; the way is
+            # cleared for what replaced it (see planner.swaps).
+            self._prune_empty_parents(target)
+            outcome.forget.append(action.path)
+        else:
+            outcome.bases.append(self._download(action.path, remote, None))
+            outcome.transfers.append(Transfer("download", action.path, remote.version_id))
         base, _, transfer = self._upload(
             copy_path,
             moved,
@@ -385,6 +402,15 @@ _PHASE = {
     ActionKind.DOWNLOAD: 2,
     ActionKind.CONFLICT: 2,
 }
+
+
+def _phase(action: Action) -> int:
+    """A conflict with a deleted remote (a file/folder swap) only moves the local file aside:
+    it clears the way like a delete, before the downloads."""
+    if action.kind is ActionKind.CONFLICT and action.remote and action.remote.is_delete_marker:
+        return 1
+    return _PHASE[action.kind]
+
 
 _HANDLERS: dict[ActionKind, Callable[[Executor, Action, Outcome], None]] = {
     ActionKind.UPLOAD: Executor._do_upload,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from clouddrive.core.models import (
     Skipped,
 )
 from clouddrive.core.paths import find_collisions
-from clouddrive.ledger import S3Remote
+from clouddrive.ledger import RemoteListing, S3Remote
 from clouddrive.local.ignore import IgnoreRules
 from clouddrive.local.scanner import FsTraits, file_sha256, scan
 from clouddrive.local.state import StateStore
@@ -51,6 +52,10 @@ class Inputs:
     remote: dict[str, RemoteEntry]
     base: dict[str, BaseEntry]
     skipped: list[Skipped]
+    #: paths whose base version id is gone from their key's history (rewritten from outside)
+    base_gone: set[str] = dataclasses.field(default_factory=set)
+    #: local edits whose name a file/folder swap took on S3: kept as conflict copies
+    set_aside: set[str] = dataclasses.field(default_factory=set)
 
 
 @dataclass
@@ -74,12 +79,19 @@ class Gatherer:
         # first, in case the listing dropped them (some servers' pagination does).
         listing.entries.update(remote.recheck(p for p in base if p not in listing.entries))
         ignore = IgnoreRules.load(self.root)
+        scan_start = time.time_ns()
+        self.state.reading_from(scan_start)  # every content read below comes after this
         local_scan = scan(self.root, base, ignore)
+        self.state.restamp(local_scan.verified, scan_start)
         skipped = [*listing.skipped, *local_scan.skipped]
+        # Names that cannot coexist after the run: a file swapped for a folder (or back) on
+        # one side clears its old name first, so only what each side will hold is compared.
+        swap = planner.swaps(local_scan.files, listing.entries, base)
         present = {p for p, e in listing.entries.items() if not e.is_delete_marker}
+        staying = set(local_scan.files) - swap.leaving_local - swap.set_aside
         traits = self.traits()
         collisions = find_collisions(
-            present | set(local_scan.files),
+            (present - swap.leaving_remote) | staying,
             case_insensitive=traits.case_insensitive,
             normalizes_unicode=traits.normalizes_unicode,
         )
@@ -94,6 +106,28 @@ class Gatherer:
             remote={p: e for p, e in listing.entries.items() if keep(p)},
             base={p: b for p, b in base.items() if keep(p)},
             skipped=skipped,
+            base_gone={p for p in self._base_gone(listing, base) if keep(p)},
+            set_aside={p for p in swap.set_aside if keep(p)},
+        )
+
+    def _base_gone(self, listing: RemoteListing, base: dict[str, BaseEntry]) -> set[str]:
+        """Paths whose base version is missing from the history the listing showed, each
+        confirmed by reading its key's history again on its own (a listing that dropped an
+        entry must not make a remote change look like a rollback)."""
+        suspects = [
+            path
+            for path, b in base.items()
+            if (entry := listing.entries.get(path)) is not None
+            and entry.version_id != b.version_id
+            and path in listing.history
+            and b.version_id not in listing.history[path]
+        ]
+        return {path for path in suspects if not self._base_exists(path, base[path])}
+
+    def _base_exists(self, path: str, b: BaseEntry) -> bool:
+        """Is the base's version id still in the key's history?"""
+        return any(
+            str(i.get("VersionId") or "null") == b.version_id for i in self.remote.versions(path)
         )
 
     def enrich_one(self, local: LocalFile, remote: RemoteEntry) -> RemoteEntry:
@@ -108,6 +142,7 @@ class Gatherer:
             (inputs.local[p], inputs.remote[p])
             for p in inputs.local.keys() & inputs.remote.keys()
             if both_changed(inputs.local[p], inputs.remote[p], inputs.base.get(p))
+            or (p in inputs.base_gone and not inputs.remote[p].is_delete_marker)
         ]
         if not todo:
             return
@@ -119,7 +154,13 @@ class Gatherer:
         """The three-way plan of gathered inputs (after learning contents where needed)."""
         self.enrich(inputs)
         plan = planner.plan(
-            inputs.local, inputs.remote, inputs.base, user=self.user, now=datetime.now(UTC)
+            inputs.local,
+            inputs.remote,
+            inputs.base,
+            user=self.user,
+            now=datetime.now(UTC),
+            base_gone=inputs.base_gone,
+            set_aside=inputs.set_aside,
         )
         return dataclasses.replace(plan, skipped=tuple(inputs.skipped))
 
@@ -132,11 +173,28 @@ class Gatherer:
         if target.is_file() and not target.is_symlink():
             st = target.lstat()
             local = LocalFile(path, st.st_size, st.st_mtime_ns, file_sha256(target))
-        if local is not None and remote is not None and both_changed(local, remote, base):
+        gone = (
+            base is not None
+            and remote is not None
+            and remote.version_id != base.version_id
+            and not self._base_exists(path, base)
+        )
+        if (
+            local is not None
+            and remote is not None
+            and (both_changed(local, remote, base) or (gone and not remote.is_delete_marker))
+        ):
             remote = self.enrich_one(local, remote)
         folder = posixpath.dirname(path)
         names = [p.name for p in target.parent.iterdir()] if target.parent.is_dir() else []
         taken = {posixpath.join(folder, name) for name in names}
         return planner.decide(
-            path, local, remote, base, user=self.user, now=datetime.now(UTC), taken=taken
+            path,
+            local,
+            remote,
+            base,
+            user=self.user,
+            now=datetime.now(UTC),
+            taken=taken,
+            base_gone=gone,
         )
