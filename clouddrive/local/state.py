@@ -6,13 +6,27 @@ crash loses at most the record of work that a rerun then adopts as "same on both
 
 from __future__ import annotations
 
+import contextlib
+import shlex
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+from clouddrive import errors
 from clouddrive.core.models import BaseEntry
 
-__all__ = ["StateStore"]
+__all__ = ["StateDamaged", "StateStore"]
+
+
+class StateDamaged(errors.LocalError):
+    """The state database cannot be read: `clouddrive reset` rebuilds it (files and S3
+    stay as they are; the next sync compares both sides afresh)."""
+
+
+class StateDiskFull(errors.LocalError):
+    """The disk holding the state database is full."""
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS base (
@@ -37,20 +51,42 @@ class StateStore:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         self.path = db_path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        with self._translated():
+            self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+
+    @contextlib.contextmanager
+    def _translated(self) -> Iterator[None]:
+        """SQLite's failures in the user's words: a full disk, a damaged file (with the
+        command that fixes it, runnable as printed)."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "full" not in str(exc):
+                raise
+            raise StateDiskFull(
+                f"the disk holding {self.path} is full: free some space on it, then run the "
+                "command again"
+            ) from exc
+        except sqlite3.DatabaseError as exc:
+            root = self.path.parent.parent
+            raise StateDamaged(
+                f"the sync state database {self.path} is damaged ({exc}): run "
+                f"'clouddrive --root {shlex.quote(str(root))} reset' to rebuild it "
+                "(your files and S3 stay as they are)"
+            ) from exc
 
     def load(self) -> dict[str, BaseEntry]:
-        with self._lock:
+        with self._lock, self._translated():
             rows = self._db.execute(
                 "SELECT path, size, mtime_ns, sha256, version_id, etag FROM base"
             ).fetchall()
         return {row[0]: BaseEntry(*row) for row in rows}
 
     def put(self, entry: BaseEntry) -> None:
-        with self._lock:
+        with self._lock, self._translated():
             self._db.execute(
                 "INSERT OR REPLACE INTO base VALUES (?, ?, ?, ?, ?, ?)",
                 (
@@ -64,16 +100,16 @@ class StateStore:
             )
 
     def forget(self, path: str) -> None:
-        with self._lock:
+        with self._lock, self._translated():
             self._db.execute("DELETE FROM base WHERE path = ?", (path,))
 
     def get_meta(self, key: str) -> str | None:
-        with self._lock:
+        with self._lock, self._translated():
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
-        with self._lock:
+        with self._lock, self._translated():
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def close(self) -> None:

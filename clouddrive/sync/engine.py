@@ -27,6 +27,9 @@ from clouddrive.sync.run import RunScope
 __all__ = ["MAX_REPLANS", "SyncEngine"]
 
 MAX_REPLANS = 3  #: how many lost races one path may go through in one run
+#: After a stop, how long the run record may take to reach S3 before the run ends without
+#: it (a paused server must not hold Ctrl-C up; see `clouddrive.sync.scheduler`).
+RECORD_WAIT = 1.5
 
 
 def _new_run_id() -> str:
@@ -77,7 +80,13 @@ class SyncEngine:
             if on_plan is not None:
                 on_plan(plan)
             check_guards(plan, len(inputs.base), max_delete=max_delete, force=force)
-            if dry_run or plan.is_empty:
+            if dry_run:
+                return report
+            if plan.is_empty:
+                if (
+                    plan.skipped
+                ):  # the log names every skipped file, even in a run that did nothing else
+                    scope.begin(report)
                 return report
             # Bookkeeping alone (files touched but identical) needs nobody's consent.
             if confirm is not None and plan.visible() and not confirm(plan):
@@ -89,7 +98,7 @@ class SyncEngine:
             self._execute(scope, plan.actions, report, on_outcome, cancel, on_start)
             report.cancelled = bool(cancel and cancel.is_set())
             self.state.set_meta("last_sync", datetime.now(UTC).isoformat())
-            scope.record(report, "sync")
+            scope.record(report, "sync", wait=RECORD_WAIT if report.cancelled else None)
         return report
 
     def _execute(
@@ -121,13 +130,20 @@ class SyncEngine:
             if on_outcome is not None:
                 on_outcome(outcome)
 
-        executor.run(actions, finished)
+        left = executor.run(actions, finished)
         for _round in range(MAX_REPLANS):
-            if not retry:
-                return
+            if not retry or executor.cancel.is_set():
+                break
             lost, retry = retry, []
             fresh = [a for a in (self.gatherer.replan(a.path) for a in lost) if a is not None]
-            executor.run(fresh, finished)
+            left += executor.run(fresh, finished)
+        if executor.cancel.is_set():  # a stop: lost races wait for the next run like the rest
+            left += retry
+            retry = []
+        if left:
+            scope.log.warning("stopped: %d action(s) not done, left for the next sync", len(left))
+            for action in left:
+                scope.log.info("left %s %s", action.kind.value, action.path)
         for action in retry:
             outcome = Outcome(action, error="kept losing races with other writers; try again")
             report.outcomes.append(outcome)
@@ -148,21 +164,29 @@ class SyncEngine:
         *,
         on_outcome: Callable[[Outcome], None] | None = None,
         record: bool = True,
+        max_delete: int | None = None,
+        force: bool = False,
     ) -> PullReport:
         """Bring S3's current state of `paths` into the folder now, for files not changed
-        here: downloads and local deletes only (see `Drive.pull`)."""
+        here: downloads and local deletes only (see `Drive.pull`). The guards of `sync`
+        apply (vanished history, mass delete) to what the pull would do."""
         run_id = _new_run_id()
         wanted = set(paths)
         with self._scope(run_id) as scope:
-            full = self.gatherer.plan(self.gatherer.gather())
+            inputs = self.gatherer.gather()
+            full = self.gatherer.plan(inputs)
             mine = [a for a in full.actions if under(a.path, wanted)]
             plan = Plan(
                 actions=tuple(a for a in mine if a.kind in PULL_KINDS),
                 skipped=tuple(s for s in full.skipped if under(s.path, wanted)),
+                vanished=tuple(p for p in full.vanished if under(p, wanted)),
             )
+            check_guards(plan, len(inputs.base), max_delete=max_delete, force=force)
             left = tuple(a for a in mine if a.kind not in PULL_KINDS)
             report = PullReport(plan=plan, run_id=run_id, left=left)
             if plan.is_empty:
+                if plan.skipped:
+                    scope.begin(report)
                 return report
             scope.begin(report)
             scope.log.info("pull %s of %d path(s) into %s", run_id, len(wanted), self.root)

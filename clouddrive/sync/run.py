@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,14 @@ class _EscapingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return escape_name(super().format(record))
+
+
+class _RunLogHandler(logging.FileHandler):
+    """The run's log file. An entry that cannot be written (a full disk) is dropped without
+    the traceback `logging` prints by default: the run goes on, its outcome says the rest."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self.lost = getattr(self, "lost", 0) + 1
 
 
 class RunScope:
@@ -79,7 +88,7 @@ class RunScope:
         logs = internal_dir(self.root) / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         path = logs / f"{self.started:%Y%m%dT%H%M%SZ}-{self.run_id}.log"
-        handler = logging.FileHandler(path, encoding="utf-8", errors="backslashreplace")
+        handler = _RunLogHandler(path, encoding="utf-8", errors="backslashreplace")
         handler.setFormatter(_EscapingFormatter("%(asctime)s %(levelname)s %(message)s"))
         self.log.addHandler(handler)
         self.log.setLevel(logging.INFO)
@@ -97,8 +106,12 @@ class RunScope:
             note = f" ({outcome.note})" if outcome.note else ""
             self.log.info("%s %s%s", action.kind.value, action.path, note)
 
-    def record(self, report: SyncReport, kind: str) -> None:
-        """Who did what: one small JSON object per run that changed anything (history.runs)."""
+    def record(self, report: SyncReport, kind: str, *, wait: float | None = None) -> None:
+        """Who did what: one small JSON object per run that changed anything (history.runs).
+
+        `wait`: after a stop, give S3 at most that many seconds (the write goes on in the
+        background; a paused server must not hold the stop up). None waits as long as the
+        write takes."""
         transfers = report.transfers
         if not transfers:
             return
@@ -115,7 +128,21 @@ class RunScope:
                 for o in report.failed
             ),
         )
+        if wait is None:
+            self._write(record)
+            return
+        writer = threading.Thread(target=self._write, args=(record,), daemon=True)
+        writer.start()
+        writer.join(wait)
+        if writer.is_alive():
+            self.log.warning(
+                "the run record of %s was not written within %.1f s (S3 does not answer)",
+                report.run_id,
+                wait,
+            )
+
+    def _write(self, record: RunRecord) -> None:
         try:
             self._runs().write(record)
         except errors.RemoteError as exc:
-            self.log.warning("could not write the run record of %s: %s", report.run_id, exc)
+            self.log.warning("could not write the run record of %s: %s", record.run_id, exc)
