@@ -73,9 +73,9 @@ class StateStore:
         except sqlite3.DatabaseError as exc:
             root = self.path.parent.parent
             raise StateDamaged(
-                f"the sync state database {self.path} is damaged ({exc}): run "
-                f"'clouddrive --root {shlex.quote(str(root))} reset' to rebuild it "
-                "(your files and S3 stay as they are)"
+                f"the sync state database {self.path} is damaged ({exc}); your files and S3 "
+                "are fine. Rebuild it (the next sync compares both sides afresh) with: "
+                f"clouddrive --root {shlex.quote(str(root))} reset --yes"
             ) from exc
 
     def load(self) -> dict[str, BaseEntry]:
