@@ -214,6 +214,7 @@ class TestCtrlCWithThePausedServer:
             os.kill(own_server.pid, signal.SIGCONT)
             if proc.poll() is None:
                 proc.kill()
+        print(f"Ctrl-C to exit: {took:.2f} s")
         assert took < 5, took
         assert proc.returncode == 130, stderr
         assert "Traceback" not in stderr
@@ -248,3 +249,28 @@ class TestCtrlCWithThePausedServer:
         assert "Traceback" not in stderr
         assert stderr.strip().splitlines()[-1].startswith("clouddrive: stopped: "), stderr
         assert not [p for p in tree(drive.root) if p.endswith(".part")]
+
+    def test_ctrl_c_while_planning_on_a_paused_server(
+        self, own_server: ServerInfo, tmp_path: Path
+    ) -> None:
+        shared = Shared(own_server.endpoint_url, create_bucket(own_server))
+        drive = make_drive(shared, tmp_path / "ann", workers=1)
+        write(drive.root, "a.txt", "a")
+        drive.close()
+        os.kill(own_server.pid, signal.SIGSTOP)
+        try:
+            proc = start_sync(drive.root)
+            time.sleep(2)  # the listing now waits on a server that does not answer
+            began = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            _, stderr = proc.communicate(timeout=30)
+            took = time.monotonic() - began
+        finally:
+            os.kill(own_server.pid, signal.SIGCONT)
+            if proc.poll() is None:
+                proc.kill()
+        assert took < 5, took
+        assert proc.returncode == 130, stderr
+        assert "Traceback" not in stderr
+        assert "nothing was changed" in stderr.strip().splitlines()[-1], stderr
+        assert keys_on_s3(shared) == set()

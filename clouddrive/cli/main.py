@@ -234,7 +234,7 @@ def run_sync(drive: Drive, args: argparse.Namespace) -> SyncReport:
             )
         except KeyboardInterrupt:
             if not ctrl_c.running:
-                raise
+                raise Interrupted("interrupted before the plan ran; nothing was changed") from None
             raise Interrupted(output.stopped_line()) from None
         finally:
             output.stop()

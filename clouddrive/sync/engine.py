@@ -29,7 +29,7 @@ __all__ = ["MAX_REPLANS", "SyncEngine"]
 MAX_REPLANS = 3  #: how many lost races one path may go through in one run
 #: After a stop, how long the run record may take to reach S3 before the run ends without
 #: it (a paused server must not hold Ctrl-C up; see `clouddrive.sync.scheduler`).
-RECORD_WAIT = 1.5
+RECORD_WAIT = 1.0
 
 
 def _new_run_id() -> str:
@@ -95,8 +95,8 @@ class SyncEngine:
             scope.log.info(
                 "sync %s of %s with %s as %s", run_id, self.root, self.remote.uri, self.user
             )
-            self._execute(scope, plan.actions, report, on_outcome, cancel, on_start)
-            report.cancelled = bool(cancel and cancel.is_set())
+            left = self._execute(scope, plan.actions, report, on_outcome, cancel, on_start)
+            report.cancelled = bool(left)  # stopped with work undone (it waits for next run)
             self.state.set_meta("last_sync", datetime.now(UTC).isoformat())
             scope.record(report, "sync", wait=RECORD_WAIT if report.cancelled else None)
         return report
@@ -109,7 +109,8 @@ class SyncEngine:
         on_outcome: Callable[[Outcome], None] | None,
         cancel: threading.Event | None,
         on_start: Callable[[Action], None] | None = None,
-    ) -> None:
+    ) -> list[Action]:
+        """Run the plan's actions, replanning lost races; the actions a stop left undone."""
         executor = Executor(
             self.root,
             self.remote,
@@ -150,6 +151,7 @@ class SyncEngine:
             scope.outcome(outcome)
             if on_outcome is not None:
                 on_outcome(outcome)
+        return left
 
     def _store(self, outcome: Outcome) -> None:
         """Bases are written only after their action succeeded (crash safety)."""

@@ -37,7 +37,7 @@ __all__ = ["STOP_GRACE", "Batch", "Stopped", "install_gate", "landing", "run_bat
 #: After a stop, how long transfers in flight get to finish before they are abandoned.
 #: Short enough that Ctrl-C ends a run within 5 s with the server paused (the run record
 #: then gets `RECORD_WAIT` more), long enough for a file of a few MiB on a working link.
-STOP_GRACE = 2.0
+STOP_GRACE = 1.5
 
 _POLL = 0.1  #: how often the scheduling thread looks at the stop event while it waits
 
