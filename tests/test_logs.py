@@ -171,8 +171,23 @@ class TestRunLogs:
         assert code == 0
         assert "tab\\there.txt" in err and "\t" not in err
 
+    def test_time_travel_listings_escape_names(
+        self, shared: Shared, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A deleted key whose name reads as rich markup is shown as it is (keys with control
+        characters never reach a listing: they are skipped as unsafe)."""
+        drive = shared.drive(tmp_path / "ann", "ann")
+        drive.close()
+        client = shared.client()
+        key = f"{shared.prefix}/[red]line.txt"
+        client.put_object(Bucket=shared.bucket, Key=key, Body=b"x")
+        client.delete_object(Bucket=shared.bucket, Key=key)
+        code, out, err = run_cli(capsys, drive.root, "deleted")
+        assert code == 0, err
+        assert "[red]line.txt" in out, out
 
-class TestPull:
+
+class TestPullGuards:
     def test_pull_applies_the_mass_delete_guard(self, two: tuple[Drive, Drive]) -> None:
         a, b = two
         count = DEFAULT_MAX_DELETE + 10

@@ -15,12 +15,13 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from clouddrive import errors
 from clouddrive.cli.common import err, make_asker, open_drive, out, print_json
+from clouddrive.cli.common import shown as escape  # markup and control characters escaped
+from clouddrive.core.paths import escape_name
 from clouddrive.core.timeline import Op, Step
 from clouddrive.core.when import ago, format_moment, parse_when
 from clouddrive.drive import Drive
@@ -106,7 +107,11 @@ def plan_table(plan: TimeTravelPlan) -> Table:
         else:
             version = "delete marker (history stays)"
         table.add_row(
-            Text(glyph, style=colour), Text(label, style=colour), step.path, version, _why(step)
+            Text(glyph, style=colour),
+            Text(label, style=colour),
+            Text(escape_name(step.path)),
+            version,
+            Text(escape_name(_why(step))),
         )
     if len(plan.steps) > _MAX_ROWS:
         more = len(plan.steps) - _MAX_ROWS
@@ -238,12 +243,12 @@ def cmd_deleted(args: argparse.Namespace) -> int:
         if with_expiry:
             table.add_column("recoverable until")
         for d in found:
-            row = [
-                d.path + (f" ({d.markers} deletes)" if d.markers > 1 else ""),
+            row: list[str | Text] = [
+                Text(escape_name(d.path) + (f" ({d.markers} deletes)" if d.markers > 1 else "")),
                 _moment(d.deleted_at, now),
-                d.deleted_by,
+                Text(escape_name(d.deleted_by)),
                 human_size(d.size),
-                d.author,
+                Text(escape_name(d.author)),
             ]
             if with_expiry:
                 row.append(_until(d))
@@ -295,7 +300,13 @@ def cmd_history(args: argparse.Namespace) -> int:
             else:
                 label = Text(v.version_id[:12])
                 size = human_size(v.size)
-            table.add_row(label, _moment(v.modified, now), v.author, size, ", ".join(notes))
+            table.add_row(
+                label,
+                _moment(v.modified, now),
+                Text(escape_name(v.author)),
+                size,
+                Text(escape_name(", ".join(notes))),
+            )
         out.print(f"[bold]History of {escape(path)}[/] ({len(versions)} entries, newest first)")
         out.print(table)
         out.print("[dim]Make one current again: clouddrive restore PATH --version ID[/]")
@@ -348,10 +359,10 @@ def cmd_activity(args: argparse.Namespace) -> int:
             table.add_row(
                 format_moment(record.started),
                 record.run_id,
-                f"{record.user}@{record.host}" if record.host else record.user,
+                Text(escape_name(f"{record.user}@{record.host}" if record.host else record.user)),
                 kind,
                 _what(record),
-                sample,
+                Text(escape_name(sample)),
             )
         out.print(table)
         if more:
