@@ -274,3 +274,53 @@ class TestCtrlCWithThePausedServer:
         assert "Traceback" not in stderr
         assert "nothing was changed" in stderr.strip().splitlines()[-1], stderr
         assert keys_on_s3(shared) == set()
+
+
+class TestAbandonedInFlight:
+    def test_an_abandoned_download_never_lands(
+        self, own_server: ServerInfo, tmp_path: Path
+    ) -> None:
+        """A stop while a download waits on a paused server: the run ends within seconds, and
+        when the server answers later the download is thrown away, not moved into place."""
+        shared = Shared(own_server.endpoint_url, create_bucket(own_server))
+        ann = make_drive(shared, tmp_path / "ann", workers=1)
+        for i in range(4):
+            write(ann.root, f"f{i}.bin", os.urandom(2 * 1024 * 1024))
+        sync(ann)
+        ann.close()
+        bob = make_drive(shared, tmp_path / "bob", workers=1)
+        cancel = threading.Event()
+        starts: list[str] = []
+        safety = threading.Timer(20, lambda: os.kill(own_server.pid, signal.SIGCONT))
+
+        def on_start(action: Action) -> None:
+            starts.append(action.path)
+            if len(starts) == 2:  # the second download's request meets a paused server
+                os.kill(own_server.pid, signal.SIGSTOP)
+                safety.start()
+                threading.Timer(0.3, cancel.set).start()
+
+        try:
+            began = time.monotonic()
+            report = bob.sync(cancel=cancel, on_start=on_start)
+            took = time.monotonic() - began
+        finally:
+            os.kill(own_server.pid, signal.SIGCONT)
+            safety.cancel()
+        assert report.cancelled
+        assert took < 8, took
+        [first] = [o.action.path for o in report.done]
+        assert first == starts[0]
+        in_flight = starts[1]
+        # The server answers now; the abandoned worker finishes its download and drops it.
+        tmp = bob.root / ".clouddrive" / "tmp"
+        deadline = time.monotonic() + 15
+        while list(tmp.glob("*.part")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)
+        assert in_flight not in tree(bob.root)
+        assert not list(tmp.glob("*.part"))
+        assert set(bob.state.load()) == {first}
+        sync(bob)
+        assert tree(bob.root) == shared.latest()
+        bob.close()
