@@ -119,7 +119,7 @@ class Executor:
                 left.extend(
                     run_batch(
                         phases[phase],
-                        self._perform,
+                        self.execute,
                         workers=self.workers,
                         cancel=self.cancel,
                         grace=self.grace,
@@ -130,16 +130,9 @@ class Executor:
         return left
 
     def execute(self, action: Action) -> Outcome:
-        """One action, with every failure turned into an outcome (never an exception)."""
-        if self.on_start is not None:
-            self.on_start(action)
-        try:
-            return self._perform(action)
-        except Stopped as exc:
-            return Outcome(action, error=str(exc))
-
-    def _perform(self, action: Action) -> Outcome:
-        """One action; failures become the outcome's error, a stop raises `Stopped`."""
+        """One action, with every failure turned into an outcome. Only on a worker of a
+        stopped run does it raise (`Stopped`: the action did not happen). `on_start` is
+        the scheduler's to call (`run`), not this method's."""
         outcome = Outcome(action)
         try:
             handler = _HANDLERS[action.kind]
