@@ -9,13 +9,9 @@ from __future__ import annotations
 import argparse
 import errno
 import os
-import signal
 import sys
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 from rich.progress import (
     BarColumn,
@@ -31,6 +27,7 @@ from clouddrive import __version__, errors
 from clouddrive.cli import health as cli_health
 from clouddrive.cli import timetravel as cli_timetravel
 from clouddrive.cli.common import err, make_asker, open_drive, out, print_json, shown
+from clouddrive.cli.interrupt import EXIT_INTERRUPTED, CtrlC, Interrupted
 from clouddrive.core.models import Plan
 from clouddrive.core.paths import escape_name
 from clouddrive.drive import Drive
@@ -45,9 +42,8 @@ from clouddrive.views.planview import (
     report_json,
 )
 
-__all__ = ["Interrupted", "main"]
+__all__ = ["main"]
 
-EXIT_INTERRUPTED = 130  #: as a shell reports a command ended by SIGINT
 
 DEMO_FILES = {
     "README.txt": "Welcome to your clouddrive demo.\nEdit, add or delete files here, then run "
@@ -170,49 +166,11 @@ class _SyncOutput:
             out.print(f"[{colour}]{glyph} {label}[/] {shown(action.path + size + note)}")
 
 
-class Interrupted(errors.CloudDriveError):
-    """A sync stopped by Ctrl-C: the CLI exits 130 with what finished and what waits."""
-
-    exit_code = EXIT_INTERRUPTED
-
-
-class _CtrlC:
-    """SIGINT during a sync. While the plan runs, the first Ctrl-C asks the run to stop (the
-    `cancel` event: nothing new starts; transfers in flight get a few seconds, then are
-    abandoned; what finished is recorded) and a second one quits at once. Before that
-    (planning, the question) Ctrl-C interrupts as usual: nothing has changed yet."""
-
-    def __init__(self) -> None:
-        self.cancel = threading.Event()
-        self.running = False
-
-    def __call__(self, signum: int, frame: FrameType | None) -> None:
-        if self.running and not self.cancel.is_set():
-            self.cancel.set()
-            err.print(
-                "[yellow]stopping:[/] nothing new starts; transfers in flight get a few "
-                "seconds (Ctrl-C again to quit now)"
-            )
-            return
-        raise KeyboardInterrupt
-
-    @contextmanager
-    def installed(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield  # signals reach the main thread only: nothing to install
-            return
-        previous = signal.signal(signal.SIGINT, self)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, previous)
-
-
 def run_sync(drive: Drive, args: argparse.Namespace) -> SyncReport:
     """Plan, show, confirm, run: shared by `sync` and `demo`."""
     ask = make_asker(args.yes)
     output = _SyncOutput(args.quiet, getattr(args, "json", False))
-    ctrl_c = _CtrlC()
+    ctrl_c = CtrlC()
 
     def confirm(plan: Plan) -> bool:
         ok = ask("Run this plan?")
