@@ -16,9 +16,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from clouddrive import errors
+from clouddrive.core.paths import escape_name
 from clouddrive.drive import Drive
 
-__all__ = ["err", "make_asker", "open_drive", "out", "print_json"]
+__all__ = ["err", "make_asker", "open_drive", "out", "print_json", "shown"]
 
 #: Wide enough that no line of a table or message is ever wrapped or cut off a terminal.
 _UNWRAPPED = 1 << 16
@@ -35,6 +36,13 @@ def _console(*, stderr: bool) -> Console:
 
 out = _console(stderr=False)
 err = _console(stderr=True)
+
+
+def shown(text: str) -> str:
+    """`text` (a file name, a message holding one) ready for a rich console: control
+    characters escaped (a newline in a name never starts a line, an escape sequence never
+    reaches the terminal) and rich markup escaped (`[bold]` in a name stays text)."""
+    return escape(escape_name(text))
 
 
 def make_asker(assume_yes: bool) -> Callable[[str], bool]:

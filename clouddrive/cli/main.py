@@ -8,12 +8,12 @@ Every user error prints one line on stderr and exits with the code of interface.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -29,8 +29,10 @@ from clouddrive.cli import completion as cli_completion
 from clouddrive.cli import health as cli_health
 from clouddrive.cli import share as cli_share
 from clouddrive.cli import timetravel as cli_timetravel
-from clouddrive.cli.common import err, make_asker, open_drive, out, print_json
+from clouddrive.cli.common import err, make_asker, open_drive, out, print_json, shown
+from clouddrive.cli.interrupt import EXIT_INTERRUPTED, CtrlC, Interrupted
 from clouddrive.core.models import Plan
+from clouddrive.core.paths import escape_name
 from clouddrive.drive import Drive
 from clouddrive.sync.executor import Outcome
 from clouddrive.sync.report import SyncReport
@@ -44,6 +46,7 @@ from clouddrive.views.planview import (
 )
 
 __all__ = ["main"]
+
 
 DEMO_FILES = {
     "README.txt": "Welcome to your clouddrive demo.\nEdit, add or delete files here, then run "
@@ -60,7 +63,7 @@ def _print_plan(plan: Plan) -> None:
     if plan.visible():
         out.print(plan_table(plan))
     for skip in plan.skipped:
-        err.print(f"[yellow]skipped[/] {escape(skip.path)}: {escape(skip.reason)}")
+        err.print(f"[yellow]skipped[/] {shown(skip.path)}: {shown(skip.reason)}")
     out.print(f"[bold]Plan:[/] {plan_summary(plan)}")
 
 
@@ -106,11 +109,24 @@ class _SyncOutput:
         self.as_json = as_json
         self.progress: Progress | None = None
         self.task: TaskID | None = None
+        self.planned = 0  #: visible actions of the plan
+        self.done = 0  #: visible actions finished
+        self.failed = 0
 
     def on_plan(self, plan: Plan) -> None:
+        self.planned = len(plan.visible())
         if self.as_json or plan.is_empty:
             return
         _print_plan(plan)
+
+    def stopped_line(self) -> str:
+        """The one line a stopped sync ends with: what finished, and that the rest waits."""
+        left = max(0, self.planned - self.done - self.failed)
+        failed = f", {self.failed} failed" if self.failed else ""
+        return (
+            f"stopped: {self.done} of {self.planned} change(s) done and recorded{failed}; "
+            f"the other {left} wait for the next sync"
+        )
 
     def start(self, plan: Plan) -> None:
         if self.as_json or not out.is_terminal or not plan.visible():
@@ -136,41 +152,57 @@ class _SyncOutput:
     def on_outcome(self, outcome: Outcome) -> None:
         action = outcome.action
         glyph, label, colour = GLYPHS[action.kind]
+        if not action.is_bookkeeping:
+            if outcome.ok:
+                self.done += 1
+            else:
+                self.failed += 1
         if self.progress is not None and self.task is not None:
-            self.progress.update(self.task, advance=action.size, files=escape(action.path[-40:]))
+            self.progress.update(self.task, advance=action.size, files=shown(action.path[-40:]))
         if self.as_json:
             return
         if outcome.error:
-            err.print(f"[red]failed[/] {label} {escape(action.path)}: {escape(outcome.error)}")
+            err.print(f"[red]failed[/] {label} {shown(action.path)}: {shown(outcome.error)}")
         elif not self.quiet and not action.is_bookkeeping:
             size = f" ({human_size(outcome.bytes_moved)})" if outcome.bytes_moved else ""
             note = f" - {outcome.note}" if outcome.note else ""
-            out.print(f"[{colour}]{glyph} {label}[/] {escape(action.path + size + note)}")
+            out.print(f"[{colour}]{glyph} {label}[/] {shown(action.path + size + note)}")
 
 
 def run_sync(drive: Drive, args: argparse.Namespace) -> SyncReport:
     """Plan, show, confirm, run: shared by `sync` and `demo`."""
     ask = make_asker(args.yes)
     output = _SyncOutput(args.quiet, getattr(args, "json", False))
+    ctrl_c = CtrlC()
 
     def confirm(plan: Plan) -> bool:
         ok = ask("Run this plan?")
         if ok:
             output.start(plan)
+            ctrl_c.running = True
         return ok
 
-    try:
-        return drive.sync(
-            confirm=confirm,
-            dry_run=args.dry_run,
-            max_delete=args.max_delete,
-            force=args.force,
-            allow_vanished=args.allow_vanished,
-            on_plan=output.on_plan,
-            on_outcome=output.on_outcome,
-        )
-    finally:
-        output.stop()
+    with ctrl_c.installed():
+        try:
+            report = drive.sync(
+                confirm=confirm,
+                dry_run=args.dry_run,
+                max_delete=args.max_delete,
+                force=args.force,
+                allow_vanished=args.allow_vanished,
+                on_plan=output.on_plan,
+                on_outcome=output.on_outcome,
+                cancel=ctrl_c.cancel,
+            )
+        except KeyboardInterrupt:
+            if not ctrl_c.running:
+                raise Interrupted("interrupted before the plan ran; nothing was changed") from None
+            raise Interrupted(output.stopped_line()) from None
+        finally:
+            output.stop()
+    if report.cancelled and not getattr(args, "json", False):
+        raise Interrupted(output.stopped_line())
+    return report
 
 
 def _finish(report: SyncReport, as_json: bool) -> int:
@@ -178,12 +210,17 @@ def _finish(report: SyncReport, as_json: bool) -> int:
         print_json(report_json(report))
     elif report.dry_run:
         out.print("Dry run: nothing was changed.")
-    elif report.plan.is_empty:
-        out.print("Everything is in sync.")
     else:
-        out.print(f"Done: {len(report.done)} action(s), {len(report.failed)} failed.")
+        if report.plan.is_empty:
+            out.print(
+                "Everything else is in sync." if report.plan.skipped else "Everything is in sync."
+            )
+        else:
+            out.print(f"Done: {len(report.done)} action(s), {len(report.failed)} failed.")
         if report.log_path:
-            out.print(f"[dim]log: {report.log_path}[/]")
+            out.print(f"[dim]log: {shown(str(report.log_path))}[/]")
+    if report.cancelled:
+        return EXIT_INTERRUPTED
     if report.failed or report.plan.skipped:
         return errors.EXIT_PARTIAL
     return errors.EXIT_OK
@@ -272,7 +309,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         f"--endpoint-url {info.endpoint_url})",
     )
     for line in lines:
-        out.print(escape(line), soft_wrap=True)
+        out.print(shown(line), soft_wrap=True)
     return errors.EXIT_OK
 
 
@@ -369,14 +406,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except errors.CloudDriveError as exc:
-        print(f"clouddrive: {exc}", file=sys.stderr)
+        _say(str(exc))
         code = exc.exit_code
     except KeyboardInterrupt:
-        print("clouddrive: interrupted; finished actions are recorded", file=sys.stderr)
-        code = 130
-    except Exception as exc:  # a bug: still one line, never a traceback (unless debugging)
-        if os.environ.get("CLOUDDRIVE_DEBUG"):
-            raise
-        print(f"clouddrive: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        _say("interrupted; finished actions are recorded")
+        code = EXIT_INTERRUPTED
+    except OSError as exc:
+        if exc.errno not in _DISK_FULL:
+            return _internal_error(exc)
+        where = f" (writing {exc.filename})" if exc.filename else ""
+        _say(f"the disk is full{where}: free some space on it, then run the command again")
         code = errors.EXIT_FAILURE
+    except Exception as exc:
+        return _internal_error(exc)
     return code
+
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _say(message: str) -> None:
+    """One line on stderr, whatever the message holds (names are escaped)."""
+    print(f"clouddrive: {escape_name(message)}", file=sys.stderr, flush=True)
+
+
+def _internal_error(exc: Exception) -> int:
+    """A bug: still one line, never a traceback (unless debugging)."""
+    if os.environ.get("CLOUDDRIVE_DEBUG"):
+        raise exc
+    _say(f"internal error: {type(exc).__name__}: {exc}")
+    return errors.EXIT_FAILURE

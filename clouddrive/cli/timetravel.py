@@ -15,13 +15,14 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from clouddrive import errors
 from clouddrive.cli.common import open_drive, out, print_json
+from clouddrive.cli.common import shown as escape  # markup and control characters escaped
 from clouddrive.cli.timetravel_plan import change_flags, run_plan
+from clouddrive.core.paths import escape_name
 from clouddrive.core.when import ago, format_moment, parse_when
 from clouddrive.history.records import RunRecord
 from clouddrive.history.views import DeletedFile, DeletedFolder, console_url, group_deleted, s3_uri
@@ -110,10 +111,10 @@ def cmd_deleted(args: argparse.Namespace) -> int:
         lines = [*found] if args.all else group_deleted(found, path)
         for d in lines:
             if isinstance(d, DeletedFolder):
-                row = [
-                    f"{d.path}/ ({len(d.files)} files)",
+                row: list[str | Text] = [
+                    Text(escape_name(f"{d.path}/ ({len(d.files)} files)")),
                     _moment(d.deleted_at, now),
-                    d.deleted_by,
+                    Text(escape_name(d.deleted_by)),
                     human_size(d.size),
                     "",
                 ]
@@ -122,11 +123,13 @@ def cmd_deleted(args: argparse.Namespace) -> int:
                 )
             else:
                 row = [
-                    d.path + (f" ({d.markers} deletes)" if d.markers > 1 else ""),
+                    Text(
+                        escape_name(d.path) + (f" ({d.markers} deletes)" if d.markers > 1 else "")
+                    ),
                     _moment(d.deleted_at, now),
-                    d.deleted_by,
+                    Text(escape_name(d.deleted_by)),
                     human_size(d.size),
-                    d.author,
+                    Text(escape_name(d.author)),
                 ]
                 first = d
             if with_expiry:
@@ -191,7 +194,13 @@ def cmd_history(args: argparse.Namespace) -> int:
             else:
                 label = Text(v.version_id[:12])
                 size = human_size(v.size)
-            table.add_row(label, _moment(v.modified, now), v.author, size, ", ".join(notes))
+            table.add_row(
+                label,
+                _moment(v.modified, now),
+                Text(escape_name(v.author)),
+                size,
+                Text(escape_name(", ".join(notes))),
+            )
         out.print(f"[bold]History of {escape(path)}[/] ({len(versions)} entries, newest first)")
         out.print(table)
         out.print(f"[dim]On S3: {escape(uri)}[/]", soft_wrap=True)
@@ -249,10 +258,10 @@ def cmd_activity(args: argparse.Namespace) -> int:
             table.add_row(
                 format_moment(record.started),
                 record.run_id,
-                f"{record.user}@{record.host}" if record.host else record.user,
+                Text(escape_name(f"{record.user}@{record.host}" if record.host else record.user)),
                 kind,
                 _what(record),
-                sample,
+                Text(escape_name(sample)),
             )
         out.print(table)
         if more:

@@ -11,12 +11,13 @@ import argparse
 import shlex
 from datetime import UTC
 
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from clouddrive import errors
 from clouddrive.cli.common import err, make_asker, out, print_json
+from clouddrive.cli.common import shown as escape  # markup and control characters escaped
+from clouddrive.core.paths import escape_name
 from clouddrive.core.timeline import Op, Step
 from clouddrive.core.when import format_moment
 from clouddrive.drive import Drive
@@ -58,7 +59,11 @@ def plan_table(plan: TimeTravelPlan) -> Table:
         else:
             version = "delete marker (history stays)"
         table.add_row(
-            Text(glyph, style=colour), Text(label, style=colour), step.path, version, _why(step)
+            Text(glyph, style=colour),
+            Text(label, style=colour),
+            Text(escape_name(step.path)),
+            version,
+            Text(escape_name(_why(step))),
         )
     if len(plan.steps) > _MAX_ROWS:
         more = len(plan.steps) - _MAX_ROWS

@@ -8,15 +8,27 @@ Each row keeps when it was recorded (`recorded_ns`), for the "racily clean" rule
 from __future__ import annotations
 
 import contextlib
+import shlex
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from clouddrive import errors
 from clouddrive.core.models import BaseEntry
 
-__all__ = ["StateStore"]
+__all__ = ["StateDamaged", "StateStore"]
+
+
+class StateDamaged(errors.LocalError):
+    """The state database cannot be read: `clouddrive reset` rebuilds it (files and S3
+    stay as they are; the next sync compares both sides afresh)."""
+
+
+class StateDiskFull(errors.LocalError):
+    """The disk holding the state database is full."""
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS base (
@@ -42,12 +54,15 @@ class StateStore:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         self.path = db_path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-        with contextlib.suppress(sqlite3.OperationalError):  # a database from before the column
-            self._db.execute("ALTER TABLE base ADD COLUMN recorded_ns INTEGER NOT NULL DEFAULT 0")
+        with self._translated():
+            self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            with contextlib.suppress(sqlite3.OperationalError):  # a database from before it
+                self._db.execute(
+                    "ALTER TABLE base ADD COLUMN recorded_ns INTEGER NOT NULL DEFAULT 0"
+                )
         self._content_since_ns: int | None = None
 
     def reading_from(self, moment_ns: int) -> None:
@@ -62,15 +77,36 @@ class StateStore:
         since = self._content_since_ns
         return now if since is None else min(now, since)
 
+    @contextlib.contextmanager
+    def _translated(self) -> Iterator[None]:
+        """SQLite's failures in the user's words: a full disk, a damaged file (with the
+        command that fixes it, runnable as printed)."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "full" not in str(exc):
+                raise
+            raise StateDiskFull(
+                f"the disk holding {self.path} is full: free some space on it, then run the "
+                "command again"
+            ) from exc
+        except sqlite3.DatabaseError as exc:
+            root = self.path.parent.parent
+            raise StateDamaged(
+                f"the sync state database {self.path} is damaged ({exc}); your files and S3 "
+                "are fine. Rebuild it (the next sync compares both sides afresh) with: "
+                f"clouddrive --root {shlex.quote(str(root))} reset --yes"
+            ) from exc
+
     def load(self) -> dict[str, BaseEntry]:
-        with self._lock:
+        with self._lock, self._translated():
             rows = self._db.execute(
                 "SELECT path, size, mtime_ns, sha256, version_id, etag, recorded_ns FROM base"
             ).fetchall()
         return {row[0]: BaseEntry(*row) for row in rows}
 
     def put(self, entry: BaseEntry) -> None:
-        with self._lock:
+        with self._lock, self._translated():
             self._db.execute(
                 "INSERT OR REPLACE INTO base VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -90,7 +126,7 @@ class StateStore:
         rows = [(recorded_ns, path, recorded_ns) for path in paths]
         if not rows:
             return
-        with self._lock:
+        with self._lock, self._translated():
             self._db.execute("BEGIN")
             self._db.executemany(
                 "UPDATE base SET recorded_ns = ? WHERE path = ? AND recorded_ns < ?", rows
@@ -98,16 +134,16 @@ class StateStore:
             self._db.execute("COMMIT")
 
     def forget(self, path: str) -> None:
-        with self._lock:
+        with self._lock, self._translated():
             self._db.execute("DELETE FROM base WHERE path = ?", (path,))
 
     def get_meta(self, key: str) -> str | None:
-        with self._lock:
+        with self._lock, self._translated():
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
-        with self._lock:
+        with self._lock, self._translated():
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def close(self) -> None:

@@ -27,6 +27,9 @@ from clouddrive.sync.run import RunScope
 __all__ = ["MAX_REPLANS", "SyncEngine"]
 
 MAX_REPLANS = 3  #: how many lost races one path may go through in one run
+#: After a stop, how long the run record may take to reach S3 before the run ends without
+#: it (a paused server must not hold Ctrl-C up; see `clouddrive.sync.scheduler`).
+RECORD_WAIT = 1.0
 
 
 def _new_run_id() -> str:
@@ -84,7 +87,11 @@ class SyncEngine:
                 force=force,
                 allow_vanished=allow_vanished,
             )
-            if dry_run or plan.is_empty:
+            if dry_run:
+                return report
+            if plan.is_empty:
+                if plan.skipped:  # the log names every skipped file, even in an idle run
+                    scope.begin(report, kind="sync", record=False)
                 return report
             # Bookkeeping alone (files touched but identical) needs nobody's consent.
             if confirm is not None and plan.visible() and not confirm(plan):
@@ -93,10 +100,10 @@ class SyncEngine:
             scope.log.info(
                 "sync %s of %s with %s as %s", run_id, self.root, self.remote.uri, self.user
             )
-            self._execute(scope, plan.actions, report, on_outcome, cancel, on_start)
-            report.cancelled = bool(cancel and cancel.is_set())
+            left = self._execute(scope, plan.actions, report, on_outcome, cancel, on_start)
+            report.cancelled = bool(left)  # stopped with work undone (it waits for next run)
             self.state.set_meta("last_sync", datetime.now(UTC).isoformat())
-            scope.finish(report)
+            scope.finish(report, wait=RECORD_WAIT if report.cancelled else None)
         return report
 
     def _execute(
@@ -107,7 +114,8 @@ class SyncEngine:
         on_outcome: Callable[[Outcome], None] | None,
         cancel: threading.Event | None,
         on_start: Callable[[Action], None] | None = None,
-    ) -> None:
+    ) -> list[Action]:
+        """Run the plan's actions, replanning lost races; the actions a stop left undone."""
         executor = Executor(
             self.root,
             self.remote,
@@ -128,19 +136,27 @@ class SyncEngine:
             if on_outcome is not None:
                 on_outcome(outcome)
 
-        executor.run(actions, finished)
+        left = executor.run(actions, finished)
         for _round in range(MAX_REPLANS):
-            if not retry:
-                return
+            if not retry or executor.cancel.is_set():
+                break
             lost, retry = retry, []
             fresh = [a for a in (self.gatherer.replan(a.path) for a in lost) if a is not None]
-            executor.run(fresh, finished)
+            left += executor.run(fresh, finished)
+        if executor.cancel.is_set():  # a stop: lost races wait for the next run like the rest
+            left += retry
+            retry = []
+        if left:
+            scope.log.warning("stopped: %d action(s) not done, left for the next sync", len(left))
+            for action in left:
+                scope.log.info("left %s %s", action.kind.value, action.path)
         for action in retry:
             outcome = Outcome(action, error="kept losing races with other writers; try again")
             report.outcomes.append(outcome)
             scope.outcome(outcome)
             if on_outcome is not None:
                 on_outcome(outcome)
+        return left
 
     def _store(self, outcome: Outcome) -> None:
         """Bases are written only after their action succeeded (crash safety)."""
@@ -155,21 +171,29 @@ class SyncEngine:
         *,
         on_outcome: Callable[[Outcome], None] | None = None,
         record: bool = True,
+        max_delete: int | None = None,
+        force: bool = False,
     ) -> PullReport:
         """Bring S3's current state of `paths` into the folder now, for files not changed
-        here: downloads and local deletes only (see `Drive.pull`)."""
+        here: downloads and local deletes only (see `Drive.pull`). The guards of `sync`
+        apply (vanished history, mass delete) to what the pull would do."""
         run_id = _new_run_id()
         wanted = set(paths)
         with self._scope(run_id) as scope:
-            full = self.gatherer.plan(self.gatherer.gather())
+            inputs = self.gatherer.gather()
+            full = self.gatherer.plan(inputs)
             mine = [a for a in full.actions if under(a.path, wanted)]
             plan = Plan(
                 actions=tuple(a for a in mine if a.kind in PULL_KINDS),
                 skipped=tuple(s for s in full.skipped if under(s.path, wanted)),
+                vanished=tuple(p for p in full.vanished if under(p, wanted)),
             )
+            check_guards(plan, len(inputs.base), max_delete=max_delete, force=force)
             left = tuple(a for a in mine if a.kind not in PULL_KINDS)
             report = PullReport(plan=plan, run_id=run_id, left=left)
             if plan.is_empty:
+                if plan.skipped:
+                    scope.begin(report, kind="pull", record=False)
                 return report
             scope.begin(report, kind="pull", record=record)
             scope.log.info("pull %s of %d path(s) into %s", run_id, len(wanted), self.root)

@@ -15,7 +15,6 @@ import stat
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +32,7 @@ from clouddrive.ledger import (
     S3Remote,
 )
 from clouddrive.local.scanner import stat_matches
+from clouddrive.sync.scheduler import STOP_GRACE, Stopped, install_gate, landing, run_batch
 from clouddrive.testing.faults import crash_point
 
 __all__ = ["Executor", "Outcome", "Transfer", "clean_tmp"]
@@ -76,7 +76,8 @@ class _Changed(Exception):
 
 
 class Executor:
-    """Runs actions on a thread pool that shares one boto3 client."""
+    """Runs actions on worker threads that share one boto3 client; a stop (`cancel`) ends
+    it within seconds (see `clouddrive.sync.scheduler`)."""
 
     def __init__(
         self,
@@ -87,6 +88,7 @@ class Executor:
         workers: int = 8,
         cancel: threading.Event | None = None,
         on_start: Callable[[Action], None] | None = None,
+        grace: float = STOP_GRACE,
     ) -> None:
         self.root = root
         self.remote = remote
@@ -95,42 +97,50 @@ class Executor:
         self.cancel = cancel or threading.Event()
         self.on_start = on_start  #: told (on a worker thread) as each action begins
         self.tmp_dir = root / INTERNAL_DIR / "tmp"
+        self.grace = grace  #: after a stop, how long transfers in flight get to finish
 
     # -- scheduling ------------------------------------------------------------------------
 
-    def run(self, actions: Iterable[Action], on_outcome: Callable[[Outcome], None]) -> None:
+    def run(self, actions: Iterable[Action], on_outcome: Callable[[Outcome], None]) -> list[Action]:
         """Run actions: deletes and bookkeeping first, then transfers; report each outcome.
 
         Deletes go first so that a folder replacing a file of the same name (or the other
-        way round) finds the way clear.
+        way round) finds the way clear. Returns the actions a stop left undone (never
+        started, or abandoned in flight): they have no outcome and wait for the next run.
         """
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        ordered = sorted(actions, key=_phase)
+        install_gate(self.remote)
         phases: dict[int, list[Action]] = {}
-        for action in ordered:
+        for action in actions:
             phases.setdefault(_phase(action), []).append(action)
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="cd-xfer") as pool:
-            for phase in sorted(phases):
-                pending: set[Future[Outcome]] = set()
-                for action in phases[phase]:
-                    if self.cancel.is_set():
-                        break
-                    pending.add(pool.submit(self.execute, action))
-                    if len(pending) >= self.workers * 2:
-                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for fut in done:
-                            on_outcome(fut.result())
-                for fut in pending:
-                    on_outcome(fut.result())
+        left: list[Action] = []
+        for phase in sorted(phases):
+            if self.cancel.is_set():
+                left.extend(phases[phase])
+            else:
+                left.extend(
+                    run_batch(
+                        phases[phase],
+                        self.execute,
+                        workers=self.workers,
+                        cancel=self.cancel,
+                        grace=self.grace,
+                        on_start=self.on_start,
+                        on_outcome=on_outcome,
+                    )
+                )
+        return left
 
     def execute(self, action: Action) -> Outcome:
-        """One action, with every failure turned into an outcome (never an exception)."""
+        """One action, with every failure turned into an outcome. Only on a worker of a
+        stopped run does it raise (`Stopped`: the action did not happen). `on_start` is
+        the scheduler's to call (`run`), not this method's."""
         outcome = Outcome(action)
-        if self.on_start is not None:
-            self.on_start(action)
         try:
             handler = _HANDLERS[action.kind]
             handler(self, action, outcome)
+        except Stopped:
+            raise
         except errors.PreconditionFailed:
             outcome.replan = True
         except _Changed as exc:
@@ -254,13 +264,18 @@ class Executor:
 
     # -- downloads -------------------------------------------------------------------------
 
-    def _download(self, path: str, remote: RemoteEntry, planned: LocalFile | None) -> BaseEntry:
+    def _download(
+        self, path: str, remote: RemoteEntry, planned: LocalFile | None
+    ) -> tuple[BaseEntry, str | None]:
         """Fetch to a temp file, check it, then move it into place if the target is as planned.
 
-        If the target changed meanwhile, its content is kept as a conflict copy first.
+        If the target changed meanwhile, its content is kept as a conflict copy first: the
+        second value names that copy (None if there was no race). A run that was stopped and
+        stopped waiting for this download never moves it into place (`landing`).
         """
         target = self._target(path)
         tmp = self._tmp_file(".part")
+        kept: str | None = None
         try:
             result = self.remote.download(remote, tmp)
             if result.mtime_ns is not None:
@@ -272,28 +287,34 @@ class Executor:
             with contextlib.suppress(OSError):
                 if stat.S_ISREG(mode := target.lstat().st_mode):
                     os.chmod(tmp, stat.S_IMODE(mode))
-            try:
-                self._check_local(target, planned)
-            except _Changed:
-                self._keep_aside(path, target)
-            os.replace(tmp, target)
+            with landing():
+                try:
+                    self._check_local(target, planned)
+                except _Changed:
+                    kept = self._keep_aside(path, target)
+                os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
         crash_point("after-download-replace")
-        return self._base_from_disk(path, target, result.sha256, remote.version_id, result.etag)
+        base = self._base_from_disk(path, target, result.sha256, remote.version_id, result.etag)
+        return base, kept
 
-    def _keep_aside(self, path: str, target: Path) -> None:
-        """A local edit raced a download: keep it as a visibly named copy (next run uploads)."""
+    def _keep_aside(self, path: str, target: Path) -> str | None:
+        """A local edit raced a download: keep it as a visibly named copy (next run uploads);
+        the copy's path, or None if nothing was there."""
         if not os.path.lexists(target):
-            return
+            return None
         taken = {p.name for p in target.parent.iterdir()}
         name = conflict_name(target.name, self.user, _now(), taken)
         os.rename(target, target.with_name(name))
+        return path.rsplit("/", 1)[0] + "/" + name if "/" in path else name
 
     def _do_download(self, action: Action, outcome: Outcome) -> None:
         assert action.remote is not None
-        base = self._download(action.path, action.remote, action.local)
+        base, kept = self._download(action.path, action.remote, action.local)
         outcome.bases.append(base)
+        if kept is not None:
+            outcome.note = f"changed here during the download: your version is kept as '{kept}'"
         outcome.bytes_moved += action.remote.size
         outcome.transfers.append(Transfer("download", action.path, action.remote.version_id))
 
@@ -347,13 +368,15 @@ class Executor:
         os.rename(target, copy_target)
         crash_point("after-conflict-rename")
         moved = LocalFile(copy_path, local.size, local.mtime_ns, local.sha256)
+        kept: str | None = None
         if remote.is_delete_marker:
             # A file/folder swap took the name on S3: nothing comes down here; the way is
             # cleared for what replaced it (see planner.swaps).
             self._prune_empty_parents(target)
             outcome.forget.append(action.path)
         else:
-            outcome.bases.append(self._download(action.path, remote, None))
+            base, kept = self._download(action.path, remote, None)
+            outcome.bases.append(base)
             outcome.transfers.append(Transfer("download", action.path, remote.version_id))
         base, _, transfer = self._upload(
             copy_path,
@@ -368,6 +391,8 @@ class Executor:
         outcome.bytes_moved += local.size + remote.size
         outcome.bases.append(base)
         outcome.note = f"both changed: your version is kept as '{copy_path}'"
+        if kept is not None:
+            outcome.note += f"; a file that appeared meanwhile is kept as '{kept}'"
 
     def _do_record(self, action: Action, outcome: Outcome) -> None:
         local, remote = action.local, action.remote

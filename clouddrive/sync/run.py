@@ -13,6 +13,7 @@ Names are escaped in the log, so a file name holding a newline cannot forge a lo
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ from clouddrive.local.lock import DriveLock
 from clouddrive.sync.executor import Outcome, clean_tmp
 from clouddrive.sync.report import SyncReport
 
-__all__ = ["RunScope"]
+__all__ = ["STOP_WAIT", "RunScope"]
 
 
 class _EscapingFormatter(logging.Formatter):
@@ -40,7 +41,16 @@ class _EscapingFormatter(logging.Formatter):
         return escape_name(super().format(record))
 
 
+class _RunLogHandler(logging.FileHandler):
+    """The run's log file. An entry that cannot be written (a full disk) is dropped without
+    the traceback `logging` prints by default: the run goes on, its outcome says the rest."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self.lost = getattr(self, "lost", 0) + 1
+
+
 _BOOKKEEPING = frozenset({ActionKind.RECORD, ActionKind.FORGET})
+STOP_WAIT = 1.0  #: seconds a stopped or failed run gives S3 to take its final record
 
 
 class RunScope:
@@ -93,7 +103,7 @@ class RunScope:
     ) -> None:
         try:
             if self._active is not None:
-                self._finish(interrupted=True)
+                self._finish(interrupted=True, wait=STOP_WAIT)
             if self._handler is not None:
                 self.log.removeHandler(self._handler)
                 self._handler.close()
@@ -109,7 +119,7 @@ class RunScope:
         logs = internal_dir(self.root) / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         path = logs / f"{self.started:%Y%m%dT%H%M%SZ}-{self.run_id}.log"
-        handler = logging.FileHandler(path, encoding="utf-8", errors="backslashreplace")
+        handler = _RunLogHandler(path, encoding="utf-8", errors="backslashreplace")
         handler.setFormatter(_EscapingFormatter("%(asctime)s %(levelname)s %(message)s"))
         self.log.addHandler(handler)
         self.log.setLevel(logging.INFO)
@@ -143,12 +153,33 @@ class RunScope:
         if outcome.error:
             self._active.failed(action.path, action.kind.value, outcome.error)
 
-    def finish(self, report: SyncReport) -> None:
-        """Complete the run record: `finished`, or `interrupted` for a cancelled run."""
-        if self._active is not None:
-            self._finish(interrupted=report.cancelled)
+    def finish(self, report: SyncReport, *, wait: float | None = None) -> None:
+        """Complete the run record: `finished`, or `interrupted` for a cancelled run.
 
-    def _finish(self, *, interrupted: bool) -> None:
+        `wait`: after a stop, give S3 at most that many seconds (the write goes on in the
+        background; a paused server must not hold the stop up, and the local journal lets
+        the next run complete the record). None waits as long as the write takes."""
+        self._finish(interrupted=report.cancelled, wait=wait)
+
+    def _finish(self, *, interrupted: bool, wait: float | None) -> None:
         active, self._active = self._active, None
-        if active is not None and active.finish(interrupted=interrupted) is None:
-            self.log.warning("could not write the run record of %s", self.run_id)
+        if active is None:
+            return
+
+        def write() -> None:
+            if active.finish(interrupted=interrupted) is None:
+                self.log.warning("could not write the run record of %s", self.run_id)
+
+        if wait is None:
+            write()
+            return
+        writer = threading.Thread(target=write, daemon=True, name="cd-run-record")
+        writer.start()
+        writer.join(wait)
+        if writer.is_alive():
+            self.log.warning(
+                "the run record of %s was not written within %.1f s (S3 does not answer); "
+                "the next run completes it",
+                self.run_id,
+                wait,
+            )

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from clouddrive.core.models import Action, ActionKind, Plan
+from clouddrive.core.paths import escape_name
 from clouddrive.sync.report import SyncReport
 
 __all__ = ["GLYPHS", "human_size", "plan_json", "plan_summary", "plan_table", "report_json"]
@@ -38,7 +39,7 @@ def human_size(size: int) -> str:
 
 def _why(action: Action) -> str:
     if action.kind is ActionKind.CONFLICT:
-        return f"both changed; yours is kept as '{action.conflict_path}'"
+        return f"both changed; yours is kept as '{escape_name(action.conflict_path or '')}'"
     if action.kind is ActionKind.UPLOAD and action.remote_change.value == "deleted":
         return "edited here, deleted on S3: the edit wins"
     if action.kind is ActionKind.DOWNLOAD and action.local_change.value == "deleted":
@@ -74,9 +75,9 @@ def plan_table(plan: Plan, max_rows: int = 200) -> Table:
         table.add_row(
             Text(glyph, style=colour),
             Text(label, style=colour),
-            action.path,
+            Text(escape_name(action.path)),  # Text: a name is never markup, never a raw newline
             human_size(action.size) if action.size else "",
-            _why(action),
+            Text(_why(action)),
         )
     if len(actions) > max_rows:
         more = len(actions) - max_rows

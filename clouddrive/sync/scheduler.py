@@ -1,0 +1,232 @@
+"""Running a plan's actions on worker threads so that stop means stop, whatever S3 does.
+
+A stop (the `cancel` event: Ctrl-C in the CLI, the app's Stop button) must end a run within
+seconds even when the server stops answering, and nothing that had not started may start
+after it. Four pieces make that true:
+
+- `run_batch` gives each worker one action at a time (no queue of submitted jobs) and takes
+  the next only while no stop is asked: the stop check, the take and `on_start` are one step;
+- a gate on the S3 client: once the stop is asked, a transfer worker makes no new S3 request
+  (a retry, the next part of a multipart upload) except the abort of its multipart upload,
+  so an upload in flight ends at its next request and leaves no open multipart upload;
+- a `Batch` per group of actions run together: after a grace period the run stops waiting
+  for the transfers still in flight and *abandons* them; an abandoned download never moves
+  its file into place (`Batch.landing`), so a late finish cannot change the folder after
+  the run has ended and reported;
+- worker threads are daemon threads, so a process that is exiting never waits for a request
+  that will not come back.
+
+The gate is a botocore event hook reached through the client's own event system: nothing
+here imports boto3 or botocore (layers), and the ledger needs no change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Generic, TypeVar
+
+from clouddrive import errors
+
+__all__ = ["STOP_GRACE", "Batch", "Stopped", "install_gate", "landing", "run_batch"]
+
+#: After a stop, how long transfers in flight get to finish before they are abandoned.
+#: Short enough that Ctrl-C ends a run within 5 s with the server paused (the run record
+#: then gets `RECORD_WAIT` more), long enough for a file of a few MiB on a working link.
+STOP_GRACE = 1.5
+
+_POLL = 0.1  #: how often the scheduling thread looks at the stop event while it waits
+
+A = TypeVar("A")  #: an action
+R = TypeVar("R")  #: its outcome
+
+
+class Stopped(errors.CloudDriveError):
+    """A stop was asked before this action (or its next S3 request) started: not done,
+    not failed; it waits for the next run."""
+
+
+class Batch:
+    """The actions of one scheduling round: the stop event, and whether the run has given
+    up waiting for them (abandoned), under one lock with the final move of a download."""
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self.cancel = cancel
+        self.lock = threading.Lock()
+        self.abandoned = False
+
+    def abandon(self) -> None:
+        """From now on no download of this batch lands in the folder (waits for one that is
+        landing right now: a local rename, never a network wait)."""
+        with self.lock:
+            self.abandoned = True
+
+
+_worker = threading.local()
+
+
+@contextlib.contextmanager
+def worker_context(batch: Batch) -> Iterator[None]:
+    """Marks the current thread as a transfer worker of `batch` (for the gate and landing)."""
+    _worker.batch = batch
+    try:
+        yield
+    finally:
+        _worker.batch = None
+
+
+@contextlib.contextmanager
+def landing() -> Iterator[None]:
+    """Around the final move of a download into the folder: raises `Stopped` if the run
+    abandoned this worker's batch, and holds the batch's lock so it cannot be abandoned
+    half-way. Outside a worker (resolve, tests) it does nothing."""
+    batch: Batch | None = getattr(_worker, "batch", None)
+    if batch is None:
+        yield
+        return
+    with batch.lock:
+        if batch.abandoned:
+            raise Stopped("stopped before the download was moved into place")
+        yield
+
+
+def _gate(model: Any = None, **_: Any) -> None:
+    """botocore `before-call` hook: a worker whose run was stopped sends nothing more but
+    the abort of its multipart upload. Other threads (planning, the run record) pass."""
+    batch: Batch | None = getattr(_worker, "batch", None)
+    if batch is None or not batch.cancel.is_set():
+        return
+    if getattr(model, "name", "") == "AbortMultipartUpload":
+        return
+    raise Stopped("stopped before the next request to S3")
+
+
+def install_gate(remote: object) -> None:
+    """Hook the gate into `remote`'s S3 client once (idempotent; a remote without a boto3
+    client, such as a test double, has nothing to gate)."""
+    client = getattr(remote, "client", None)
+    events = getattr(getattr(client, "meta", None), "events", None)
+    if events is None:
+        return
+    events.register("before-call.s3", _gate, unique_id="clouddrive-stop-gate")
+
+
+def run_batch(
+    actions: Sequence[A],
+    perform: Callable[[A], R],
+    *,
+    workers: int,
+    cancel: threading.Event,
+    grace: float = STOP_GRACE,
+    on_start: Callable[[A], None] | None = None,
+    on_outcome: Callable[[R], None],
+) -> list[A]:
+    """Run `actions` with `perform` on up to `workers` daemon threads; report each outcome
+    on the calling thread. After a stop, wait `grace` seconds for the actions in flight,
+    then abandon them. Returns the actions a stop left undone (never started, stopped at
+    their next request, or abandoned): they have no outcome and wait for the next run.
+
+    `perform` raises `Stopped` for an action the gate stopped; any other exception it
+    raises ends the run and is raised here (after the other workers are abandoned)."""
+    return _BatchRun(actions, perform, workers, cancel, grace, on_start).run(on_outcome)
+
+
+class _BatchRun(Generic[A, R]):
+    def __init__(
+        self,
+        actions: Sequence[A],
+        perform: Callable[[A], R],
+        workers: int,
+        cancel: threading.Event,
+        grace: float,
+        on_start: Callable[[A], None] | None,
+    ) -> None:
+        self.batch = Batch(cancel)
+        self.todo: deque[A] = deque(actions)
+        self.perform = perform
+        self.workers = max(1, min(workers, len(actions)))
+        self.cancel = cancel
+        self.grace = grace
+        self.on_start = on_start
+        self.starting = threading.Lock()  #: the stop check and the take of an action: one step
+        self.in_flight: dict[int, A] = {}
+        self.stopped: list[A] = []
+        #: (action, outcome, None) | (action, None, None) when stopped | (action, None, exc);
+        #: None when a worker ends
+        self.results: queue.Queue[tuple[A, R | None, BaseException | None] | None]
+        self.results = queue.Queue()
+
+    def run(self, on_outcome: Callable[[R], None]) -> list[A]:
+        if not self.todo:
+            return []
+        for n in range(self.workers):
+            threading.Thread(target=self._work, name=f"cd-xfer-{n}", daemon=True).start()
+        running = self.workers
+        deadline: float | None = None
+        try:
+            while running:
+                if deadline is None and self.cancel.is_set():
+                    deadline = time.monotonic() + self.grace
+                try:
+                    result = self.results.get(timeout=_POLL)
+                except queue.Empty:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        break
+                    continue
+                running -= self._take(result, on_outcome)
+        finally:
+            self.batch.abandon()
+        # What finished while the run stopped waiting still counts (and is recorded).
+        while True:
+            try:
+                result = self.results.get_nowait()
+            except queue.Empty:
+                break
+            self._take(result, on_outcome)
+        with self.starting:
+            return [*self.stopped, *self.in_flight.values(), *self.todo]
+
+    def _take(
+        self,
+        result: tuple[A, R | None, BaseException | None] | None,
+        on_outcome: Callable[[R], None],
+    ) -> int:
+        """Handle one worker message; 1 if it says that the worker ended."""
+        if result is None:
+            return 1
+        action, outcome, failure = result
+        with self.starting:
+            self.in_flight.pop(id(action), None)
+        if failure is not None:
+            raise failure
+        if outcome is None:
+            self.stopped.append(action)
+        else:
+            on_outcome(outcome)
+        return 0
+
+    def _work(self) -> None:
+        """One worker: take the next action unless a stop was asked, run it, report it."""
+        with worker_context(self.batch):
+            try:
+                while True:
+                    with self.starting:
+                        if self.cancel.is_set() or self.batch.abandoned or not self.todo:
+                            return
+                        action = self.todo.popleft()
+                        self.in_flight[id(action)] = action
+                        if self.on_start is not None:
+                            self.on_start(action)
+                    try:
+                        self.results.put((action, self.perform(action), None))
+                    except Stopped:
+                        self.results.put((action, None, None))
+                    except BaseException as exc:  # lost credentials and the like end the run
+                        self.results.put((action, None, exc))
+                        return
+            finally:
+                self.results.put(None)
