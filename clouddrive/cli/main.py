@@ -26,6 +26,7 @@ from rich.progress import (
 from clouddrive import __version__, errors
 from clouddrive.cli import health as cli_health
 from clouddrive.cli import timetravel as cli_timetravel
+from clouddrive.cli import watch as cli_watch
 from clouddrive.cli.common import err, make_asker, open_drive, out, print_json
 from clouddrive.core.models import Plan
 from clouddrive.drive import Drive
@@ -319,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Command groups of their own modules register here, each with register(sub).
     cli_health.register(sub)
     cli_timetravel.register(sub)
+    cli_watch.register(sub)
     return parser
 
 
