@@ -25,6 +25,7 @@ from rich.progress import (
 
 from clouddrive import __version__, errors
 from clouddrive.cli import health as cli_health
+from clouddrive.cli import s3synchrony as cli_s3synchrony
 from clouddrive.cli import timetravel as cli_timetravel
 from clouddrive.cli import watch as cli_watch
 from clouddrive.cli.common import err, make_asker, open_drive, out, print_json
@@ -321,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_health.register(sub)
     cli_timetravel.register(sub)
     cli_watch.register(sub)
+    cli_s3synchrony.register(sub)
     return parser
 
 
