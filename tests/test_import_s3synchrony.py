@@ -4,6 +4,7 @@ files already in place."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,7 @@ def test_import_then_first_sync_moves_nothing_for_files_in_place(
     s3_before = _remote_s3_dir(shared)
 
     code = main(["import-s3synchrony", str(data), "--endpoint-url", seaweedfs.endpoint_url])
-    printed = capsys.readouterr().out
+    printed = " ".join(capsys.readouterr().out.split())
     assert code == 0, printed
     assert "2 file(s) already identical" in printed
     assert "sync_data.py" in printed  # where the bucket came from
@@ -140,3 +141,29 @@ def test_import_without_a_bucket_says_which_flags_to_give(
     assert "give the aws_bkt and aws_prfx of your smart_sync call" in capsys.readouterr().err
     assert main(["import-s3synchrony", str(tmp_path)]) == 1
     assert "not an s3synchrony data folder" in capsys.readouterr().err
+
+
+def test_large_files_uploaded_in_parts_are_adopted_not_conflicted(
+    seaweedfs: ServerInfo, bucket: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """s3synchrony uploads with boto3's upload_file: over 8 MiB, in parts, with an ETag that
+    is not the file's MD5. Identical ones must still be adopted, not become conflicts."""
+    data = _s3synchrony_fixture(tmp_path, seaweedfs.endpoint_url, bucket)
+    big = os.urandom(9 * 1024 * 1024 + 123)
+    (data / "big.bin").write_bytes(big)
+    client = s3_client(seaweedfs.endpoint_url)
+    client.upload_file(str(data / "big.bin"), bucket, "proj/big.bin")  # boto3's defaults
+    etag = client.head_object(Bucket=bucket, Key="proj/big.bin")["ETag"]
+    assert etag.strip('"').endswith("-2")  # really a multipart upload
+
+    code = main(["import-s3synchrony", str(data), "--endpoint-url", seaweedfs.endpoint_url])
+    assert code == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "3 file(s) already identical" in printed, printed
+    assert "1 large file(s) uploaded in parts are identical" in printed
+    with Drive.open(data) as drive:
+        report = drive.sync()
+        kinds = {o.action.path: o.action.kind for o in report.outcomes}
+        assert "big.bin" not in kinds  # already agreed: nothing to do at all
+        assert not any("big" in p and "conflict" in p for p in tree(data))
+    assert len(Shared(seaweedfs.endpoint_url, bucket, prefix="proj").versions("big.bin")) == 1

@@ -18,21 +18,30 @@ The import keeps what carries meaning and drops what is unsafe:
 - both `.S3/` folders are internal to clouddrive (never synced) and left as they are;
 - `Drive.init` checks the bucket's versioning and asks before enabling it.
 Files already identical on both sides are adopted by the first sync with no transfer: the
-engine compares a plain MD5 ETag (what s3synchrony's uploads carry) with the local file.
+engine compares a plain MD5 ETag (what s3synchrony's small uploads carry) with the local file.
+Files over boto3's multipart threshold (8 MiB) went up in parts, with an ETag the engine does
+not compare; the import checks those itself (the MD5 of the parts' MD5s, for the part sizes
+boto3 and the AWS CLI use) and records the ones that match as agreed, like the engine's own
+"same on both sides" record, so they are not turned into conflict copies.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from clouddrive import errors
-from clouddrive.core.models import ActionKind, Plan
+from clouddrive.core.models import Action, ActionKind, BaseEntry, Plan
 from clouddrive.core.paths import S3SYNCHRONY_DIR
 from clouddrive.drive import Drive
+from clouddrive.local.config import internal_dir
 from clouddrive.local.ignore import IGNORE_FILE
+from clouddrive.local.lock import DriveLock
+from clouddrive.local.scanner import file_sha256
 
 __all__ = ["AWS_FILE", "ImportResult", "S3SynchronyFolder", "ignore_lines", "import_folder"]
 
@@ -158,11 +167,13 @@ class ImportResult:
     ignores_added: int
     plan: Plan
     notes: list[str] = field(default_factory=list)
+    adopted_parts: int = 0  #: multipart uploads of identical files, recorded by the import
 
     @property
     def adopted(self) -> int:
-        """Files identical on both sides: the first sync only records them."""
-        return self.plan.counts()[ActionKind.RECORD]
+        """Files identical on both sides: recorded by the import or by the first sync, with no
+        transfer either way."""
+        return self.plan.counts()[ActionKind.RECORD] + self.adopted_parts
 
 
 def import_folder(
@@ -204,4 +215,68 @@ def import_folder(
     )
     added = _merge_ignore(drive.root, ignore_lines(source.ignores))
     plan = drive.status()
-    return ImportResult(drive, source, added, plan, notes)
+    adopted = adopt_multipart(drive, plan)
+    if adopted:
+        notes.append(f"{adopted} large file(s) uploaded in parts are identical: adopted")
+        plan = drive.status()
+    return ImportResult(drive, source, added, plan, notes, adopted)
+
+
+_MIB = 1024 * 1024
+#: part sizes of the usual uploaders: boto3 and the AWS CLI (8 MiB), s3transfer's others
+_PART_SIZES = (8 * _MIB, 16 * _MIB, 5 * _MIB, 15 * _MIB, 64 * _MIB)
+
+
+def multipart_etag(path: Path, part_size: int) -> str:
+    """The ETag S3 gives an object uploaded from `path` in parts of `part_size` bytes."""
+    digests = []
+    with path.open("rb") as f:
+        while chunk := f.read(part_size):
+            digests.append(hashlib.md5(chunk).digest())
+    return f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}"
+
+
+def _part_sizes(size: int, parts: int) -> list[int]:
+    guess = math.ceil(math.ceil(size / parts) / _MIB) * _MIB
+    return [p for p in dict.fromkeys((*_PART_SIZES, guess)) if math.ceil(size / p) == parts]
+
+
+def _same_multipart(root: Path, action: Action) -> BaseEntry | None:
+    """The base to record if the local file is what the multipart object holds."""
+    local, remote = action.local, action.remote
+    if local is None or remote is None or remote.is_delete_marker or not remote.etag:
+        return None
+    etag = remote.etag.strip('"')
+    count = etag.rpartition("-")[2]
+    if "-" not in etag or not count.isdigit() or remote.size != local.size:
+        return None
+    full = root / action.path
+    try:
+        for part_size in _part_sizes(local.size, int(count)):
+            if multipart_etag(full, part_size) == etag:
+                st = full.lstat()
+                if (st.st_size, st.st_mtime_ns) != (local.size, local.mtime_ns):
+                    return None  # changed meanwhile: leave it to the sync
+                sha = local.sha256 or file_sha256(full)
+                return BaseEntry(
+                    action.path, local.size, local.mtime_ns, sha, remote.version_id, remote.etag
+                )
+    except OSError:
+        return None
+    return None
+
+
+def adopt_multipart(drive: Drive, plan: Plan) -> int:
+    """Record as agreed the would-be conflicts whose S3 side is a multipart upload of the very
+    same bytes (under the drive's lock, like a sync); how many."""
+    candidates = [a for a in plan.actions if a.kind is ActionKind.CONFLICT and a.base is None]
+    if not candidates:
+        return 0
+    count = 0
+    with DriveLock(internal_dir(drive.root) / "lock"):
+        for action in candidates:
+            entry = _same_multipart(drive.root, action)
+            if entry is not None:
+                drive.state.put(entry)
+                count += 1
+    return count
