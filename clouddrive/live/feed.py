@@ -105,7 +105,7 @@ class ChangeFeed:
             record = self._read(ref) if ref is not None else None
             if record is None or record.finished is not None or now - first > OPEN_RECORD_LIMIT:
                 del self._open[relkey]
-                if ref is not None:
+                if ref is not None and (record is None or record.remote_actions):
                     done.append(ref)
         return done
 
