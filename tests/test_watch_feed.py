@@ -8,6 +8,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from clouddrive.drive import Drive
 from clouddrive.history.runs import RunAction, RunRecord, record_relkey
 from clouddrive.live.feed import ChangeFeed
@@ -63,3 +65,12 @@ def test_service_files_name_the_drive_and_the_watch_command(tmp_path: Path) -> N
     plist = launchd_plist("/usr/bin/clouddrive", root)
     assert f"<string>{root}</string>" in plist and "<string>watch</string>" in plist
     assert "org.clouddrive.watch.Team-Drive" in plist
+
+
+def test_help_names_watch_and_import(capsys: pytest.CaptureFixture[str]) -> None:
+    from clouddrive.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "watch" in out and "import-s3synchrony" in out

@@ -112,7 +112,7 @@ class Watcher:
                 if self._offline_until is not None:
                     if now >= self._offline_until:
                         self._probe()
-                    self._sleep(stop, self._offline_until or now)
+                    self._sleep(stop, self._offline_until or now, local=False)
                     continue
                 moving = self._local_changes()
                 if now >= next_poll:
@@ -130,11 +130,11 @@ class Watcher:
                 self.events.stop()
             self.status.update(phase=Phase.STOPPED, message="")
 
-    def _sleep(self, stop: threading.Event, until: float) -> None:
+    def _sleep(self, stop: threading.Event, until: float, *, local: bool = True) -> None:
         """Wait for a wake-up (a local event) or the next deadline, in short steps so a stop
-        is seen quickly."""
+        is seen quickly. Offline (`local=False`), pending local changes wait for S3."""
         due = until - self._clock()
-        if self.events is not None:
+        if local and self.events is not None:
             settle = self.events.next_due()
             if settle is not None:
                 due = min(due, settle + 0.05)
