@@ -17,7 +17,7 @@ from clouddrive.live.status import Phase
 from tests.drivekit import Shared, conflict_copies, sync, tree, write
 from tests.watchkit import Running, wait_for, watching
 
-POLL = 1.5
+POLL = 2.0
 OPTS = WatchOptions(poll=POLL, full_every=3600, settle=0.3, debounce_ms=100)
 #: from a local write to the writer's sync: debounce + settle + one sync, with room for load
 LOCAL_LATENCY = 5.0
