@@ -51,6 +51,7 @@ class ChangeFeed:
     _seen: dict[str, datetime] = field(default_factory=dict, repr=False)
     _open: dict[str, datetime] = field(default_factory=dict, repr=False)
     requests: int = 0  #: S3 requests made so far (for the idle benchmark)
+    others: int = 0  #: records by others in the last poll, news or not (a paused loop retries)
 
     def note_own(self, run_id: str) -> None:
         """A run of this drive: its record is not news."""
@@ -75,10 +76,12 @@ class ChangeFeed:
         now = self.clock()
         found = [ref for ref in self._list(now) if ref.relkey not in self._seen]
         news: list[RunRef] = []
+        self.others = 0
         for ref in found:
             self._seen[ref.relkey] = now
             if ref.run_id in self.own_runs:
                 continue
+            self.others += 1
             record = self._read(ref)
             if record is None or record.remote_actions:
                 news.append(ref)

@@ -89,6 +89,7 @@ class Watcher:
         self._paused = False
         self._offline_until: float | None = None
         self._offline_said = False
+        self._pause_said: str | None = None
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -178,8 +179,8 @@ class Watcher:
             return
         if news:
             self._need_sync = True
-            if self._paused:
-                self._paused_retry()
+        if self.feed.others and self._paused:
+            self._paused_retry()  # even a run that only downloaded may have cleared the guard
 
     def _paused_retry(self) -> None:
         """Someone may have cleared what tripped the guard: check the plan again."""
@@ -214,6 +215,9 @@ class Watcher:
             self._go_offline(exc, quiet=True)
             return
         self.feed.note_own(report.run_id)
+        if self._pause_said is not None:
+            self.say("resumed: the plan passes the guards")
+            self._pause_said = None
         self._finished(report)
 
     def _finished(self, report: SyncReport) -> None:
@@ -234,8 +238,10 @@ class Watcher:
             self._need_sync = False  # failed files wait for the next trigger or full check
 
     def _pause(self, exc: errors.CloudDriveError) -> None:
-        if not self._paused or self.status.snapshot().message != str(exc):
+        """Say why once: a later check that trips the same guard again stays quiet."""
+        if self._pause_said != str(exc):
             self.say(f"paused: {exc}")
+            self._pause_said = str(exc)
         self._paused = True
         self.status.update(phase=Phase.PAUSED, message=str(exc))
 
