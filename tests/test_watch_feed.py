@@ -74,3 +74,20 @@ def test_help_names_watch_and_import(capsys: pytest.CaptureFixture[str]) -> None
         main(["--help"])
     out = capsys.readouterr().out
     assert "watch" in out and "import-s3synchrony" in out
+
+
+def test_watch_once_and_print_service_from_the_cli(
+    two: tuple[Drive, Drive], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from clouddrive.cli.main import main
+
+    a, b = two
+    (a.root / "cron.txt").write_text("from cron")
+    assert main(["--root", str(a.root), "watch", "--once"]) == 0
+    assert "synced: 1 " in " ".join(capsys.readouterr().out.split())
+    assert main(["--root", str(b.root), "watch", "--once"]) == 0
+    assert (b.root / "cron.txt").read_text() == "from cron"
+    capsys.readouterr()
+    assert main(["--root", str(b.root), "watch", "--print-service", "systemd"]) == 0
+    unit = capsys.readouterr().out
+    assert f"--root {b.root} watch" in unit and unit.startswith("# ~/.config/systemd/user/")
