@@ -181,6 +181,7 @@ class TestErrors:
         for command in (
             *("init", "status", "sync", "reset", "demo", "app", "server", "lifecycle", "doctor"),
             *("deleted", "restore-deleted", "history", "restore", "activity", "undo"),
+            *("link", "completion", "watch", "import-s3synchrony"),
         ):
             assert command in out
 

@@ -27,8 +27,10 @@ from rich.progress import (
 from clouddrive import __version__, errors
 from clouddrive.cli import completion as cli_completion
 from clouddrive.cli import health as cli_health
+from clouddrive.cli import s3synchrony as cli_s3synchrony
 from clouddrive.cli import share as cli_share
 from clouddrive.cli import timetravel as cli_timetravel
+from clouddrive.cli import watch as cli_watch
 from clouddrive.cli.common import err, make_asker, open_drive, out, print_json, shown
 from clouddrive.cli.interrupt import EXIT_INTERRUPTED, CtrlC, Interrupted
 from clouddrive.core.models import Plan
@@ -394,6 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_timetravel.register(sub)
     cli_share.register(sub)
     cli_completion.register(sub)
+    cli_watch.register(sub)
+    cli_s3synchrony.register(sub)
     return parser
 
 
