@@ -244,7 +244,7 @@ class TestCtrlCWithThePausedServer:
             os.kill(own_server.pid, signal.SIGCONT)
             if proc.poll() is None:
                 proc.kill()
-        assert took < 1.5, took
+        assert took < 3.0, took  # "at once": well under the first stop's 5 s, even on a loaded CI
         assert proc.returncode == 130, stderr
         assert "Traceback" not in stderr
         assert stderr.strip().splitlines()[-1].startswith("clouddrive: stopped: "), stderr

@@ -157,8 +157,9 @@ class TestSyncScreen:
 
         run_scenario(a, scenario)
         uploaded = shared.latest()
-        # what was submitted before escape (at most two per worker) finished; nothing more
-        assert 0 < len(uploaded) <= 2 * a.config.workers
+        # Nothing that had not sent its request when escape came goes out (the request gate);
+        # so at most the actions in flight finished, and here none had started talking to S3.
+        assert len(uploaded) <= a.config.workers
         assert all(files[p].encode() == data for p, data in uploaded.items())
         assert seen["left"] == set(files) - set(uploaded)
         assert "Sync stopped:" in seen["journal"]
@@ -373,7 +374,7 @@ class TestQuitting:
         assert seen["code"] == 0
         monkeypatch.setattr(Executor, "execute", real)
         uploaded = shared.latest()
-        assert 0 < len(uploaded) < len(files)
+        assert len(uploaded) < len(files)  # at most what was in flight; never the rest
         assert all(files[p].encode() == data for p, data in uploaded.items())
         [record] = a.activity()
         assert {x.path for x in record.actions} == set(uploaded)
