@@ -25,6 +25,7 @@ from clouddrive.drive.travel import TimeTravelOps
 from clouddrive.history.lookup import VersionText, changed_by, read_version
 from clouddrive.history.runs import RunLog
 from clouddrive.history.timetravel import TimeTravel
+from clouddrive.history.views import s3_uri
 from clouddrive.ledger import RetryPolicy, S3Remote
 from clouddrive.local.config import DriveConfig, find_root, internal_dir
 from clouddrive.local.ignore import IgnoreRules
@@ -137,8 +138,9 @@ class Drive(TimeTravelOps):
 
     @property
     def uri(self) -> str:
+        """`s3://bucket/prefix/`, as users paste it into other S3 tools (s3pathlib's)."""
         prefix = f"{self.config.prefix}/" if self.config.prefix else ""
-        return f"s3://{self.config.bucket}/{prefix}"
+        return s3_uri(self.config.bucket, prefix)
 
     def close(self) -> None:
         with self._lock:

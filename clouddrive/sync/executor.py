@@ -8,21 +8,16 @@ actions finish, so a crash never records work that did not happen.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import shutil
 import stat
 import threading
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from clouddrive import errors
 from clouddrive.core.models import Action, ActionKind, BaseEntry, LocalFile, RemoteEntry
-from clouddrive.core.paths import INTERNAL_DIR, unsafe_reason
-from clouddrive.core.planner import conflict_name
+from clouddrive.core.paths import INTERNAL_DIR
 from clouddrive.ledger import (
     META_CONFLICT_OF,
     META_MTIME,
@@ -32,15 +27,11 @@ from clouddrive.ledger import (
     S3Remote,
 )
 from clouddrive.local.scanner import stat_matches
+from clouddrive.sync.localside import Changed, LocalSide
 from clouddrive.sync.scheduler import STOP_GRACE, Stopped, install_gate, landing, run_batch
 from clouddrive.testing.faults import crash_point
 
-__all__ = ["Executor", "Outcome", "Transfer", "clean_tmp"]
-
-#: Files up to this size are read into memory once, hashed and sent from that one copy;
-#: larger ones are first copied to a snapshot under .clouddrive/tmp, so what goes up is
-#: exactly what the metadata's hash says even if the file changes meanwhile.
-IN_MEMORY_LIMIT = 8 * 1024 * 1024
+__all__ = ["Executor", "Outcome", "Transfer"]
 
 
 @dataclass
@@ -71,11 +62,7 @@ class Outcome:
         return self.error is None and not self.replan
 
 
-class _Changed(Exception):
-    """The local file no longer matches the plan: leave it for the next run."""
-
-
-class Executor:
+class Executor(LocalSide):
     """Runs actions on worker threads that share one boto3 client; a stop (`cancel`) ends
     it within seconds (see `clouddrive.sync.scheduler`)."""
 
@@ -143,7 +130,7 @@ class Executor:
             raise
         except errors.PreconditionFailed:
             outcome.replan = True
-        except _Changed as exc:
+        except Changed as exc:
             outcome.error = f"changed while syncing, left for the next run: {exc}"
         except (errors.CredentialsError, errors.BucketNotFound, errors.VersioningNotEnabled):
             raise
@@ -153,62 +140,7 @@ class Executor:
             outcome.error = str(errors.local_error(exc, f"syncing {action.path}"))
         return outcome
 
-    # -- local helpers ---------------------------------------------------------------------
-
-    def _target(self, path: str) -> Path:
-        """The local path for `path`, refusing anything unsafe or behind a symlink."""
-        reason = unsafe_reason(path)
-        if reason:
-            raise errors.LocalError(f"{path}: unsafe path ({reason})")
-        target = self.root / path
-        folder = self.root
-        for part in path.split("/")[:-1]:
-            folder = folder / part
-            if folder.is_symlink():
-                raise errors.LocalError(f"{path}: '{folder.relative_to(self.root)}' is a symlink")
-            if folder.exists() and not folder.is_dir():
-                raise errors.LocalError(
-                    f"{path}: '{folder.relative_to(self.root)}' is a file, not a folder"
-                )
-        return target
-
-    def _check_local(self, path: Path, planned: LocalFile | None) -> None:
-        """Raise _Changed unless the local file is exactly as planned (or still absent)."""
-        if planned is None:
-            if os.path.lexists(path):
-                raise _Changed("a file appeared at this path")
-        elif not stat_matches(path, planned.size, planned.mtime_ns):
-            raise _Changed("the file was modified")
-
-    def _tmp_file(self, suffix: str) -> Path:
-        return self.tmp_dir / f"{uuid.uuid4().hex}{suffix}"
-
-    def _base_from_disk(
-        self, path: str, target: Path, sha256: str, version_id: str, etag: str
-    ) -> BaseEntry:
-        st = target.lstat()
-        return BaseEntry(path, st.st_size, st.st_mtime_ns, sha256, version_id, etag)
-
     # -- uploads ---------------------------------------------------------------------------
-
-    def _snapshot(self, source: Path, expected_sha: str) -> bytes | Path:
-        """The file's exact bytes (or a snapshot copy of them), proven to hash as planned."""
-        size = source.stat().st_size
-        if size <= IN_MEMORY_LIMIT:
-            data = source.read_bytes()
-            if hashlib.sha256(data).hexdigest() != expected_sha:
-                raise _Changed("content differs from the scan")
-            return data
-        snap = self._tmp_file(".snapshot")
-        digest = hashlib.sha256()
-        with source.open("rb") as src, snap.open("wb") as dst:
-            for chunk in iter(lambda: src.read(1024 * 1024), b""):
-                digest.update(chunk)
-                dst.write(chunk)
-        if digest.hexdigest() != expected_sha:
-            snap.unlink(missing_ok=True)
-            raise _Changed("content differs from the scan")
-        return snap
 
     def _upload(
         self,
@@ -290,7 +222,7 @@ class Executor:
             with landing():
                 try:
                     self._check_local(target, planned)
-                except _Changed:
+                except Changed:
                     kept = self._keep_aside(path, target)
                 os.replace(tmp, target)
         finally:
@@ -298,16 +230,6 @@ class Executor:
         crash_point("after-download-replace")
         base = self._base_from_disk(path, target, result.sha256, remote.version_id, result.etag)
         return base, kept
-
-    def _keep_aside(self, path: str, target: Path) -> str | None:
-        """A local edit raced a download: keep it as a visibly named copy (next run uploads);
-        the copy's path, or None if nothing was there."""
-        if not os.path.lexists(target):
-            return None
-        taken = {p.name for p in target.parent.iterdir()}
-        name = conflict_name(target.name, self.user, _now(), taken)
-        os.rename(target, target.with_name(name))
-        return path.rsplit("/", 1)[0] + "/" + name if "/" in path else name
 
     def _do_download(self, action: Action, outcome: Outcome) -> None:
         assert action.remote is not None
@@ -329,22 +251,13 @@ class Executor:
         outcome.forget.append(action.path)
         outcome.transfers.append(Transfer("delete-local", action.path))
 
-    def _prune_empty_parents(self, target: Path) -> None:
-        folder = target.parent
-        while folder != self.root and self.root in folder.parents:
-            try:
-                folder.rmdir()
-            except OSError:
-                return
-            folder = folder.parent
-
     def _do_delete_remote(self, action: Action, outcome: Outcome) -> None:
         assert action.base is not None
         # Nothing is written here, so only a file back at the path stops it: the name may
         # now be a folder, or lie under a folder that is now a file (a file/folder swap).
         target = self.root / action.path
         if os.path.lexists(target) and (target.is_symlink() or not target.is_dir()):
-            raise _Changed("a file appeared at this path")
+            raise Changed("a file appeared at this path")
         marker = self.remote.delete(action.path, if_match=action.if_match)
         crash_point("after-delete-remote")
         outcome.forget.append(action.path)
@@ -363,7 +276,7 @@ class Executor:
         copy_target = self._target(copy_path)
         self._check_local(target, local)
         if os.path.lexists(copy_target):
-            raise _Changed(f"'{copy_path}' appeared")
+            raise Changed(f"'{copy_path}' appeared")
         copy_target.parent.mkdir(parents=True, exist_ok=True)
         os.rename(target, copy_target)
         crash_point("after-conflict-rename")
@@ -407,15 +320,6 @@ class Executor:
 
     def _do_forget(self, action: Action, outcome: Outcome) -> None:
         outcome.forget.append(action.path)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def clean_tmp(root: Path) -> None:
-    """Remove leftovers of interrupted downloads and snapshots (never user files)."""
-    shutil.rmtree(root / INTERNAL_DIR / "tmp", ignore_errors=True)
 
 
 _PHASE = {

@@ -1,0 +1,118 @@
+"""The local side of carrying out an action: resolving a path safely inside the root,
+checking that a file is still as planned, temp files, snapshots of what goes up, keeping a
+racing local edit aside, and clearing empty folders. Shared by every action (`Executor`)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from clouddrive import errors
+from clouddrive.core.models import BaseEntry, LocalFile
+from clouddrive.core.paths import INTERNAL_DIR, unsafe_reason
+from clouddrive.core.planner import conflict_name
+from clouddrive.local.scanner import stat_matches
+
+__all__ = ["IN_MEMORY_LIMIT", "Changed", "LocalSide", "clean_tmp"]
+
+#: Files up to this size are read into memory once, hashed and sent from that one copy;
+#: larger ones are first copied to a snapshot under .clouddrive/tmp, so what goes up is
+#: exactly what the metadata's hash says even if the file changes meanwhile.
+IN_MEMORY_LIMIT = 8 * 1024 * 1024
+
+
+class Changed(Exception):
+    """The local file no longer matches the plan: leave it for the next run."""
+
+
+class LocalSide:
+    """Mixed into `Executor`: everything an action does to the folder around its file."""
+
+    root: Path
+    user: str
+    tmp_dir: Path
+
+    def _target(self, path: str) -> Path:
+        """The local path for `path`, refusing anything unsafe or behind a symlink."""
+        reason = unsafe_reason(path)
+        if reason:
+            raise errors.LocalError(f"{path}: unsafe path ({reason})")
+        target = self.root / path
+        folder = self.root
+        for part in path.split("/")[:-1]:
+            folder = folder / part
+            if folder.is_symlink():
+                raise errors.LocalError(f"{path}: '{folder.relative_to(self.root)}' is a symlink")
+            if folder.exists() and not folder.is_dir():
+                raise errors.LocalError(
+                    f"{path}: '{folder.relative_to(self.root)}' is a file, not a folder"
+                )
+        return target
+
+    def _check_local(self, path: Path, planned: LocalFile | None) -> None:
+        """Raise Changed unless the local file is exactly as planned (or still absent)."""
+        if planned is None:
+            if os.path.lexists(path):
+                raise Changed("a file appeared at this path")
+        elif not stat_matches(path, planned.size, planned.mtime_ns):
+            raise Changed("the file was modified")
+
+    def _tmp_file(self, suffix: str) -> Path:
+        return self.tmp_dir / f"{uuid.uuid4().hex}{suffix}"
+
+    def _base_from_disk(
+        self, path: str, target: Path, sha256: str, version_id: str, etag: str
+    ) -> BaseEntry:
+        st = target.lstat()
+        return BaseEntry(path, st.st_size, st.st_mtime_ns, sha256, version_id, etag)
+
+    def _snapshot(self, source: Path, expected_sha: str) -> bytes | Path:
+        """The file's exact bytes (or a snapshot copy of them), proven to hash as planned."""
+        size = source.stat().st_size
+        if size <= IN_MEMORY_LIMIT:
+            data = source.read_bytes()
+            if hashlib.sha256(data).hexdigest() != expected_sha:
+                raise Changed("content differs from the scan")
+            return data
+        snap = self._tmp_file(".snapshot")
+        digest = hashlib.sha256()
+        with source.open("rb") as src, snap.open("wb") as dst:
+            for chunk in iter(lambda: src.read(1024 * 1024), b""):
+                digest.update(chunk)
+                dst.write(chunk)
+        if digest.hexdigest() != expected_sha:
+            snap.unlink(missing_ok=True)
+            raise Changed("content differs from the scan")
+        return snap
+
+    def _keep_aside(self, path: str, target: Path) -> str | None:
+        """A local edit raced a download: keep it as a visibly named copy (next run uploads);
+        the copy's path, or None if nothing was there."""
+        if not os.path.lexists(target):
+            return None
+        taken = {p.name for p in target.parent.iterdir()}
+        name = conflict_name(target.name, self.user, _now(), taken)
+        os.rename(target, target.with_name(name))
+        return path.rsplit("/", 1)[0] + "/" + name if "/" in path else name
+
+    def _prune_empty_parents(self, target: Path) -> None:
+        folder = target.parent
+        while folder != self.root and self.root in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+            folder = folder.parent
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def clean_tmp(root: Path) -> None:
+    """Remove leftovers of interrupted downloads and snapshots (never user files)."""
+    shutil.rmtree(root / INTERNAL_DIR / "tmp", ignore_errors=True)
