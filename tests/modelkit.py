@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import stat
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ __all__ = [
     "Interrupted",
     "VersionBook",
     "interrupt_at",
+    "original_of",
     "same_tick_edit",
     "under",
     "unreadable",
@@ -50,6 +52,15 @@ TICK_NS = 1_000_000_000
 
 class Interrupted(KeyboardInterrupt):
     """A Ctrl-C raised from inside a run (a crash point), not by the test's own code."""
+
+
+CONFLICT_COPY = re.compile(r"^(?P<stem>.*) \(conflict [^)]*\)(?P<ext>\.[^/]*)?$")
+
+
+def original_of(path: str) -> str | None:
+    """The path a conflict copy was made from, or None for an ordinary file."""
+    m = CONFLICT_COPY.match(path)
+    return None if m is None else m["stem"] + (m["ext"] or "")
 
 
 def under(path: str, folder: str) -> bool:
@@ -96,14 +107,16 @@ def unreadable(root: Path, folders: set[str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def interrupt_at(point: str, hit: int = 1) -> Iterator[None]:
-    """Raise `Interrupted` (a KeyboardInterrupt) at the `hit`-th pass of a crash point.
+def interrupt_at(point: str | Collection[str], hit: int = 1) -> Iterator[None]:
+    """Raise `Interrupted` (a KeyboardInterrupt) at the `hit`-th pass of a crash point (or
+    of any of several).
 
     The real crash points kill the process (SIGKILL); in-process we raise instead, from the
     same place, so the run stops mid-way like a Ctrl-C that lands there. On a worker thread
     the exception reaches the run through the transfer's future, as a real one would.
     """
     seen = 0
+    points = {point} if isinstance(point, str) else set(point)
     # Every clouddrive module that imported the crash point gets the interrupting one.
     patched = [
         m
@@ -113,10 +126,10 @@ def interrupt_at(point: str, hit: int = 1) -> Iterator[None]:
 
     def fire(name: str) -> None:
         nonlocal seen
-        if name == point:
+        if name in points:
             seen += 1
             if seen == hit:
-                raise Interrupted(f"interrupted at {point}")
+                raise Interrupted(f"interrupted at {name}")
 
     for module in patched:
         module.crash_point = fire  # type: ignore[attr-defined]

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import secrets
 import shutil
 import tempfile
@@ -58,6 +57,7 @@ from tests.modelkit import (
     Interrupted,
     VersionBook,
     interrupt_at,
+    original_of,
     same_tick_edit,
     sha,
     under,
@@ -77,7 +77,6 @@ FAULTS = [
     Fault.TRUNCATE_BODY,
 ]
 DELETES = {ActionKind.DELETE_LOCAL, ActionKind.DELETE_REMOTE}
-CONFLICT_COPY = re.compile(r"^(?P<stem>.*) \(conflict [^)]*\)(?P<ext>\.[^/]*)?$")
 
 names = st.integers(min_value=0, max_value=len(COLLIDING) * len(NAMES))
 contents = st.binary(min_size=1, max_size=48)
@@ -134,12 +133,6 @@ HOSTILE_STEPS_ARGS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "foreign_upload": FOREIGN,
     "foreign_upload_of_the_same": FOREIGN_SAME,
 }
-
-
-def original_of(path: str) -> str | None:
-    """The path a conflict copy was made from, or None for an ordinary file."""
-    m = CONFLICT_COPY.match(path)
-    return None if m is None else m["stem"] + (m["ext"] or "")
 
 
 def s3_collisions(latest: set[str]) -> set[str]:
@@ -558,14 +551,24 @@ def test_three_drives_with_faults_converge_and_lose_nothing(seaweedfs) -> None: 
     assert stats["faults"] > 5 and stats["syncs"] > 30, stats
 
 
+def known_hole(item: str) -> pytest.MarkDecorator:
+    """Found on the engine of issue 9 (before its fixes); flip once the fix is merged."""
+    return pytest.mark.xfail(strict=False, reason=f"issue 9 item {item}")
+
+
 HOSTILE = [
-    pytest.param("swap", "swaps", id="file-folder-swaps"),
-    pytest.param("same_tick", "same-tick edits", id="same-tick-edits"),
-    pytest.param("unreadable", "syncs with unreadable folders", id="unreadable-folders"),
-    pytest.param("interrupt", "interrupts", id="interrupts"),
-    pytest.param("rollback", "hard deletes", id="outside-rollbacks"),
-    pytest.param("purge", "hard deletes", id="outside-purges"),
-    pytest.param("foreign", "foreign uploads", id="foreign-uploads"),
+    pytest.param("swap", "swaps", id="file-folder-swaps", marks=known_hole("4")),
+    pytest.param("same_tick", "same-tick edits", id="same-tick-edits", marks=known_hole("3")),
+    pytest.param(
+        "unreadable",
+        "syncs with unreadable folders",
+        id="unreadable-folders",
+        marks=known_hole("2"),
+    ),
+    pytest.param("interrupt", "interrupts", id="interrupts", marks=known_hole("5")),
+    pytest.param("rollback", "hard deletes", id="outside-rollbacks", marks=known_hole("1")),
+    pytest.param("purge", "hard deletes", id="outside-purges", marks=known_hole("10")),
+    pytest.param("foreign", "foreign uploads", id="foreign-uploads", marks=known_hole("12")),
 ]
 
 
