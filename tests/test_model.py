@@ -19,8 +19,9 @@ At the end faults stop and every drive syncs until quiet: all drives hold the sa
 to the prefix's current state (paths that S3 itself holds as both file and folder aside), and
 no conflict copy duplicates the content of the file it was made from.
 
-Each run draws fresh examples. A failure prints its seed: rerun with
-CLOUDDRIVE_MODEL_SEED=N (and CLOUDDRIVE_MODEL_SHRINK=1 to shrink it to a short program).
+Each run draws fresh examples (few, to stay near a minute in CI; CLOUDDRIVE_MODEL_SCALE=10 runs
+ten times as many). A failure prints its seed: rerun with CLOUDDRIVE_MODEL_SEED=N (and
+CLOUDDRIVE_MODEL_SHRINK=1 to shrink it to a short program).
 """
 
 from __future__ import annotations
@@ -520,6 +521,7 @@ def run_model(
         (SharedDrives,),
         {"upstream": upstream, "features": frozenset(features), "users": users},
     )
+    examples *= int(os.environ.get("CLOUDDRIVE_MODEL_SCALE", "1"))
     SharedDrives.stats = Counter()
     phases = [Phase.explicit, Phase.generate]
     if os.environ.get("CLOUDDRIVE_MODEL_SHRINK"):
@@ -547,7 +549,7 @@ def run_model(
 @pytest.mark.timeout(300)
 def test_three_drives_with_faults_converge_and_lose_nothing(seaweedfs) -> None:  # type: ignore[no-untyped-def]
     """Ordinary work, syncs and faults, invariants after every step."""
-    stats = run_model(seaweedfs.endpoint_url, set(), ("ann", "bob", "cat"), 6, 25)
+    stats = run_model(seaweedfs.endpoint_url, set(), ("ann", "bob", "cat"), 5, 20)
     assert stats["faults"] > 5 and stats["syncs"] > 30, stats
 
 
@@ -576,5 +578,5 @@ HOSTILE = [
 @pytest.mark.parametrize(("feature", "counter"), HOSTILE)
 def test_two_drives_in_a_hostile_world(seaweedfs, feature: str, counter: str) -> None:  # type: ignore[no-untyped-def]
     """Each hostile case with ordinary work, syncs and faults, invariants after every step."""
-    stats = run_model(seaweedfs.endpoint_url, {feature}, ("ann", "bob"), 5, 20)
+    stats = run_model(seaweedfs.endpoint_url, {feature}, ("ann", "bob"), 5, 16)
     assert stats[counter] > 0, stats
