@@ -204,6 +204,18 @@ class VersionBook:
                     found.append(v["Key"][len(self.prefix) + 1 :])
         return sorted(found)
 
+    def marked_paths(self) -> set[str]:
+        """Every path with a delete marker in its history."""
+        found = set()
+        pages = self.client.get_paginator("list_object_versions").paginate(
+            Bucket=self.bucket, Prefix=f"{self.prefix}/"
+        )
+        for page in pages:
+            for m in page.get("DeleteMarkers", []):
+                if "/.clouddrive/" not in m["Key"]:
+                    found.add(m["Key"][len(self.prefix) + 1 :])
+        return found
+
     def entries(self, path: str) -> list[str]:
         """The version ids of a path's versions and delete markers."""
         key = f"{self.prefix}/{path}"

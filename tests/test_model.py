@@ -54,22 +54,26 @@ from clouddrive.history.timetravel import UNKNOWN
 from clouddrive.testing.faultproxy import Fault, FaultProxy, Rule
 from tests.drivekit import Shared, tree, write
 from tests.modelkit import (
-    CRASH_POINTS,
     Interrupted,
     VersionBook,
     interrupt_at,
     original_of,
-    same_tick_edit,
     sha,
     under,
     unreadable,
 )
+from tests.modelworld import (
+    COLLIDING,
+    HOSTILE_STEPS,
+    HOSTILE_STEPS_ARGS,
+    NAMES,
+    HostileWorld,
+    contents,
+    names,
+    pick,
+)
 from tests.servers import create_bucket
 
-#: names that never collide (the ordinary work)
-NAMES = ["a.txt", "b.txt", "docs/c.md", "docs/d.md", "x/y/z.bin"]
-#: `a` and `a/b`, `d` and `d/e`: a file here and a folder there collide (file/folder swaps)
-COLLIDING = ["a", "a/b", "a/c", "d", "d/e", "f.txt"]
 FAULTS = [
     Fault.SLOW_DOWN,
     Fault.INTERNAL,
@@ -78,62 +82,6 @@ FAULTS = [
     Fault.TRUNCATE_BODY,
 ]
 DELETES = {ActionKind.DELETE_LOCAL, ActionKind.DELETE_REMOTE}
-
-names = st.integers(min_value=0, max_value=len(COLLIDING) * len(NAMES))
-contents = st.binary(min_size=1, max_size=48)
-pick = st.integers(min_value=0, max_value=1000)
-
-
-SWAP = {
-    "d": pick,
-    "name": st.sampled_from(["a", "d"]),
-    "data": contents,
-    "then_sync": st.booleans(),
-}
-SAME_TICK = {
-    "d": pick,
-    "which": pick,
-    "data": contents,
-    "sync_first": st.booleans(),
-    "then_sync": st.booleans(),
-}
-UNREADABLE = {"d": pick, "which": pick, "then_sync": st.booleans()}
-INTERRUPT = {
-    "d": pick,
-    "delete": st.booleans(),
-    "name_no": names,
-    "data": contents,
-    "point": st.sampled_from(CRASH_POINTS),
-    "hit": st.integers(1, 2),
-}
-HARD_DELETE = {"which": pick}
-FOREIGN = {"name_no": names, "data": contents, "multipart": st.booleans()}
-FOREIGN_SAME = {
-    "d": pick,
-    "name_no": names,
-    "data": contents,
-    "multipart": st.booleans(),
-    "then_sync": st.booleans(),
-}
-#: feature -> the hostile rules it turns on
-HOSTILE_STEPS = {
-    "swap": ["swap_file_and_folder"],
-    "same_tick": ["edit_within_the_tick"],
-    "unreadable": ["folder_unreadable"],
-    "interrupt": ["interrupted_sync"],
-    "rollback": ["outside_hard_delete"],
-    "purge": ["outside_hard_delete"],
-    "foreign": ["foreign_upload", "foreign_upload_of_the_same"],
-}
-HOSTILE_STEPS_ARGS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
-    "swap_file_and_folder": SWAP,
-    "edit_within_the_tick": SAME_TICK,
-    "folder_unreadable": UNREADABLE,
-    "interrupted_sync": INTERRUPT,
-    "outside_hard_delete": HARD_DELETE,
-    "foreign_upload": FOREIGN,
-    "foreign_upload_of_the_same": FOREIGN_SAME,
-}
 
 
 def s3_collisions(latest: set[str]) -> set[str]:
@@ -155,7 +103,7 @@ def name_clashes(drive: Drive, plan: Plan) -> set[str]:
     }
 
 
-class SharedDrives(RuleBasedStateMachine):
+class SharedDrives(HostileWorld, RuleBasedStateMachine):
     """Users of one prefix, seen through a fault-injecting proxy, in a hostile world."""
 
     upstream: str = ""
@@ -212,7 +160,7 @@ class SharedDrives(RuleBasedStateMachine):
         if then_sync:
             self.sync_drive(d)
 
-    def sync_drive(self, d: int, interrupt: tuple[str, int] | None = None) -> None:
+    def sync_drive(self, d: int, interrupt: tuple[str | list[str], int] | None = None) -> None:
         d %= len(self.drives)
         drive = self.drives[d]
         held = {path: sha(data) for path, data in tree(drive.root).items()}
@@ -235,8 +183,9 @@ class SharedDrives(RuleBasedStateMachine):
                 interrupt_at(*interrupt) if interrupt else contextlib.nullcontext(),
             ):
                 report = drive.sync(on_plan=check_plan)
-        except Interrupted:
+        except Interrupted as exc:
             SharedDrives.stats["interrupts"] += 1
+            SharedDrives.stats[str(exc)] += 1
             self.unsettled[d] = True
             return
         except errors.RemoteError:  # a fault stopped the run; what it finished is recorded
@@ -316,123 +265,6 @@ class SharedDrives(RuleBasedStateMachine):
     def faults_off(self) -> None:
         self.proxy.clear()
 
-    # -- the hostile cases (each on in its own test) ---------------------------------------
-
-    @precondition(lambda self: "swap" in self.features)
-    @rule(**SWAP)
-    def swap_file_and_folder(self, d: int, name: str, data: bytes, then_sync: bool) -> None:
-        """Replace the file `a` with a folder `a/` holding `a/b`, or the folder with a file."""
-        root = self.root(d)
-        target = root / name
-        inside = [p for p in self.present(d) if under(p, name)]
-        if not inside or any(self.protected(d, p) for p in inside):
-            return self.maybe_sync(d, then_sync)
-        if target.is_file():
-            target.unlink()
-            write(root, f"{name}/b", data)
-            changed = {name, f"{name}/b"}
-        else:
-            shutil.rmtree(target)
-            write(root, name, data)
-            changed = {name, *inside}
-        self.touched[d % len(self.drives)] |= changed
-        SharedDrives.stats["swaps"] += 1
-        self.maybe_sync(d, then_sync)
-
-    @precondition(lambda self: "same_tick" in self.features)
-    @rule(**SAME_TICK)
-    def edit_within_the_tick(
-        self, d: int, which: int, data: bytes, sync_first: bool, then_sync: bool
-    ) -> None:
-        """A same-size edit that keeps the mtime (coarse timestamps), often right after a
-        sync recorded the file."""
-        if sync_first:
-            self.sync_drive(d)
-        present = self.present(d)
-        if present:
-            path = present[which % len(present)]
-            if not self.protected(d, path) and same_tick_edit(self.root(d) / path, data):
-                self.touched[d % len(self.drives)].add(path)
-                SharedDrives.stats["same-tick edits"] += 1
-        self.maybe_sync(d, then_sync)
-
-    @precondition(lambda self: "unreadable" in self.features)
-    @rule(**UNREADABLE)
-    def folder_unreadable(self, d: int, which: int, then_sync: bool) -> None:
-        """A folder (the root included) can no longer be listed; its files still exist."""
-        root = self.root(d)
-        parents = {str(parent) for p in self.present(d) for parent in Path(p).parents}
-        folders = [".", *sorted(parents - {"."})]
-        folder = folders[which % len(folders)]
-        if (root / folder).is_dir():
-            self.unreadable[d % len(self.drives)].add(folder)
-        self.maybe_sync(d, then_sync)
-
-    @precondition(lambda self: any(self.unreadable))
-    @rule(d=pick)
-    def folders_readable_again(self, d: int) -> None:
-        self.unreadable[d % len(self.drives)].clear()
-
-    @precondition(lambda self: "interrupt" in self.features)
-    @rule(**INTERRUPT)
-    def interrupted_sync(
-        self, d: int, delete: bool, name_no: int, data: bytes, point: str, hit: int
-    ) -> None:
-        """A change (a write, or a delete), then a sync stopped by Ctrl-C at a crash point
-        (the `hit`-th time it passes there; a run that never gets there finishes)."""
-        if delete:
-            self.delete_file(d, name_no, then_sync=False)
-        else:
-            self.write_file(d, name_no, data, then_sync=False)
-        self.sync_drive(d, interrupt=(point, hit))
-
-    @precondition(lambda self: bool(self.features & {"rollback", "purge"}))
-    @rule(**HARD_DELETE)
-    def outside_hard_delete(self, which: int) -> None:
-        """An admin deletes the current version of a key (DeleteObject with its VersionId):
-        with "rollback" only where an older entry stays (a version or a delete marker), with
-        "purge" also a key's only version (its whole history goes)."""
-        current_files = self.book.current_files()
-        if not current_files:
-            return
-        name = current_files[which % len(current_files)]
-        if "purge" not in self.features and len(self.book.entries(name)) < 2:
-            return
-        current = self.book.current(name)
-        content = self.book.hard_delete_current(name)
-        if content is None or current is None:
-            return
-        SharedDrives.stats["hard deletes"] += 1
-        for exempt in self.exempt:
-            exempt.add((name, current[0]))
-        on_s3 = set(self.book.refresh().values())
-        held = {sha(c) for d in range(len(self.drives)) for c in tree(self.root(d)).values()}
-        if content not in on_s3 and content not in held:
-            # The promise covers local copies: a content no drive held is gone with it.
-            self.entrusted.pop(content, None)
-
-    @precondition(lambda self: "foreign" in self.features)
-    @rule(**FOREIGN)
-    def foreign_upload(self, name_no: int, data: bytes, multipart: bool) -> None:
-        """Another tool uploads a key (no clouddrive metadata)."""
-        self.book.foreign_put(self.name(name_no), data, multipart=multipart)
-        SharedDrives.stats["foreign uploads"] += 1
-
-    @precondition(lambda self: "foreign" in self.features)
-    @rule(**FOREIGN_SAME)
-    def foreign_upload_of_the_same(
-        self, d: int, name_no: int, data: bytes, multipart: bool, then_sync: bool
-    ) -> None:
-        """A user edits a file and uploads it with another tool too (`aws s3 cp`): the same
-        content on both sides is adopted, never a conflict."""
-        name = self.name(name_no)
-        if self.placeable(d, name):
-            write(self.root(d), name, data)
-            self.touched[d % len(self.drives)].add(name)
-            self.book.foreign_put(name, data, multipart=multipart)
-            SharedDrives.stats["foreign uploads"] += 1
-        self.maybe_sync(d, then_sync)
-
     # -- after every step ------------------------------------------------------------------
 
     @invariant()
@@ -499,8 +331,14 @@ class SharedDrives(RuleBasedStateMachine):
                 assert not drive.status().actions, f"{drive.user}: still work to do"
             duplicates = [p for p, c in latest.items() if latest.get(original_of(p) or "") == c]
             assert not duplicates, f"conflict copies identical to their file: {duplicates}"
-            if "interrupt" in self.features:
-                anonymous = [f.path for f in self.drives[0].deleted() if f.deleted_by == UNKNOWN]
+            if "interrupt" in self.features:  # every delete, interrupted or not, is someone's
+                keys = {p for p, _ in self.versions} | self.book.marked_paths()
+                anonymous = [
+                    p
+                    for p in sorted(keys)
+                    for v in self.drives[0].history(p)
+                    if v.is_delete_marker and v.author == UNKNOWN
+                ]
                 assert not anonymous, f"deletes that name no deleter: {anonymous}"
         finally:
             SharedDrives.stats["faults"] += len(self.proxy.log)
@@ -543,6 +381,7 @@ def run_model(
     except BaseException as exc:
         exc.add_note(f"reproduce with CLOUDDRIVE_MODEL_SEED={chosen}")
         raise
+    print(f"model steps: {dict(SharedDrives.stats)}")
     return SharedDrives.stats
 
 
