@@ -92,14 +92,17 @@ def s3_collisions(latest: set[str]) -> set[str]:
 
 
 def name_clashes(drive: Drive, plan: Plan) -> set[str]:
-    """Local files with no base that a file/folder collision keeps out of the plan."""
+    """File/folder collisions between two new things: where this drive made a file (or a
+    folder of files) that never synced, and S3 has a folder (or a file) of that name. Item 4
+    of issue 9 is about a swap of something synced; these are two users' choices of one name.
+    """
     base = drive.state.load()
     return {
         s.path
         for s in plan.skipped
         if "a file and a folder" in s.reason
-        and s.path not in base
-        and (drive.root / s.path).is_file()
+        and not any(under(p, s.path) for p in base)
+        and (drive.root / s.path).exists()
     }
 
 
