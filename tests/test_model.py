@@ -14,14 +14,17 @@ After EVERY step (invariants):
   of this promise only if no drive held it as a file at that moment (the promise is that such
   a delete never removes a local copy); the model's user never deletes or overwrites a
   content that exists nowhere else;
-- a drive with unreadable folders plans no delete on either side under them.
+- a drive with unreadable folders plans no delete on either side under them;
+- no sync is refused by a guard (the model never deletes many files: a purged key or two must
+  not stop a drive).
 At the end faults stop and every drive syncs until quiet: all drives hold the same tree, equal
-to the prefix's current state (paths that S3 itself holds as both file and folder aside), and
-no conflict copy duplicates the content of the file it was made from.
+to the prefix's current state (aside: paths that S3 itself holds as both file and folder, and
+two never-synced things given one name on two drives), no conflict copy duplicates the content
+of the file it was made from, and, after interrupts, every delete marker names its deleter.
 
-Each run draws fresh examples (few, to stay near a minute in CI; CLOUDDRIVE_MODEL_SCALE=10 runs
-ten times as many). A failure prints its seed: rerun with CLOUDDRIVE_MODEL_SEED=N (and
-CLOUDDRIVE_MODEL_SHRINK=1 to shrink it to a short program).
+Each run draws fresh examples (few, about 1.5 minutes in CI for the whole file;
+CLOUDDRIVE_MODEL_SCALE=10 runs ten times as many). A failure prints its seed: rerun with
+CLOUDDRIVE_MODEL_SEED=N (and CLOUDDRIVE_MODEL_SHRINK=1 to shrink it to a short program).
 """
 
 from __future__ import annotations
