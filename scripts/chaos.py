@@ -1,14 +1,41 @@
 #!/usr/bin/env python3
-"""Chaos run: three drives on one prefix, random work, faults, kills; then prove nothing was lost.
+"""Chaos run: three drives on one prefix, random work, faults, kills, a hostile world; then
+prove nothing was lost.
 
-Each round one drive does random creates, edits, deletes and renames, and an outsider may put
-hostile keys (`../escape`, absolute, backslash...) straight into the bucket; then that drive
-syncs in a child process, through a proxy that injects S3 faults (503s, 500s, resets, cut
-bodies, lost answers), and the child may be killed at a random moment or at a named crash
-point. At the end the faults stop and every drive syncs until all agree. The report counts
-rounds, actions, faults, crashes, files, contents lost (anything a drive held when it synced
-that is neither a current file nor an S3 version), writes outside the drive roots, and the
-rounds it took to converge. Exit status 1 if anything was lost, escaped, or did not converge.
+Each round one drive does random creates, edits, deletes, renames and file/folder swaps (`e`
+becomes the folder `e/`, and back), and the world around it may act:
+- an outsider puts hostile keys (`../escape`, absolute, backslash...) straight into the bucket;
+- another tool uploads keys with no clouddrive metadata: plain puts, and multipart uploads
+  (boto3 `upload_file` with a tiny threshold), often of the very content the drive has just
+  written there (`aws s3 cp` of the same file);
+- an admin hard-deletes the current version of a key (`DeleteObject` with its VersionId);
+- a folder of the drive (or its root) cannot be listed during its sync;
+- right after a sync, a file is edited within its mtime tick (same size, mtime held, as on a
+  file system of 1-2 s timestamps).
+Then that drive syncs, through a proxy that injects S3 faults (503s, 500s, resets, cut bodies,
+lost answers): in this process, or as the real command in a child process that may be killed
+(SIGKILL at a random moment or at a named crash point) or interrupted (SIGINT); an in-process
+sync may be interrupted too (KeyboardInterrupt raised from a crash point). At the end the
+faults stop and every drive syncs until all agree.
+
+The report counts all of that, and judges:
+- lost contents: a content is entrusted to clouddrive when a drive held it as a file at the
+  start of a sync that then finished (an edit overwritten before any sync finished never
+  reached clouddrive). It is lost if at the end it is neither a file on some drive nor an S3
+  version. An outside hard delete can legitimately destroy a content, but only one that no
+  drive held: the promise is that such a delete never removes the local copy on any drive
+  that had it. So when the outsider deletes a version, its content stops being entrusted only
+  if, at that moment, no drive holds it as a file and no other version has it; otherwise it
+  stays entrusted, and the drives' users never delete or overwrite a file holding it (they
+  could not know it is the last copy; a loss then is clouddrive's);
+- writes outside the drive roots (a canary folder and a watched folder beside them);
+- deletes planned under a folder that could not be read (must be none, on either side);
+- deletes that name no deleter at the end (every delete is some user's, interrupted or not);
+- conflict copies identical to the file they were made from (the same content is no conflict,
+  whoever uploaded it);
+- the rounds it took to converge.
+Exit status 1 if anything was lost, escaped, planned wrongly, anonymous, duplicated, or if the
+drives did not converge.
 
     python scripts/chaos.py --rounds 200 --seed 7
 """
@@ -16,6 +43,7 @@ rounds it took to converge. Exit status 1 if anything was lost, escaped, or did 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import random
@@ -25,27 +53,31 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.chaoskit, modelkit
+
+from clouddrive.core.models import ActionKind, Plan
 from clouddrive.drive import Drive
 from clouddrive.embedded.access import EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY, ensure_bucket
 from clouddrive.embedded.launch import start_server
 from clouddrive.embedded.stop import stop_server
 from clouddrive.errors import CloudDriveError
+from clouddrive.history.views import UNKNOWN
 from clouddrive.ledger import RetryPolicy
 from clouddrive.local.config import DriveConfig
 from clouddrive.testing.faultproxy import Fault, FaultProxy, Rule
 from clouddrive.testing.faults import CRASH_ENV
+from tests.chaoskit import FOLDERS, Report, Workload, snapshot, tree
+from tests.modelkit import Interrupted, VersionBook, interrupt_at, original_of, under, unreadable
 
 BUCKET = "chaos"
 #: the same bounded retries as production, with short waits: faults are dense here
 QUICK_RETRY = RetryPolicy(attempts=6, initial=0.02, maximum=0.2)
 PREFIX = "shared"
 USERS = ("ann", "bob", "cat")
-NAMES = ["a.txt", "b.md", "notes/c.txt", "notes/d.txt", "deep/x/y.bin", "e", "f.csv", "g h.txt"]
 CRASH_POINTS = [
     "after-upload",
     "after-download-temp",
@@ -55,88 +87,9 @@ CRASH_POINTS = [
     "after-conflict-rename",
     "mid-listing",
 ]
-HOSTILE = [
-    "../escape",
-    "a/../../x",
-    "/abs",
-    "back\\slash",
-    "tab\tname",
-    "\uff0e\uff0e/y",
-    "n" * 300,
-]
 
 
-@dataclass
-class Report:
-    rounds: int = 0
-    actions: int = 0
-    syncs: int = 0
-    partial_syncs: int = 0
-    stopped_syncs: int = 0
-    faults: int = 0
-    crashes: int = 0
-    kills: int = 0
-    hostile_keys: int = 0
-    files: int = 0
-    versions: int = 0
-    lost: list[str] = field(default_factory=list)
-    escaped: list[str] = field(default_factory=list)
-    rounds_to_converge: int | None = None
-
-    def print(self) -> None:
-        converge = self.rounds_to_converge if self.rounds_to_converge is not None else "NEVER"
-        rows = [
-            ("rounds", self.rounds),
-            ("actions (local changes)", self.actions),
-            (
-                "syncs",
-                f"{self.syncs} ({self.partial_syncs} skipped some files, "
-                f"{self.stopped_syncs} stopped by a fault)",
-            ),
-            ("faults injected", self.faults),
-            ("crashes at crash points", self.crashes),
-            ("kills at random moments", self.kills),
-            ("hostile keys planted", self.hostile_keys),
-            ("files at the end", self.files),
-            ("S3 versions at the end", self.versions),
-            ("lost contents", len(self.lost)),
-            ("writes outside the roots", len(self.escaped)),
-            ("rounds to converge", converge),
-        ]
-        for name, value in rows:
-            print(f"  {name:<26} {value}")
-        for item in self.lost[:10]:
-            print(f"  LOST: {item}")
-        for item in self.escaped[:10]:
-            print(f"  ESCAPED: {item}")
-
-    @property
-    def ok(self) -> bool:
-        return not self.lost and not self.escaped and self.rounds_to_converge is not None
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    found = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not (Path(dirpath) == root and d == ".clouddrive")]
-        for name in filenames:
-            path = Path(dirpath) / name
-            if not path.is_symlink():
-                found[path.relative_to(root).as_posix()] = path.read_bytes()
-    return found
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """Every path under `folder` with a content hash (to spot writes outside the roots)."""
-    found = {}
-    for dirpath, _, filenames in os.walk(folder):
-        for name in filenames:
-            path = Path(dirpath) / name
-            found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return found
-
-
-class Chaos:
+class Chaos(Workload):
     def __init__(self, work: Path, endpoint: str, seed: int, fault_rate: float) -> None:
         self.work = work
         self.rng = random.Random(seed)
@@ -167,7 +120,13 @@ class Chaos:
         (self.canary / "untouched.txt").write_text("the canary")
         self.outside_before = snapshot(work / "outside-watch")
         self.synced_contents: dict[str, str] = {}  # sha -> where it was seen
+        #: entrusted contents whose S3 versions an outsider deleted while a drive held them
+        self.at_risk: set[str] = set()
+        self.tick_edited: set[str] = set()  #: contents made by same-tick edits (for the report)
+        self.book = VersionBook(self.s3, BUCKET, PREFIX)
         self.any_failed = False
+        self.skipped: list[str] = []  #: what the last in-process sync left out
+        self.last_error: dict[str, str] = {}  #: user -> why their last in-process sync stopped
         self.fault_rate = fault_rate
         self.env = {
             **os.environ,
@@ -179,39 +138,6 @@ class Chaos:
         os.environ.update({k: self.env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")})
 
     # -- work ------------------------------------------------------------------------------
-
-    def local_step(self, user: str, round_no: int) -> None:
-        root = self.roots[user]
-        present = [p for p in tree(root) if p in NAMES]
-        op = self.rng.choice(
-            ["write", "write", "write", "delete", "rename"] if present else ["write"]
-        )
-        if op == "write":
-            path = root / self.rng.choice(NAMES)
-            if path.parent.exists() and not path.parent.is_dir():
-                return
-            path.parent.mkdir(parents=True, exist_ok=True)
-            size = self.rng.choice([0, 10, 100, 5000, 200_000])
-            data = f"{user} r{round_no} {self.rng.random()}\n".encode() * (size // 30 + 1)
-            path.write_bytes(data[:size] if size else b"")
-        elif op == "delete":
-            (root / self.rng.choice(present)).unlink()
-        else:
-            src = self.rng.choice(present)
-            dst = root / self.rng.choice(NAMES)
-            if dst.parent.exists() and not dst.parent.is_dir():
-                return
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(root / src, dst)
-        self.report.actions += 1
-
-    def plant_hostile_key(self) -> None:
-        key = f"{PREFIX}/{self.rng.choice(HOSTILE)}"
-        try:
-            self.s3.put_object(Bucket=BUCKET, Key=key, Body=b"hostile payload")
-            self.report.hostile_keys += 1
-        except Exception:  # the server may refuse such a key: fine, nothing planted
-            pass
 
     def set_faults(self, on: bool) -> None:
         self.proxy.clear()
@@ -232,47 +158,86 @@ class Chaos:
                 Rule(fault, operation=operation, times=None, chance=self.fault_rate / len(kinds))
             )
 
-    def sync(self, user: str, *, kill: bool, crash: str | None) -> None:
+    def sync(
+        self,
+        user: str,
+        *,
+        kill: bool = False,
+        crash: str | None = None,
+        sigint: bool = False,
+        interrupt: int | None = None,
+        folders: frozenset[str] = frozenset(),
+    ) -> None:
         """One sync of `user`'s drive: in a child process when it is to be killed (at a
-        random moment or a crash point), else in this process (no start-up cost).
+        random moment or a crash point) or SIGINT'd, else in this process (no start-up
+        cost), maybe interrupted there (at the `interrupt`-th crash point it passes), maybe
+        with `folders` unreadable.
 
         What the drive held as the sync started is entrusted to clouddrive once that sync
         finishes cleanly, and must stay retrievable from then on. (A content overwritten
         locally before any sync could finish never reached clouddrive: not a loss.)
         """
         held = {
-            hashlib.sha256(data).hexdigest(): f"{user}:{path}"
-            for path, data in tree(self.roots[user]).items()
+            path: hashlib.sha256(data).hexdigest() for path, data in tree(self.roots[user]).items()
         }
         self.report.syncs += 1
-        if kill or crash:
-            code = self.sync_in_child(user, kill=kill, crash=crash)
+        self.skipped = []
+        if kill or crash or sigint:
+            code = self.sync_in_child(user, kill=kill, crash=crash, sigint=sigint)
         else:
-            code = self.sync_here(user)
+            code = self.sync_here(user, interrupt=interrupt, folders=folders)
         if code is None:
-            return  # killed: nothing is entrusted by a run that did not finish
+            return  # killed or interrupted: nothing is entrusted by a run that did not finish
         if code == 3:
             self.report.partial_syncs += 1
         elif code != 0:
             self.report.stopped_syncs += 1
-        # Exit 3 with no file failed (only hostile keys skipped) carried every local file too.
+        # Exit 3 with no file failed carried every local file but the skipped ones (under an
+        # unreadable folder, a file/folder collision...): those did not reach clouddrive.
         if code == 0 or (code == 3 and not self.any_failed):
-            for sha, where in held.items():
-                self.synced_contents.setdefault(sha, where)
+            for path, sha in held.items():
+                if not any(under(path, s) for s in self.skipped):
+                    self.synced_contents.setdefault(sha, f"{user}:{path}")
 
-    def sync_here(self, user: str) -> int:
-        """A sync through the engine API; its CLI-style exit code."""
+    def sync_here(
+        self, user: str, *, interrupt: int | None = None, folders: frozenset[str] = frozenset()
+    ) -> int | None:
+        """A sync through the engine API; its CLI-style exit code, None if interrupted."""
         self.any_failed = False
+        root = self.roots[user]
+
+        def check_plan(plan: Plan) -> None:
+            for action in plan.actions:
+                deletes = action.kind in (ActionKind.DELETE_LOCAL, ActionKind.DELETE_REMOTE)
+                if deletes and any(under(action.path, f) for f in folders):
+                    self.report.unreadable_deletes.append(
+                        f"{user}: {action.kind.value} {action.path} ({sorted(folders)} unreadable)"
+                    )
+
+        if folders:
+            self.report.unreadable_syncs += 1
         try:
-            with Drive.open(self.roots[user], retry=QUICK_RETRY) as drive:
-                report = drive.sync()
+            with (
+                unreadable(root, set(folders)),
+                interrupt_at(CRASH_POINTS, interrupt) if interrupt else contextlib.nullcontext(),
+                Drive.open(root, retry=QUICK_RETRY) as drive,
+            ):
+                report = drive.sync(on_plan=check_plan)
+        except Interrupted:
+            self.report.interrupts += 1
+            return None
         except CloudDriveError as exc:
+            self.last_error[user] = f"{type(exc).__name__}: {exc}"
             return exc.exit_code
+        self.last_error.pop(user, None)
         self.any_failed = bool(report.failed)
+        self.skipped = [s.path for s in report.plan.skipped]
         return 3 if report.failed or report.plan.skipped else 0
 
-    def sync_in_child(self, user: str, *, kill: bool, crash: str | None) -> int | None:
-        """A sync by the real command in a child process; None if it was killed."""
+    def sync_in_child(
+        self, user: str, *, kill: bool, crash: str | None, sigint: bool = False
+    ) -> int | None:
+        """A sync by the real command in a child process; None if it was killed or stopped."""
         self.any_failed = True  # a child's per-file failures are not visible from here
         env = dict(self.env)
         if crash:
@@ -282,15 +247,20 @@ class Chaos:
         proc = subprocess.Popen(
             cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
         )
-        if kill:
+        if kill or sigint:
             time.sleep(self.rng.uniform(0.1, 1.0))
             if proc.poll() is None:
-                proc.kill()
-                self.report.kills += 1
+                proc.send_signal(signal.SIGINT if sigint else signal.SIGKILL)
+                if sigint:
+                    self.report.sigints += 1
+                else:
+                    self.report.kills += 1
         _, stderr = proc.communicate(timeout=300)
         if proc.returncode == -signal.SIGKILL:
             if crash:
                 self.report.crashes += 1
+            return None
+        if proc.returncode in (130, -signal.SIGINT):
             return None
         if proc.returncode not in (0, 3):
             sys.stderr.write(f"  sync of {user}: exit {proc.returncode}: {stderr[-300:]}\n")
@@ -300,14 +270,33 @@ class Chaos:
         for round_no in range(rounds):
             self.report.rounds += 1
             user = self.rng.choice(USERS)
+            written: list[str] = []
             for _ in range(self.rng.randint(0, 3)):
-                self.local_step(user, round_no)
+                written += self.local_step(user, round_no)
             if self.rng.random() < 0.05:
                 self.plant_hostile_key()
+            if self.rng.random() < 0.08:
+                self.foreign_upload(user, written)
+            if self.rng.random() < 0.04:
+                self.outside_hard_delete()
+            folders: frozenset[str] = frozenset()
+            if self.rng.random() < 0.06:
+                folders = frozenset({self.rng.choice(FOLDERS)})
+                folders = frozenset(f for f in folders if (self.roots[user] / f).is_dir())
             self.set_faults(self.rng.random() < 0.6)
             roll = self.rng.random()
-            crash = self.rng.choice(CRASH_POINTS) if roll < 0.12 else None
-            self.sync(user, kill=0.12 <= roll < 0.2, crash=crash)
+            if roll < 0.10:
+                self.sync(user, crash=self.rng.choice(CRASH_POINTS))
+            elif roll < 0.16:
+                self.sync(user, kill=True)
+            elif roll < 0.20:
+                self.sync(user, sigint=True)
+            elif roll < 0.26:
+                self.sync(user, interrupt=self.rng.randint(1, 4), folders=folders)
+            else:
+                self.sync(user, folders=folders)
+            if self.rng.random() < 0.15:
+                self.same_tick_edit(user)
         self.report.faults = len(self.proxy.log)
         self.set_faults(False)
         self.converge()
@@ -317,11 +306,16 @@ class Chaos:
     def converge(self, limit: int = 6) -> None:
         for attempt in range(1, limit + 1):
             for user in USERS:
-                self.sync(user, kill=False, crash=None)
+                self.sync(user)
             trees = [tree(root) for root in self.roots.values()]
             if all(t == trees[0] for t in trees) and self.all_quiet():
                 self.report.rounds_to_converge = attempt
                 return
+        trees = [tree(root) for root in self.roots.values()]
+        paths = set().union(*trees)
+        differ = sorted(p for p in paths if len({repr(t.get(p)) for t in trees}) > 1)
+        self.report.diverged.append(f"drives differ at {differ[:8]}")
+        self.report.diverged += [f"{u}: {e[:200]}" for u, e in sorted(self.last_error.items())]
 
     def all_quiet(self) -> bool:
         for root in self.roots.values():
@@ -335,7 +329,11 @@ class Chaos:
     def check(self) -> None:
         final = tree(next(iter(self.roots.values())))
         self.report.files = len(final)
-        kept = {hashlib.sha256(d).hexdigest() for d in final.values()}
+        kept = {
+            hashlib.sha256(d).hexdigest()
+            for root in self.roots.values()
+            for d in tree(root).values()
+        }
         paginator = self.s3.get_paginator("list_object_versions")
         for page in paginator.paginate(Bucket=BUCKET, Prefix=f"{PREFIX}/"):
             for v in page.get("Versions", []):
@@ -346,7 +344,16 @@ class Chaos:
                 kept.add(hashlib.sha256(body["Body"].read()).hexdigest())
         for sha, where in self.synced_contents.items():
             if sha not in kept:
-                self.report.lost.append(f"{where} ({sha[:12]})")
+                how = ", its S3 copy hard-deleted by the outsider" if sha in self.at_risk else ""
+                how += ", a same-tick edit" if sha in self.tick_edited else ""
+                self.report.lost.append(f"{where} ({sha[:12]}{how})")
+        with Drive.open(self.roots[USERS[0]], retry=QUICK_RETRY) as drive:
+            self.report.anonymous = [f.path for f in drive.deleted() if f.deleted_by == UNKNOWN]
+        for root in self.roots.values():
+            files = tree(root)
+            self.report.duplicates += [
+                f"{root.name}:{p}" for p, c in files.items() if files.get(original_of(p) or "") == c
+            ]
         allowed = {"drives", "canary", "outside-watch", "server"}
         for entry in self.work.iterdir():
             if entry.name not in allowed:
