@@ -81,30 +81,25 @@ def test_nothing_is_written_outside_the_roots(chaos_run: ChaosRun) -> None:
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(strict=False, reason="issue 9 items 1 and 3 (outside rollbacks, same-tick)")
 def test_nothing_entrusted_is_lost(chaos_run: ChaosRun) -> None:
     assert chaos_run.count("lost contents") == 0, chaos_run.details()
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(strict=False, reason="issue 9 item 2 (unreadable folders)")
 def test_no_delete_is_planned_under_an_unreadable_folder(chaos_run: ChaosRun) -> None:
     assert chaos_run.count("deletes under unreadable") == 0, chaos_run.details()
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(strict=False, reason="issue 9 item 5 (interrupted runs are anonymous)")
 def test_every_delete_names_its_deleter(chaos_run: ChaosRun) -> None:
     assert chaos_run.count("deletes naming no deleter") == 0, chaos_run.details()
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(strict=False, reason="issue 9 item 12 (multipart uploads by other tools)")
 def test_the_same_content_is_never_a_conflict(chaos_run: ChaosRun) -> None:
     assert chaos_run.count("identical conflict copies") == 0, chaos_run.details()
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(strict=False, reason="issue 9 items 4 and 10 (swaps, purged keys)")
 def test_the_drives_converge(chaos_run: ChaosRun) -> None:
     assert chaos_run.rows["rounds to converge"] != "NEVER", chaos_run.details()

@@ -398,24 +398,18 @@ def test_three_drives_with_faults_converge_and_lose_nothing(seaweedfs) -> None: 
     assert stats["faults"] > 0 and stats["syncs"] > 20, stats  # faults and syncs did happen
 
 
-def known_hole(item: str) -> pytest.MarkDecorator:
-    """Found on the engine of issue 9 (before its fixes); flip once the fix is merged."""
-    return pytest.mark.xfail(strict=False, reason=f"issue 9 item {item}")
-
-
 HOSTILE = [
-    pytest.param("swap", "swaps", id="file-folder-swaps", marks=known_hole("4")),
-    pytest.param("same_tick", "same-tick edits", id="same-tick-edits", marks=known_hole("3")),
+    pytest.param("swap", "swaps", id="file-folder-swaps"),
+    pytest.param("same_tick", "same-tick edits", id="same-tick-edits"),
     pytest.param(
         "unreadable",
         "syncs with unreadable folders",
         id="unreadable-folders",
-        marks=known_hole("2"),
     ),
-    pytest.param("interrupt", "interrupts", id="interrupts", marks=known_hole("5")),
-    pytest.param("rollback", "hard deletes", id="outside-rollbacks", marks=known_hole("1")),
-    pytest.param("purge", "hard deletes", id="outside-purges", marks=known_hole("10")),
-    pytest.param("foreign", "foreign uploads", id="foreign-uploads", marks=known_hole("12")),
+    pytest.param("interrupt", "interrupts", id="interrupts"),
+    pytest.param("rollback", "hard deletes", id="outside-rollbacks"),
+    pytest.param("purge", "hard deletes", id="outside-purges"),
+    pytest.param("foreign", "foreign uploads", id="foreign-uploads"),
 ]
 
 

@@ -83,8 +83,8 @@ def _could_have_written(started: datetime, times: Sequence[datetime]) -> bool:
 class Writers:
     """Who wrote which version or delete marker: (path, version id) -> run record.
 
-    A run killed before its record was completed has only its plan on S3: a key it planned
-    to write, and that no record claims, is put down to it (`get` falls back to it)."""
+    A run that did not finish may have written a key it had no time to journal: a key it
+    planned to write, and that no record claims, is put down to it (`get` falls back to it)."""
 
     def __init__(self) -> None:
         self.exact: dict[tuple[str, str], RunRecord] = {}
@@ -382,7 +382,10 @@ class RunLog:
             for action in record.remote_actions:
                 assert action.version_id is not None
                 found.exact[(action.path, action.version_id)] = record
-            if record.state == RUNNING:
+            # A run that did not finish (killed: still `running`; or `interrupted`, completed
+            # from its journal) may have written a key between the write and its journal
+            # entry: a key it planned, that no record claims, is put down to it.
+            if record.state != FINISHED:
                 for action in record.planned:
                     if action.op in CREATING_OPS:
                         found.planned.setdefault(action.path, record)
