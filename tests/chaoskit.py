@@ -245,8 +245,9 @@ class Workload:
         """Another tool (`aws s3 cp`) uploads a key with no clouddrive metadata: often the very
         content this user has just written there, else something new; multipart or not."""
         multipart = self.rng.random() < 0.6
-        if written and self.rng.random() < 0.7:
-            name = self.rng.choice(written)
+        mine = [n for n in written if (self.roots[user] / n).is_file()]  # a swap may remove one
+        if mine and self.rng.random() < 0.7:
+            name = self.rng.choice(mine)
             data = (self.roots[user] / name).read_bytes()
         else:
             name = self.rng.choice(NAMES)
