@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
-
 from clouddrive.core.models import ActionKind
 from clouddrive.sync.report import SyncReport
 from tests.drivekit import Shared, conflict_copies, sync, tree, write
@@ -60,8 +58,8 @@ def test_file_becomes_folder_while_edited_elsewhere(two, shared: Shared) -> None
 
 
 def folder_becomes_file_on_s3(shared: Shared) -> None:
-    """Another user's drive replaces folder `a/` by a file `a` (done with the S3 client: an
-    origin drive on SeaweedFS cannot, see the xfail below)."""
+    """Another user's drive replaces folder `a/` by a file `a` (done with the S3 client, as
+    a tool other than clouddrive would)."""
     client = shared.client()
     for name in ("a/b", "a/c"):
         client.delete_object(Bucket=shared.bucket, Key=f"{shared.prefix}/{name}")
@@ -109,13 +107,10 @@ def test_folder_becomes_file_while_edited_elsewhere(two, shared: Shared) -> None
     assert ann.status().is_empty and bob.status().is_empty
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SeaweedFS answers 412 to PutObject If-None-Match: * on a key that is also a "
-    "folder of other keys (even deleted ones); the ledger would need to tell that quirk from "
-    "a lost race",
-)
 def test_folder_becomes_file_from_a_drive_on_seaweedfs(two, shared: Shared) -> None:
+    """SeaweedFS answers 412 to `If-None-Match: *` on a key that is also a folder of other
+    keys (even deleted ones); the ledger tells that from a lost race (no current object at
+    the key, keys below it) and puts the file up."""
     ann, _bob = two
     write(ann.root, "a/b", "b")
     sync(ann)

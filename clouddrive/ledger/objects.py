@@ -76,7 +76,7 @@ class Objects(Multipart, Listing):
         if isinstance(source, Path) and size > self.multipart_threshold:
             return self._upload_multipart(key, path, source, size, metadata, if_match)
 
-        def put() -> Any:
+        def put(conditions: dict[str, str]) -> Any:
             with contextlib.ExitStack() as stack:
                 # A snapshot file streams from disk: memory stays bounded per worker.
                 body = (
@@ -87,11 +87,32 @@ class Objects(Multipart, Listing):
                     Key=key,
                     Body=body,
                     Metadata=metadata,
-                    **self._conditions(if_match),  # type: ignore[arg-type]
+                    **conditions,  # type: ignore[arg-type]
                 )
 
-        resp = self._call(f"uploading {path}", put)
+        try:
+            resp = self._call(f"uploading {path}", lambda: put(self._conditions(if_match)))
+        except errors.PreconditionFailed:
+            if if_match is not None or not self._refused_as_a_folder(path):
+                raise
+            resp = self._call(f"uploading {path}", lambda: put({}))
         return PutResult(str(resp.get("VersionId") or "null"), etag_of(resp.get("ETag")))
+
+    def _refused_as_a_folder(self, path: str) -> bool:
+        """Whether a 412 to `If-None-Match: *` is SeaweedFS taking the key for a folder, not a
+        lost race: the key has no current object, and keys (even deleted ones) lie under
+        `path/`. Then the new file may go up unconditionally: a writer landing in between
+        would only add a version beside ours, in history, never overwrite one unseen."""
+        current = self.latest(path)
+        if current is not None and not current.is_delete_marker:
+            return False  # a real race: someone else created the file
+        below = self._call(
+            f"reading {path}/",
+            lambda: self.client.list_object_versions(
+                Bucket=self.bucket, Prefix=self.key(path) + "/", MaxKeys=1
+            ),
+        )
+        return bool(below.get("Versions") or below.get("DeleteMarkers"))
 
     def delete(self, path: str, *, if_match: str | None) -> str:
         """Put a delete marker (never a version delete); conditional where the server can."""
