@@ -13,7 +13,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from clouddrive import errors
@@ -29,12 +29,15 @@ from clouddrive.core.timeline import (
     top_markers,
 )
 from clouddrive.history.queries import exact_history, parallel
-from clouddrive.history.records import RunAction, RunRecord
+from clouddrive.history.records import CREATING_OPS, FINISHED, RunAction, RunRecord
 from clouddrive.history.runs import RunLog
 from clouddrive.history.views import iso, step_json, utc_text
 from clouddrive.ledger import S3Remote
 
 __all__ = ["Planner", "TimeTravelPlan", "planned_action"]
+
+#: S3 stamps entries with the server's clock, a run its own: allow this much between them.
+CLOCK_SLACK = timedelta(seconds=5)
 
 #: above this many keys, one listing of the whole drive beats one listing per key
 _LIST_ALL_ABOVE = 40
@@ -251,6 +254,32 @@ class Planner:
         )
         return self._finish_unfinished(plan)
 
+    def _unjournalled(
+        self, record: RunRecord, created: dict[str, list[str]]
+    ) -> list[tuple[str, str]]:
+        """Writes a run that did not finish made but had no time to journal (killed between
+        the write and its entry): for each key it planned to write and does not list, the
+        entries of the right kind stamped within the run's time that no record claims."""
+        wanted = {
+            a.path: a.op for a in record.planned if a.op in CREATING_OPS and a.path not in created
+        }
+        if not wanted:
+            return []
+        histories = self._histories_of(list(wanted))
+        start = record.started - CLOCK_SLACK
+        end = (record.finished or datetime.now(UTC)) + CLOCK_SLACK
+        candidates = [
+            (path, entry)
+            for path, op in wanted.items()
+            if (history := histories.get(path)) is not None
+            for entry in history.entries
+            if start <= entry.modified <= end and entry.is_delete_marker == (op == "delete-remote")
+        ]
+        claimed = self.runs.writers([e.modified for _, e in candidates]).exact
+        return [
+            (path, e.version_id) for path, e in candidates if (path, e.version_id) not in claimed
+        ]
+
     def undo(self, run_id: str) -> TimeTravelPlan:
         """Revert exactly what one run wrote on S3: each key back to the entry before the
         run's first write to it (its parent version, or deleted again), provided the run's
@@ -260,6 +289,9 @@ class Planner:
         for action in record.remote_actions:
             assert action.version_id is not None
             created.setdefault(action.path, []).append(action.version_id)
+        if record.state != FINISHED:
+            for path, version_id in self._unjournalled(record, created):
+                created.setdefault(path, []).append(version_id)
         local_only = len(record.actions) - len(record.remote_actions)
         title = (
             f"undo run {record.run_id} ({record.kind} by {record.user} at "
