@@ -12,8 +12,8 @@ import botocore.loaders
 import botocore.session
 from botocore.config import Config
 
-from clouddrive.ledger.remote import S3Remote
 from clouddrive.ledger.calls import RetryPolicy, translate
+from clouddrive.ledger.remote import S3Remote
 
 __all__ = ["CredentialSource", "connect", "credential_source"]
 
@@ -61,7 +61,10 @@ def connect(
 ) -> S3Remote:
     """An S3Remote with credentials from the standard AWS chain (or explicit embedded keys).
 
-    botocore's own retries are switched off so that retrying lives in one place.
+    botocore's own retries are switched off so that retrying lives in one place. Checksums
+    are sent and checked only where S3 requires them: every upload carries its sha256 in
+    the metadata and every download is hashed and checked against it (or the MD5 ETag), so
+    a CRC32 over each body again would only cost time.
     """
     try:
         core = botocore.session.Session()
@@ -79,6 +82,8 @@ def connect(
             max_pool_connections=max_connections,
             retries={"total_max_attempts": 1, "mode": "standard"},
             connect_timeout=10,
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
             read_timeout=60,
             s3={"addressing_style": "path"} if endpoint_url else None,
         )

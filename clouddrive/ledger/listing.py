@@ -1,30 +1,28 @@
 """The version listing as the ledger: every key's newest entry, full histories, gaps.
 
-S3 lists a key's versions and delete markers interleaved, newest first; botocore splits them
-into two lists, so a parse hook keeps the document order (`_capture_entry_order`). Some
+S3 lists a key's versions and delete markers interleaved, newest first; listing bodies are
+parsed in document order by `clouddrive.ledger.pages` (fast, and botocore would split
+versions and markers into two lists). Some
 servers drop keys between version-listing pages: `ListObjectsV2` is a second opinion that
 fills the gaps, and `recheck` re-reads a key before it is called vanished.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
-
-import botocore.client
 
 from clouddrive import errors
 from clouddrive.core.models import RemoteEntry, Skipped
 from clouddrive.core.paths import UnsafeKey, is_internal, key_to_path
 from clouddrive.core.timeline import Entry, KeyHistory, order
 from clouddrive.ledger.base import RemoteBase, etag_of
+from clouddrive.ledger.pages import PAGE_FIELD, Page, raw_listing
 from clouddrive.testing.faults import crash_point
 
-__all__ = ["Listing", "RemoteListing", "register_entry_order"]
+__all__ = ["Listing", "RemoteListing"]
 
 
 @dataclass(frozen=True)
@@ -35,42 +33,34 @@ class RemoteListing:
     skipped: list[Skipped]
 
 
-_ENTRY_TAG = re.compile(rb"<(Version|DeleteMarker)[\s>]")
-_ORDER_FIELD = "ClouddriveEntryOrder"
-
-
-def _capture_entry_order(
-    response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any
-) -> None:
-    """botocore hook (before-parse.s3.ListObjectVersions): keep the listing's true order.
-
-    S3 lists a key's versions and delete markers interleaved, newest first; botocore parses
-    them into two separate lists. This records the sequence of element kinds ("V"/"M") so
-    the two lists, each still in document order, can be merged back exactly.
-    """
-    body = response_dict.get("body")
-    if int(response_dict.get("status_code", 0) or 0) != 200 or not isinstance(body, bytes):
-        return
-    kinds = _ENTRY_TAG.findall(body)
-    customized_response_dict[_ORDER_FIELD] = "".join(
-        "V" if kind == b"Version" else "M" for kind in kinds
+def _fallback_page(resp: dict[str, Any]) -> Page:
+    """A page from botocore's own parse (a client without the raw-body hook): versions
+    first, then markers, as botocore splits them; see `clouddrive.core.timeline`."""
+    items = [{**v, "IsDeleteMarker": False} for v in resp.get("Versions", []) or []]
+    items += [{**m, "IsDeleteMarker": True} for m in resp.get("DeleteMarkers", []) or []]
+    items += [{**c, "IsDeleteMarker": False} for c in resp.get("Contents", []) or []]
+    return Page(
+        items=items,
+        is_truncated=bool(resp.get("IsTruncated")),
+        next_key_marker=str(resp.get("NextKeyMarker") or ""),
+        next_version_id_marker=str(resp.get("NextVersionIdMarker") or ""),
+        next_continuation_token=str(resp.get("NextContinuationToken") or ""),
+        max_keys=int(resp.get("MaxKeys") or 0),
     )
 
 
-def register_entry_order(client: botocore.client.BaseClient) -> None:
-    """Have `client` keep the listing's true order (see `_capture_entry_order`)."""
-    with contextlib.suppress(AttributeError):  # a stand-in client without events
-        client.meta.events.register(
-            "before-parse.s3.ListObjectVersions",
-            _capture_entry_order,
-            unique_id="clouddrive-entry-order",
-        )
+def _fetch_page(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Page:
+    """One listing call, its body parsed by `clouddrive.ledger.pages`."""
+    with raw_listing():
+        resp = fn(**kwargs)
+    page = resp.get(PAGE_FIELD)
+    return page if isinstance(page, Page) else _fallback_page(resp)
 
 
 class Listing(RemoteBase):
     """Reading the ledger: listings of the prefix, one key's history, current keys."""
 
-    def _pages(self, prefix: str, page_size: int | None = None) -> Iterator[dict[str, Any]]:
+    def _pages(self, prefix: str, page_size: int | None = None) -> Iterator[Page]:
         """Every page of the version listing; one failed page fails the whole listing."""
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
         if page_size or self.page_size:
@@ -79,16 +69,18 @@ class Listing(RemoteBase):
         while True:
             page_no += 1
             page = self._list_page(
-                prefix, page_no, functools.partial(self.client.list_object_versions, **kwargs)
+                prefix,
+                page_no,
+                functools.partial(_fetch_page, self.client.list_object_versions, dict(kwargs)),
             )
-            yield dict(page)
-            if not page.get("IsTruncated"):
+            yield page
+            if not page.is_truncated:
                 return
             crash_point("mid-listing")
-            kwargs["KeyMarker"] = page.get("NextKeyMarker", "")
-            kwargs["VersionIdMarker"] = page.get("NextVersionIdMarker", "")
+            kwargs["KeyMarker"] = page.next_key_marker
+            kwargs["VersionIdMarker"] = page.next_version_id_marker
 
-    def _list_page(self, prefix: str, page_no: int, call: Callable[[], Any]) -> Any:
+    def _list_page(self, prefix: str, page_no: int, call: Callable[[], Page]) -> Page:
         """One listing page; a failure that outlasts the retries fails the whole listing."""
         try:
             return self._call(f"listing {prefix or 'the bucket'} (page {page_no})", call)
@@ -116,24 +108,23 @@ class Listing(RemoteBase):
         while True:
             page_no += 1
             page = self._list_page(
-                prefix, page_no, functools.partial(self.client.list_objects_v2, **kwargs)
+                prefix,
+                page_no,
+                functools.partial(_fetch_page, self.client.list_objects_v2, dict(kwargs)),
             )
-            for item in page.get("Contents", []) or []:
+            for item in page.items:
                 yield str(item["Key"])
-            token = page.get("NextContinuationToken")
-            if not page.get("IsTruncated") or not token:
+            token = page.next_continuation_token
+            if not page.is_truncated or not token:
                 return
             kwargs["ContinuationToken"] = token
             kwargs.pop("StartAfter", None)
 
     @staticmethod
-    def _latest_in(page: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
-        for item in page.get("Versions", []) or []:
+    def _latest_in(page: Page) -> Iterator[tuple[str, dict[str, Any], bool]]:
+        for item in page.items:
             if item.get("IsLatest"):
-                yield item["Key"], item, False
-        for item in page.get("DeleteMarkers", []) or []:
-            if item.get("IsLatest"):
-                yield item["Key"], item, True
+                yield item["Key"], item, item["IsDeleteMarker"]
 
     def _entry(self, path: str, key: str, item: dict[str, Any], marker: bool) -> RemoteEntry:
         return RemoteEntry(
@@ -216,24 +207,6 @@ class Listing(RemoteBase):
         return found
 
     @staticmethod
-    def _in_order(page: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """A page's versions and delete markers (marked `IsDeleteMarker`) in document order.
-
-        The order comes from `_capture_entry_order`; without it (a client whose responses
-        bypassed the hook, or a mismatch), versions come first, then markers.
-        """
-        versions = [{**v, "IsDeleteMarker": False} for v in page.get("Versions", []) or []]
-        markers = [{**m, "IsDeleteMarker": True} for m in page.get("DeleteMarkers", []) or []]
-        kinds = str(page.get(_ORDER_FIELD, ""))
-        if len(kinds) != len(versions) + len(markers) or kinds.count("V") != len(versions):
-            yield from versions
-            yield from markers
-            return
-        vi, mi = iter(versions), iter(markers)
-        for kind in kinds:
-            yield next(vi) if kind == "V" else next(mi)
-
-    @staticmethod
     def _ordered(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """One key's raw items newest first: by time, ties in listing order, latest first."""
         by_time = sorted(items, key=lambda i: i["LastModified"], reverse=True)
@@ -243,13 +216,13 @@ class Listing(RemoteBase):
         """Every version and delete marker of one key, newest first (raw listing items).
 
         Versions and markers come in the listing's own interleaved order (see
-        `_capture_entry_order`), sorted stably by time with the latest entry first; see
+        `clouddrive.ledger.pages`), sorted stably by time with the latest entry first; see
         `clouddrive.core.timeline` for what this means on servers that do not interleave.
         """
         key = self.key(path)
         items: list[dict[str, Any]] = []
         for page in self._pages(key):
-            items.extend(item for item in self._in_order(page) if item["Key"] == key)
+            items.extend(item for item in page.items if item["Key"] == key)
         return self._ordered(items)
 
     @staticmethod
@@ -302,7 +275,7 @@ class Listing(RemoteBase):
             # Grouped per page and sorted by key (UTF-8 order is code point order): some
             # servers (moto) list all versions of a page before all of its markers.
             groups: dict[str, list[dict[str, Any]]] = {}
-            for item in self._in_order(page):
+            for item in page.items:
                 if wanted(item["Key"]):
                     groups.setdefault(item["Key"], []).append(item)
             for page_key in sorted(groups):
