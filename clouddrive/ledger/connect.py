@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
-import boto3
 import botocore.exceptions as bexc
 import botocore.loaders
 import botocore.session
@@ -14,6 +14,9 @@ from botocore.config import Config
 
 from clouddrive.ledger.calls import RetryPolicy, translate
 from clouddrive.ledger.remote import S3Remote
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 __all__ = ["CredentialSource", "connect", "credential_source"]
 
@@ -30,7 +33,7 @@ class CredentialSource:
 def credential_source(profile: str | None = None) -> CredentialSource | None:
     """Which credentials the AWS chain would use (None: none found). Asks nothing of S3."""
     try:
-        credentials = boto3.Session(profile_name=profile).get_credentials()
+        credentials = botocore.session.Session(profile=profile).get_credentials()
         if credentials is None:
             return None
         frozen = credentials.get_frozen_credentials()
@@ -67,15 +70,14 @@ def connect(
     a CRC32 over each body again would only cost time.
     """
     try:
-        core = botocore.session.Session()
-        core.register_component("data_loader", _shared_loader())
-        session = boto3.Session(
-            botocore_session=core,
-            profile_name=profile,
-            region_name=region,
-            aws_access_key_id=access_key,
-            aws_secret_access_key=secret_key,
-        )
+        # botocore directly: boto3 adds nothing a client needs here, and costs an import
+        session = botocore.session.Session(profile=profile)
+        session.register_component("data_loader", _shared_loader())
+        if access_key or secret_key:
+            keys: Any = (access_key, secret_key)  # botocore refuses a half pair itself
+            session.set_credentials(*keys)
+        if region:
+            session.set_config_variable("region", region)
         if session.get_credentials() is None:
             raise bexc.NoCredentialsError()
         config = Config(
@@ -87,13 +89,13 @@ def connect(
             read_timeout=60,
             s3={"addressing_style": "path"} if endpoint_url else None,
         )
-        client = session.client(
+        client = session.create_client(
             "s3",
             endpoint_url=endpoint_url,
             config=config,
-            region_name=region or session.region_name or "us-east-1",
+            region_name=region or session.get_config_variable("region") or "us-east-1",
         )
     except Exception as exc:
         translated = translate(exc, bucket=bucket, what="connecting to S3")
         raise translated from exc
-    return S3Remote(client, bucket, prefix, retry=retry)
+    return S3Remote(cast("S3Client", client), bucket, prefix, retry=retry)
