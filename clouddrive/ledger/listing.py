@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,40 +139,51 @@ class Listing(RemoteBase):
         )
 
     def list_latest(self) -> RemoteListing:
-        """One paginated pass over the prefix: the newest entry of every key."""
+        """One paginated pass over the prefix: the newest entry of every key.
+
+        A listing of more than one page is checked against the object listing (see
+        `_fill_gaps`), which runs on a thread beside the version listing from its second
+        page on: the check then costs requests, but hardly any time.
+        """
         entries: dict[str, RemoteEntry] = {}
         skipped: list[Skipped] = []
         list_prefix = self.prefix + "/" if self.prefix else ""
-        pages = 0
-        for page in self._pages(list_prefix):
-            for key, item, marker in self._latest_in(page):
-                if key.endswith("/") and (marker or int(item.get("Size", 0)) == 0):
-                    continue  # a "folder" placeholder made by a console
-                try:
-                    path = key_to_path(key, self.prefix)
-                except UnsafeKey as exc:
-                    top = key[len(list_prefix) :].split("/", 1)[0]
-                    if not is_internal(top):
-                        skipped.append(Skipped(key[len(list_prefix) :] or key, exc.reason))
-                    continue
-                if is_internal(path):
-                    continue
-                entries[path] = self._entry(path, key, item, marker)
-            pages += 1
-        if pages > 1:
-            self._fill_gaps(entries, list_prefix)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clouddrive-objects")
+        current: Future[list[str]] | None = None
+        try:
+            for page in self._pages(list_prefix):
+                if current is None and page.is_truncated:
+                    current = pool.submit(lambda: list(self._object_keys(list_prefix)))
+                for key, item, marker in self._latest_in(page):
+                    if key.endswith("/") and (marker or int(item.get("Size", 0)) == 0):
+                        continue  # a "folder" placeholder made by a console
+                    try:
+                        path = key_to_path(key, self.prefix)
+                    except UnsafeKey as exc:
+                        top = key[len(list_prefix) :].split("/", 1)[0]
+                        if not is_internal(top):
+                            skipped.append(Skipped(key[len(list_prefix) :] or key, exc.reason))
+                        continue
+                    if is_internal(path):
+                        continue
+                    entries[path] = self._entry(path, key, item, marker)
+            if current is not None:
+                self._fill_gaps(entries, current.result())
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
         return RemoteListing(entries, skipped)
 
-    def _fill_gaps(self, entries: dict[str, RemoteEntry], list_prefix: str) -> None:
+    def _fill_gaps(self, entries: dict[str, RemoteEntry], current: list[str]) -> None:
         """Re-read every current key that a paginated version listing left out.
 
         Some servers drop keys when they paginate version listings (SeaweedFS 4.48 loses
-        'e' between pages when 'e (conflict ...)' sits beside it). The object listing is a
-        second, independent opinion: any current key it knows and the versions did not
-        show is re-read on its own. A missed delete marker is caught by `recheck` instead.
+        'e' between pages when 'e (conflict ...)' sits beside it). The object listing
+        (`current`: every current key) is a second, independent opinion: any current key it
+        knows and the versions did not show is re-read on its own. A missed delete marker
+        is caught by `recheck` instead.
         """
         known = {entry.key for entry in entries.values()}
-        for key in self._object_keys(list_prefix):
+        for key in current:
             if key in known or key.endswith("/"):
                 continue
             try:
