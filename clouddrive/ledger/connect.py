@@ -13,6 +13,7 @@ import botocore.session
 from botocore.config import Config
 
 from clouddrive.ledger.calls import RetryPolicy, translate
+from clouddrive.ledger.pages import timestamp
 from clouddrive.ledger.remote import S3Remote
 
 if TYPE_CHECKING:
@@ -73,6 +74,8 @@ def connect(
         # botocore directly: boto3 adds nothing a client needs here, and costs an import
         session = botocore.session.Session(profile=profile)
         session.register_component("data_loader", _shared_loader())
+        parsers = session.get_component("response_parser_factory")
+        parsers.set_parser_defaults(timestamp_parser=timestamp)
         if access_key or secret_key:
             keys: Any = (access_key, secret_key)  # botocore refuses a half pair itself
             session.set_credentials(*keys)
@@ -84,6 +87,8 @@ def connect(
             max_pool_connections=max_connections,
             retries={"total_max_attempts": 1, "mode": "standard"},
             connect_timeout=10,
+            # every call is typed (mypy --strict); checking each one again costs CPU
+            parameter_validation=False,
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
             read_timeout=60,

@@ -20,13 +20,14 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
 import botocore.client
 from botocore.utils import parse_timestamp
 
-__all__ = ["PAGE_FIELD", "Page", "raw_listing", "register_raw_listings"]
+__all__ = ["PAGE_FIELD", "Page", "raw_listing", "register_raw_listings", "timestamp"]
 
 #: where the parsed page is found in the call's answer
 PAGE_FIELD = "ClouddrivePage"
@@ -63,11 +64,20 @@ def raw_listing() -> Iterator[None]:
         _active.on = False
 
 
-def _timestamp(text: str) -> datetime:
+def timestamp(text: str) -> datetime:
+    """An S3 timestamp: ISO 8601 (listings) or RFC 1123 (headers such as Last-Modified).
+
+    The standard library's parsers, about 20 times faster than botocore's default
+    (dateutil); anything else (epoch seconds, odd forms) still goes to botocore's.
+    """
     try:
         return datetime.fromisoformat(text)
-    except ValueError:
-        return parse_timestamp(text)
+    except (TypeError, ValueError):
+        pass
+    if isinstance(text, str) and text.endswith(" GMT"):
+        with contextlib.suppress(TypeError, ValueError):
+            return parsedate_to_datetime(text)
+    return parse_timestamp(text)
 
 
 def parse_page(body: bytes) -> Page:
@@ -93,7 +103,7 @@ def parse_page(body: bytes) -> Page:
         if decode:
             item["Key"] = unquote_plus(item["Key"])
         if "LastModified" in item:
-            item["LastModified"] = _timestamp(item["LastModified"])
+            item["LastModified"] = timestamp(item["LastModified"])
         if "Size" in item:
             item["Size"] = int(item["Size"])
         if "IsLatest" in item:
