@@ -1,10 +1,11 @@
 """The version listing as the ledger: every key's newest entry, full histories, gaps.
 
 S3 lists a key's versions and delete markers interleaved, newest first; listing bodies are
-parsed in document order by `clouddrive.ledger.pages` (fast, and botocore would split
-versions and markers into two lists). Some
-servers drop keys between version-listing pages: `ListObjectsV2` is a second opinion that
-fills the gaps, and `recheck` re-reads a key before it is called vanished.
+parsed in document order by `clouddrive.ledger.pages` (fast; botocore would split versions
+and markers into two lists). A drive that has bases reads its current objects instead and
+the versions only of keys that moved (`Listing._list_current`), so history costs nothing.
+Some servers drop keys between version-listing pages: `ListObjectsV2` is a second opinion
+that fills the gaps, and `recheck` re-reads a key before it is called vanished.
 """
 
 from __future__ import annotations
