@@ -439,7 +439,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes = Sizes(**{**asdict(sizes), "runs": args.runs})
     work = Path(tempfile.mkdtemp(prefix="cd-bench-"))
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if args.json else print
-    machine = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, SeaweedFS weed mini"
+    load = f", load average {os.getloadavg()[0]:.1f} at the start"
+    machine = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, SeaweedFS weed mini{load}"
     try:
         with server(work) as endpoint:
             bench = Bench(work, endpoint)

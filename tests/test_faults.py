@@ -11,6 +11,7 @@ import pytest
 from clouddrive import errors
 from clouddrive.core.models import ActionKind
 from clouddrive.drive import Drive
+from clouddrive.ledger import listing
 from clouddrive.testing.faultproxy import Fault, FaultProxy, Rule
 from tests.drivekit import Shared, conflict_copies, sync, tree, write
 
@@ -142,8 +143,14 @@ class TestLostResponses:
 
 
 class TestStops:
-    def test_listing_failing_on_page_n_changes_nothing(self, faulty, direct, proxy, tmp_path):
-        """A listing that keeps failing on page 3 stops the run: zero deletes, clear message."""
+    @pytest.mark.parametrize("operation", ["GETBucket", "ListObjectVersions"])
+    def test_listing_failing_on_page_n_changes_nothing(
+        self, faulty, direct, proxy, tmp_path, monkeypatch, operation
+    ):
+        """A listing that keeps failing on page 3 stops the run: zero deletes, clear message
+        (the object listing of a drive with bases, or the version listing read whole)."""
+        if operation == "ListObjectVersions":
+            monkeypatch.setattr(listing, "_SUSPECTS_READ_ALONE", -1)
         a = faulty.drive(tmp_path / "a", "ann")
         for path, data in files(12).items():
             write(a.root, path, data)
@@ -151,7 +158,7 @@ class TestStops:
         for i in range(6):
             (a.root / f"f{i}.txt").unlink()
         a.remote.page_size = 3
-        proxy.add(Rule(Fault.INTERNAL, operation="ListObjectVersions", after=2, times=None))
+        proxy.add(Rule(Fault.INTERNAL, operation=operation, after=2, times=None))
         with pytest.raises(errors.ListingFailed, match=r"page 3.*nothing was changed"):
             a.sync(max_delete=100)
         assert direct.latest() == files(12)

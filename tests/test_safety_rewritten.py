@@ -39,7 +39,9 @@ def test_older_version_made_current_is_not_downloaded_over_ours(two, shared: Sha
     # ann held the same lost version: she adopts bob's copy, no second upload.
     before = len(shared.versions("f.txt"))
     report = sync(ann)
-    assert [a.kind for a in report.plan.actions] == [ActionKind.RECORD]
+    # The same bytes at the key: nothing to do (a current-objects listing sees her base's
+    # ETag and size), or a record of bob's version id (a full version listing): no upload.
+    assert [a.kind for a in report.plan.actions] in ([], [ActionKind.RECORD])
     assert tree(ann.root) == {"f.txt": b"second"}
     assert len(shared.versions("f.txt")) == before
     assert ann.status().is_empty and bob.status().is_empty

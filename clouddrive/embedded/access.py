@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -52,6 +51,8 @@ def s3_client(endpoint_url: str, *, quick: bool = False) -> S3Client:
     `quick` is for liveness polling: one attempt and short timeouts, so startup checks never
     hang in botocore's retry back-off.
     """
+    import boto3.session  # here, not at the top: a sync on AWS never pays its import
+
     session = boto3.session.Session(
         botocore_session=botocore.session.Session(session_vars=_ISOLATED_SESSION_VARS)
     )

@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from s3pathlib.api import S3Path
-
 from clouddrive.core.timeline import Step
 
 __all__ = [
@@ -32,6 +30,8 @@ UNKNOWN = "unknown"  #: who, when no metadata or run record says
 
 def s3_uri(bucket: str, key: str = "") -> str:
     """`s3://bucket/key` as users paste it into other tools (a folder key ends with /)."""
+    from s3pathlib.api import S3Path  # here, not at the top: a sync never pays its import
+
     return str(S3Path(bucket, key).uri)
 
 
@@ -44,6 +44,8 @@ def console_url(
         host = urlsplit(endpoint_url).hostname or ""
         if not host.endswith(".amazonaws.com"):
             return None
+    from s3pathlib.api import S3Path
+
     url = S3Path(bucket, key).get_console_url(region=region)
     return str(url) if url else None
 

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from s3pathlib.api import S3Path
-
 from clouddrive.core.paths import path_to_key
 from clouddrive.ledger.calls import RetryPolicy, call
 
@@ -80,7 +78,8 @@ class RemoteBase:
 
     @property
     def uri(self) -> str:
-        return str(S3Path(self.bucket, self.prefix + "/" if self.prefix else "").uri)
+        # an f-string, not s3pathlib: importing that costs every command 0.1-0.2 s
+        return f"s3://{self.bucket}/{self.prefix}/" if self.prefix else f"s3://{self.bucket}/"
 
     def key(self, path: str) -> str:
         return path_to_key(path, self.prefix)

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
-import boto3
 import botocore.exceptions as bexc
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
 
 from clouddrive.ledger.calls import RetryPolicy, translate
+from clouddrive.ledger.pages import timestamp
 from clouddrive.ledger.remote import S3Remote
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 __all__ = ["CredentialSource", "connect", "credential_source"]
 
@@ -30,7 +34,7 @@ class CredentialSource:
 def credential_source(profile: str | None = None) -> CredentialSource | None:
     """Which credentials the AWS chain would use (None: none found). Asks nothing of S3."""
     try:
-        credentials = boto3.Session(profile_name=profile).get_credentials()
+        credentials = botocore.session.Session(profile=profile).get_credentials()
         if credentials is None:
             return None
         frozen = credentials.get_frozen_credentials()
@@ -61,34 +65,42 @@ def connect(
 ) -> S3Remote:
     """An S3Remote with credentials from the standard AWS chain (or explicit embedded keys).
 
-    botocore's own retries are switched off so that retrying lives in one place.
+    botocore's own retries are switched off so that retrying lives in one place. Checksums
+    are sent and checked only where S3 requires them: every upload carries its sha256 in
+    the metadata and every download is hashed and checked against it (or the MD5 ETag), so
+    a CRC32 over each body again would only cost time.
     """
     try:
-        core = botocore.session.Session()
-        core.register_component("data_loader", _shared_loader())
-        session = boto3.Session(
-            botocore_session=core,
-            profile_name=profile,
-            region_name=region,
-            aws_access_key_id=access_key,
-            aws_secret_access_key=secret_key,
-        )
+        # botocore directly: boto3 adds nothing a client needs here, and costs an import
+        session = botocore.session.Session(profile=profile)
+        session.register_component("data_loader", _shared_loader())
+        parsers = session.get_component("response_parser_factory")
+        parsers.set_parser_defaults(timestamp_parser=timestamp)
+        if access_key or secret_key:
+            keys: Any = (access_key, secret_key)  # botocore refuses a half pair itself
+            session.set_credentials(*keys)
+        if region:
+            session.set_config_variable("region", region)
         if session.get_credentials() is None:
             raise bexc.NoCredentialsError()
         config = Config(
             max_pool_connections=max_connections,
             retries={"total_max_attempts": 1, "mode": "standard"},
             connect_timeout=10,
+            # every call is typed (mypy --strict); checking each one again costs CPU
+            parameter_validation=False,
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
             read_timeout=60,
             s3={"addressing_style": "path"} if endpoint_url else None,
         )
-        client = session.client(
+        client = session.create_client(
             "s3",
             endpoint_url=endpoint_url,
             config=config,
-            region_name=region or session.region_name or "us-east-1",
+            region_name=region or session.get_config_variable("region") or "us-east-1",
         )
     except Exception as exc:
         translated = translate(exc, bucket=bucket, what="connecting to S3")
         raise translated from exc
-    return S3Remote(client, bucket, prefix, retry=retry)
+    return S3Remote(cast("S3Client", client), bucket, prefix, retry=retry)

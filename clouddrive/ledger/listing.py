@@ -1,24 +1,23 @@
 """The version listing as the ledger: every key's newest entry, full histories, gaps.
 
-S3 lists a key's versions and delete markers interleaved, newest first; botocore splits them
-into two lists, so a parse hook keeps the document order (`_capture_entry_order`). Some
-servers drop keys between version-listing pages: `ListObjectsV2` is a second opinion that
-fills the gaps, and `recheck` re-reads a key before it is called vanished.
+S3 lists a key's versions and delete markers interleaved, newest first; listing bodies are
+parsed in document order by `clouddrive.ledger.pages` (fast; botocore would split versions
+and markers into two lists). A drive that has bases reads its current objects instead and
+the versions only of keys that moved (`Listing._list_current`), so history costs nothing.
+Some servers drop keys between version-listing pages: `ListObjectsV2` is a second opinion
+that fills the gaps, and `recheck` re-reads a key before it is called vanished.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import botocore.client
-
 from clouddrive import errors
-from clouddrive.core.models import RemoteEntry, Skipped
+from clouddrive.core.models import BaseEntry, RemoteEntry, Skipped
 from clouddrive.core.paths import (
     INTERNAL_DIR,
     UnsafeKey,
@@ -29,9 +28,14 @@ from clouddrive.core.paths import (
 )
 from clouddrive.core.timeline import Entry, KeyHistory, order
 from clouddrive.ledger.base import RemoteBase, etag_of
+from clouddrive.ledger.pages import PAGE_FIELD, Page, raw_listing
 from clouddrive.testing.faults import crash_point
 
-__all__ = ["Listing", "RemoteListing", "register_entry_order"]
+__all__ = ["Listing", "RemoteListing"]
+
+
+#: changed keys read one by one before listing every version instead (plus 1 in 20 keys)
+_SUSPECTS_READ_ALONE = 64
 
 
 @dataclass(frozen=True)
@@ -40,47 +44,40 @@ class RemoteListing:
 
     entries: dict[str, RemoteEntry]
     skipped: list[Skipped]
-    #: path -> every version id (and delete marker id) the listing showed for its key: a
-    #: base whose version is not among them points at history rewritten from outside
+    #: path -> every version id (and delete marker id) the listing read for its key (every
+    #: key of a version listing; the keys that moved, of a current-objects listing): a base
+    #: whose version is not among them points at history rewritten from outside
     history: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
-_ENTRY_TAG = re.compile(rb"<(Version|DeleteMarker)[\s>]")
-_ORDER_FIELD = "ClouddriveEntryOrder"
-
-
-def _capture_entry_order(
-    response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any
-) -> None:
-    """botocore hook (before-parse.s3.ListObjectVersions): keep the listing's true order.
-
-    S3 lists a key's versions and delete markers interleaved, newest first; botocore parses
-    them into two separate lists. This records the sequence of element kinds ("V"/"M") so
-    the two lists, each still in document order, can be merged back exactly.
-    """
-    body = response_dict.get("body")
-    if int(response_dict.get("status_code", 0) or 0) != 200 or not isinstance(body, bytes):
-        return
-    kinds = _ENTRY_TAG.findall(body)
-    customized_response_dict[_ORDER_FIELD] = "".join(
-        "V" if kind == b"Version" else "M" for kind in kinds
+def _fallback_page(resp: dict[str, Any]) -> Page:
+    """A page from botocore's own parse (a client without the raw-body hook): versions
+    first, then markers, as botocore splits them; see `clouddrive.core.timeline`."""
+    items = [{**v, "IsDeleteMarker": False} for v in resp.get("Versions", []) or []]
+    items += [{**m, "IsDeleteMarker": True} for m in resp.get("DeleteMarkers", []) or []]
+    items += [{**c, "IsDeleteMarker": False} for c in resp.get("Contents", []) or []]
+    return Page(
+        items=items,
+        is_truncated=bool(resp.get("IsTruncated")),
+        next_key_marker=str(resp.get("NextKeyMarker") or ""),
+        next_version_id_marker=str(resp.get("NextVersionIdMarker") or ""),
+        next_continuation_token=str(resp.get("NextContinuationToken") or ""),
+        max_keys=int(resp.get("MaxKeys") or 0),
     )
 
 
-def register_entry_order(client: botocore.client.BaseClient) -> None:
-    """Have `client` keep the listing's true order (see `_capture_entry_order`)."""
-    with contextlib.suppress(AttributeError):  # a stand-in client without events
-        client.meta.events.register(
-            "before-parse.s3.ListObjectVersions",
-            _capture_entry_order,
-            unique_id="clouddrive-entry-order",
-        )
+def _fetch_page(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Page:
+    """One listing call, its body parsed by `clouddrive.ledger.pages`."""
+    with raw_listing():
+        resp = fn(**kwargs)
+    page = resp.get(PAGE_FIELD)
+    return page if isinstance(page, Page) else _fallback_page(resp)
 
 
 class Listing(RemoteBase):
     """Reading the ledger: listings of the prefix, one key's history, current keys."""
 
-    def _pages(self, prefix: str, page_size: int | None = None) -> Iterator[dict[str, Any]]:
+    def _pages(self, prefix: str, page_size: int | None = None) -> Iterator[Page]:
         """Every page of the version listing; one failed page fails the whole listing."""
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
         if page_size or self.page_size:
@@ -89,16 +86,18 @@ class Listing(RemoteBase):
         while True:
             page_no += 1
             page = self._list_page(
-                prefix, page_no, functools.partial(self.client.list_object_versions, **kwargs)
+                prefix,
+                page_no,
+                functools.partial(_fetch_page, self.client.list_object_versions, dict(kwargs)),
             )
-            yield dict(page)
-            if not page.get("IsTruncated"):
+            yield page
+            if not page.is_truncated:
                 return
             crash_point("mid-listing")
-            kwargs["KeyMarker"] = page.get("NextKeyMarker", "")
-            kwargs["VersionIdMarker"] = page.get("NextVersionIdMarker", "")
+            kwargs["KeyMarker"] = page.next_key_marker
+            kwargs["VersionIdMarker"] = page.next_version_id_marker
 
-    def _list_page(self, prefix: str, page_no: int, call: Callable[[], Any]) -> Any:
+    def _list_page(self, prefix: str, page_no: int, call: Callable[[], Page]) -> Page:
         """One listing page; a failure that outlasts the retries fails the whole listing."""
         try:
             return self._call(f"listing {prefix or 'the bucket'} (page {page_no})", call)
@@ -117,6 +116,11 @@ class Listing(RemoteBase):
 
     def _object_keys(self, prefix: str, start_after: str | None = None) -> Iterator[str]:
         """Every current key under `prefix` (ListObjectsV2), in key order."""
+        for item in self._objects(prefix, start_after):
+            yield str(item["Key"])
+
+    def _objects(self, prefix: str, start_after: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every current object under `prefix` (ListObjectsV2: key, ETag, size, time)."""
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
         if start_after:
             kwargs["StartAfter"] = start_after
@@ -126,24 +130,23 @@ class Listing(RemoteBase):
         while True:
             page_no += 1
             page = self._list_page(
-                prefix, page_no, functools.partial(self.client.list_objects_v2, **kwargs)
+                prefix,
+                page_no,
+                functools.partial(_fetch_page, self.client.list_objects_v2, dict(kwargs)),
             )
-            for item in page.get("Contents", []) or []:
-                yield str(item["Key"])
-            token = page.get("NextContinuationToken")
-            if not page.get("IsTruncated") or not token:
+            yield from page.items
+            token = page.next_continuation_token
+            if not page.is_truncated or not token:
                 return
+            crash_point("mid-listing")
             kwargs["ContinuationToken"] = token
             kwargs.pop("StartAfter", None)
 
     @staticmethod
-    def _latest_in(page: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
-        for item in page.get("Versions", []) or []:
+    def _latest_in(page: Page) -> Iterator[tuple[str, dict[str, Any], bool]]:
+        for item in page.items:
             if item.get("IsLatest"):
-                yield item["Key"], item, False
-        for item in page.get("DeleteMarkers", []) or []:
-            if item.get("IsLatest"):
-                yield item["Key"], item, True
+                yield item["Key"], item, item["IsDeleteMarker"]
 
     def _entry(self, path: str, key: str, item: dict[str, Any], marker: bool) -> RemoteEntry:
         return RemoteEntry(
@@ -156,45 +159,118 @@ class Listing(RemoteBase):
             size=0 if marker else int(item.get("Size", 0)),
         )
 
-    def list_latest(self) -> RemoteListing:
-        """One paginated pass over the prefix: the newest entry of every key."""
+    def list_latest(self, base: Mapping[str, BaseEntry] | None = None) -> RemoteListing:
+        """The newest entry of every key: from the object listing where `base` allows (see
+        `_list_current`), else from one paginated pass over the version listing."""
+        if base:
+            listing = self._list_current(base)
+            if listing is not None:
+                return listing
+        return self._list_versions()
+
+    def _list_current(self, base: Mapping[str, BaseEntry]) -> RemoteListing | None:
+        """The newest entries read from the current objects, so that history costs nothing.
+
+        The object listing (one entry per current key: ETag, size) is several times cheaper
+        than the version listing, and does not grow with old versions. A key whose current
+        ETag and size are its base's is taken as its base version (the same content either
+        way; a newer version with the very same bytes then reads as unchanged, which leaves
+        the same files on both sides). Every other key (changed, new, or with a base but no
+        current object: deleted, or dropped) is read on its own with its versions. When
+        that is more than a few keys (a first sync, a big change) None: list the versions.
+        Keys whose newest entry is a delete marker and that have no base do not show up;
+        the decision table treats them as absent, which decides the same.
+        """
+        list_prefix = self.prefix + "/" if self.prefix else ""
+        entries: dict[str, RemoteEntry] = {}
+        skipped: list[Skipped] = []
+        current: set[str] = set()
+        suspects: list[str] = []
+        for item in self._objects(list_prefix):
+            key = str(item["Key"])
+            size = int(item.get("Size", 0))
+            if key.endswith("/") and size == 0:
+                continue  # a "folder" placeholder made by a console
+            try:
+                path = key_to_path(key, self.prefix)
+            except UnsafeKey as exc:
+                top = key[len(list_prefix) :].split("/", 1)[0]
+                if not is_internal(top):
+                    skipped.append(Skipped(key[len(list_prefix) :] or key, exc.reason))
+                continue
+            if is_internal(path):
+                continue
+            current.add(path)
+            b = base.get(path)
+            if b is None or b.etag != etag_of(item.get("ETag")) or b.size != size:
+                suspects.append(path)
+                continue
+            entries[path] = RemoteEntry(
+                path, key, b.version_id, False, item["LastModified"], b.etag, b.size
+            )
+        suspects += [path for path in base if path not in current]
+        if len(suspects) > _SUSPECTS_READ_ALONE + len(current) // 20:
+            return None
+        history: dict[str, frozenset[str]] = {}
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="clouddrive-keys") as pool:
+            for path, (entry, ids) in zip(
+                suspects, pool.map(self._latest_and_ids, suspects), strict=True
+            ):
+                if entry is not None:
+                    entries[path] = entry
+                    history[path] = ids
+        return RemoteListing(entries, skipped, history)
+
+    def _list_versions(self) -> RemoteListing:
+        """One paginated pass over the prefix: the newest entry of every key.
+
+        A listing of more than one page is checked against the object listing (see
+        `_fill_gaps`), which runs on a thread beside the version listing from its second
+        page on: the check then costs requests, but hardly any time.
+        """
         entries: dict[str, RemoteEntry] = {}
         skipped: list[Skipped] = []
         list_prefix = self.prefix + "/" if self.prefix else ""
-        pages = 0
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clouddrive-objects")
+        current: Future[list[str]] | None = None
         ids: dict[str, set[str]] = {}
-        for page in self._pages(list_prefix):
-            for item in (page.get("Versions") or []) + (page.get("DeleteMarkers") or []):
-                ids.setdefault(item["Key"], set()).add(str(item.get("VersionId") or "null"))
-            for key, item, marker in self._latest_in(page):
-                if key.endswith("/") and (marker or int(item.get("Size", 0)) == 0):
-                    continue  # a "folder" placeholder made by a console
-                try:
-                    path = key_to_path(key, self.prefix)
-                except UnsafeKey as exc:
-                    top = key[len(list_prefix) :].split("/", 1)[0]
-                    if not is_internal(top):
-                        skipped.append(Skipped(key[len(list_prefix) :] or key, exc.reason))
-                    continue
-                if is_internal(path):
-                    continue
-                entries[path] = self._entry(path, key, item, marker)
-            pages += 1
-        if pages > 1:
-            self._fill_gaps(entries, list_prefix)
+        try:
+            for page in self._pages(list_prefix):
+                if current is None and page.is_truncated:
+                    current = pool.submit(lambda: list(self._object_keys(list_prefix)))
+                for item in page.items:
+                    ids.setdefault(item["Key"], set()).add(str(item.get("VersionId") or "null"))
+                for key, item, marker in self._latest_in(page):
+                    if key.endswith("/") and (marker or int(item.get("Size", 0)) == 0):
+                        continue  # a "folder" placeholder made by a console
+                    try:
+                        path = key_to_path(key, self.prefix)
+                    except UnsafeKey as exc:
+                        top = key[len(list_prefix) :].split("/", 1)[0]
+                        if not is_internal(top):
+                            skipped.append(Skipped(key[len(list_prefix) :] or key, exc.reason))
+                        continue
+                    if is_internal(path):
+                        continue
+                    entries[path] = self._entry(path, key, item, marker)
+            if current is not None:
+                self._fill_gaps(entries, current.result())
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
         history = {p: frozenset(ids[e.key]) for p, e in entries.items() if e.key in ids}
         return RemoteListing(entries, skipped, history)
 
-    def _fill_gaps(self, entries: dict[str, RemoteEntry], list_prefix: str) -> None:
+    def _fill_gaps(self, entries: dict[str, RemoteEntry], current: list[str]) -> None:
         """Re-read every current key that a paginated version listing left out.
 
         Some servers drop keys when they paginate version listings (SeaweedFS 4.48 loses
-        'e' between pages when 'e (conflict ...)' sits beside it). The object listing is a
-        second, independent opinion: any current key it knows and the versions did not
-        show is re-read on its own. A missed delete marker is caught by `recheck` instead.
+        'e' between pages when 'e (conflict ...)' sits beside it). The object listing
+        (`current`: every current key) is a second, independent opinion: any current key it
+        knows and the versions did not show is re-read on its own. A missed delete marker
+        is caught by `recheck` instead.
         """
         known = {entry.key for entry in entries.values()}
-        for key in self._object_keys(list_prefix):
+        for key in current:
             if key in known or key.endswith("/"):
                 continue
             try:
@@ -219,33 +295,23 @@ class Listing(RemoteBase):
 
     def latest(self, path: str) -> RemoteEntry | None:
         """Re-read the newest entry of one key (after a lost race, or a gap in a listing)."""
+        return self._latest_and_ids(path)[0]
+
+    def _latest_and_ids(self, path: str) -> tuple[RemoteEntry | None, frozenset[str]]:
+        """One key's newest entry and the ids of all its versions and delete markers."""
         key = self.key(path)
         found: RemoteEntry | None = None
+        ids: set[str] = set()
         for page in self._pages(key, page_size=1000):
-            for item_key, item, marker in self._latest_in(page):
-                if item_key == key:
-                    found = self._entry(path, key, item, marker)
-            if found is not None:
-                break
-        return found
-
-    @staticmethod
-    def _in_order(page: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """A page's versions and delete markers (marked `IsDeleteMarker`) in document order.
-
-        The order comes from `_capture_entry_order`; without it (a client whose responses
-        bypassed the hook, or a mismatch), versions come first, then markers.
-        """
-        versions = [{**v, "IsDeleteMarker": False} for v in page.get("Versions", []) or []]
-        markers = [{**m, "IsDeleteMarker": True} for m in page.get("DeleteMarkers", []) or []]
-        kinds = str(page.get(_ORDER_FIELD, ""))
-        if len(kinds) != len(versions) + len(markers) or kinds.count("V") != len(versions):
-            yield from versions
-            yield from markers
-            return
-        vi, mi = iter(versions), iter(markers)
-        for kind in kinds:
-            yield next(vi) if kind == "V" else next(mi)
+            for item in page.items:
+                if item["Key"] != key:
+                    if item["Key"] > key:  # keys come in order: ours are all read
+                        return found, frozenset(ids)
+                    continue
+                ids.add(str(item.get("VersionId") or "null"))
+                if item.get("IsLatest"):
+                    found = self._entry(path, key, item, bool(item["IsDeleteMarker"]))
+        return found, frozenset(ids)
 
     @staticmethod
     def _ordered(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -257,13 +323,13 @@ class Listing(RemoteBase):
         """Every version and delete marker of one key, newest first (raw listing items).
 
         Versions and markers come in the listing's own interleaved order (see
-        `_capture_entry_order`), sorted stably by time with the latest entry first; see
+        `clouddrive.ledger.pages`), sorted stably by time with the latest entry first; see
         `clouddrive.core.timeline` for what this means on servers that do not interleave.
         """
         key = self.key(path)
         items: list[dict[str, Any]] = []
         for page in self._pages(key):
-            items.extend(item for item in self._in_order(page) if item["Key"] == key)
+            items.extend(item for item in page.items if item["Key"] == key)
         return self._ordered(items)
 
     @staticmethod
@@ -316,7 +382,7 @@ class Listing(RemoteBase):
             # Grouped per page and sorted by key (UTF-8 order is code point order): some
             # servers (moto) list all versions of a page before all of its markers.
             groups: dict[str, list[dict[str, Any]]] = {}
-            for item in self._in_order(page):
+            for item in page.items:
                 if wanted(item["Key"]):
                     groups.setdefault(item["Key"], []).append(item)
             for page_key in sorted(groups):

@@ -217,8 +217,12 @@ class Objects(Multipart, Listing):
             )
             metadata = {str(k): str(v) for k, v in resp.get("Metadata", {}).items()}
             etag = etag_of(resp.get("ETag"))
+            want_sha = metadata.get(META_SHA256)
+            want_md5 = None if want_sha else simple_md5(etag)
             sha = hashlib.sha256()
-            md5 = hashlib.md5(usedforsecurity=False)
+            # the MD5 only where it is the check (no sha256 in the metadata): it costs a
+            # second pass over every byte of a large file
+            md5 = hashlib.md5(usedforsecurity=False) if want_md5 else None
             size = 0
             body = resp["Body"]
             try:
@@ -227,7 +231,8 @@ class Objects(Multipart, Listing):
                 with out as fh:
                     for chunk in iter(lambda: body.read(_CHUNK), b""):
                         sha.update(chunk)
-                        md5.update(chunk)
+                        if md5 is not None:
+                            md5.update(chunk)
                         with _local_writes(what, dest):
                             _write_chunk(fh, chunk)
                         size += len(chunk)
@@ -242,10 +247,8 @@ class Objects(Multipart, Listing):
                     f"{what}: got {size} bytes of {entry.size} (truncated body)"
                 )
             digest = sha.hexdigest()
-            want_sha = metadata.get(META_SHA256)
-            want_md5 = simple_md5(etag)
             if (want_sha and want_sha != digest) or (
-                not want_sha and want_md5 and want_md5 != md5.hexdigest()
+                md5 is not None and want_md5 != md5.hexdigest()
             ):
                 raise errors.TransientRemoteError(f"{what}: content does not match its hash")
             return DownloadResult(size=size, sha256=digest, etag=etag, metadata=metadata)

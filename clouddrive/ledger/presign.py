@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
 from clouddrive import errors
@@ -70,6 +69,8 @@ def _sigv4_twin(client: Any) -> Any:
     links neither carry a session token's limits nor work in newer regions."""
     creds = _credentials(client)
     frozen = creds.get_frozen_credentials() if creds is not None else None
+    import boto3  # here, not at the top: only links need it
+
     return boto3.client(
         "s3",
         endpoint_url=client.meta.endpoint_url,

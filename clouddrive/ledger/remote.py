@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from clouddrive.ledger.bucket import Bucket
 from clouddrive.ledger.calls import RetryPolicy
 from clouddrive.ledger.content import Content
-from clouddrive.ledger.listing import register_entry_order
 from clouddrive.ledger.objects import Objects
+from clouddrive.ledger.pages import register_raw_listings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -43,4 +43,4 @@ class S3Remote(Content, Objects, Bucket):
             multipart_threshold=multipart_threshold,
             part_size=part_size,
         )
-        register_entry_order(client)
+        register_raw_listings(client)

@@ -73,8 +73,8 @@ class Gatherer:
         """Both sides and the base, minus ignored, unsafe and colliding paths."""
         remote = self.remote
         remote.require_versioning()
-        listing = remote.list_latest()
         base = self.state.load()
+        listing = remote.list_latest(base)
         # A base with no entry would read as "vanished": read those keys again on their own
         # first, in case the listing dropped them (some servers' pagination does).
         listing.entries.update(remote.recheck(p for p in base if p not in listing.entries))

@@ -22,14 +22,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from clouddrive import errors
-from clouddrive.core.models import RemoteEntry, Skipped
+from clouddrive.core.models import BaseEntry, RemoteEntry, Skipped
 from clouddrive.core.paths import UnsafeKey, is_internal, key_to_path, path_to_key
 from clouddrive.core.timeline import Entry, KeyHistory, order
 from clouddrive.ledger import (
@@ -180,7 +180,8 @@ class FakeRemote:
         with self.store._lock:
             return sorted(k for k in self.store.keys if k.startswith(list_prefix))
 
-    def list_latest(self) -> RemoteListing:
+    def list_latest(self, known: Mapping[str, BaseEntry] | None = None) -> RemoteListing:
+        del known  # the fake always lists every version
         base = self._base()
         self.store._hook("list_object_versions", base)
         entries: dict[str, RemoteEntry] = {}
