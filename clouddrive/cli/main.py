@@ -8,6 +8,7 @@ Every user error prints one line on stderr and exits with the code of interface.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import sys
@@ -23,7 +24,16 @@ from clouddrive.cli import share as cli_share
 from clouddrive.cli import syncing as cli_syncing
 from clouddrive.cli import timetravel as cli_timetravel
 from clouddrive.cli import watch as cli_watch
-from clouddrive.cli.common import err, make_asker, open_drive, out
+from clouddrive.cli.common import (
+    Parser,
+    UsageError,
+    err,
+    error_json,
+    make_asker,
+    open_drive,
+    out,
+    print_json,
+)
 from clouddrive.cli.interrupt import EXIT_INTERRUPTED
 from clouddrive.core.paths import escape_name
 from clouddrive.drive import Drive
@@ -82,7 +92,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = Parser(
         prog="clouddrive",
         description="Keep a local folder in two-way sync with a versioned S3 prefix that "
         "several people share. Every overwrite and delete stays recoverable.",
@@ -124,31 +134,77 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    cli_completion.complete(parser)
-    args = parser.parse_args(argv)
-    if args.command is None:
-        args.func = cmd_app
+    """Run one command; every outcome is an exit code and, on error, one line on stderr
+    (with `--json`, also `{"ok": false, "error": {...}}` on stdout)."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in words
     try:
+        parser = build_parser()
+        cli_completion.complete(parser)
+        args = parser.parse_args(words)
+        if args.command is None:
+            args.func = cmd_app
+        as_json = bool(getattr(args, "json", False))
         code: int = args.func(args)
     except errors.CloudDriveError as exc:
-        _say(str(exc))
-        code = exc.exit_code
+        kind = "usage" if isinstance(exc, UsageError) else _kind(exc)
+        return _fail(kind, str(exc), exc.exit_code, as_json)
     except KeyboardInterrupt:
-        _say("interrupted; finished actions are recorded")
-        code = EXIT_INTERRUPTED
+        return _fail(
+            "interrupted", "interrupted; finished actions are recorded", EXIT_INTERRUPTED, as_json
+        )
+    except BrokenPipeError:
+        return _pipe_closed()
     except OSError as exc:
         if exc.errno not in _DISK_FULL:
-            return _internal_error(exc)
+            return _internal_error(exc, as_json)
         where = f" (writing {exc.filename})" if exc.filename else ""
-        _say(f"the disk is full{where}: free some space on it, then run the command again")
-        code = errors.EXIT_FAILURE
+        message = f"the disk is full{where}: free some space on it, then run the command again"
+        return _fail("disk_full", message, errors.EXIT_FAILURE, as_json)
     except Exception as exc:
-        return _internal_error(exc)
-    return code
+        return _internal_error(exc, as_json)
+    return _flushed(code)
 
 
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+#: what a command whose reader went away exits with, as `ls | head` does (128 + SIGPIPE)
+EXIT_PIPE_CLOSED = 128 + 13
+
+
+def _kind(exc: errors.CloudDriveError) -> str:
+    """`VersioningNotEnabled` -> `versioning_not_enabled`: the error's kind for scripts."""
+    name = type(exc).__name__
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+
+def _fail(kind: str, message: str, code: int, as_json: bool) -> int:
+    try:
+        if as_json:
+            print_json(error_json(kind, escape_name(message), code))
+        _say(message)
+    except BrokenPipeError:
+        return _pipe_closed()
+    return code
+
+
+def _flushed(code: int) -> int:
+    """Flush stdout now, so a reader that went away is noticed here (quietly), not as a
+    message at interpreter exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _pipe_closed()
+    return code
+
+
+def _pipe_closed() -> int:
+    """The reader of stdout went away (`clouddrive activity | head -1`): stop quietly, as
+    `ls | head` does. stdout is pointed at /dev/null so nothing fails again at exit."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_PIPE_CLOSED
 
 
 def _say(message: str) -> None:
@@ -156,9 +212,10 @@ def _say(message: str) -> None:
     print(f"clouddrive: {escape_name(message)}", file=sys.stderr, flush=True)
 
 
-def _internal_error(exc: Exception) -> int:
+def _internal_error(exc: Exception, as_json: bool) -> int:
     """A bug: still one line, never a traceback (unless debugging)."""
     if os.environ.get("CLOUDDRIVE_DEBUG"):
         raise exc
-    _say(f"internal error: {type(exc).__name__}: {exc}")
-    return errors.EXIT_FAILURE
+    return _fail(
+        "internal", f"internal error: {type(exc).__name__}: {exc}", errors.EXIT_FAILURE, as_json
+    )
