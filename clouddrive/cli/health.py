@@ -29,7 +29,7 @@ from clouddrive.admin.merge import LifecycleChange
 from clouddrive.admin.overlaps import summarize
 from clouddrive.admin.policy import owner_policy, user_policy
 from clouddrive.admin.rules import LifecycleSettings, is_own, missing_elements, to_json
-from clouddrive.cli.common import err, make_asker, open_drive, out, print_json
+from clouddrive.cli.common import Parser, err, make_asker, open_drive, out, print_json
 from clouddrive.cli.doctor import register_doctor
 from clouddrive.core.paths import normalize_prefix
 from clouddrive.ledger import S3Remote
@@ -354,7 +354,7 @@ def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace
 
 def setup_lifecycle_main(argv: Sequence[str] | None = None) -> int:
     """`scripts/setup_lifecycle.py`: `clouddrive lifecycle apply` for the bucket's owner."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="setup_lifecycle.py",
         description="Apply clouddrive's lifecycle rules for one prefix of a versioned bucket: "
         "keep N old versions, remove old versions after D days, clean expired delete markers, "
@@ -364,7 +364,15 @@ def setup_lifecycle_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, help="read bucket and prefix from this drive")
     _target_flags(parser)
     _apply_flags(parser)
-    args = parser.parse_args(argv)
-    if args.root is not None and args.bucket:
-        parser.error("give --bucket or --root, not both")
-    return _guarded(cmd_lifecycle_apply, args)
+
+    def run(args: argparse.Namespace) -> int:
+        if args.root is not None and args.bucket:
+            parser.error("give --bucket or --root, not both")
+        return cmd_lifecycle_apply(args)
+
+    try:
+        args = parser.parse_args(argv)
+    except errors.CloudDriveError as exc:
+        print(f"setup_lifecycle: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return _guarded(run, args)

@@ -120,8 +120,9 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 
 
 def report_json(report: SyncReport) -> dict[str, Any]:
+    """The same shape whether the plan ran or was a dry run (then no run id: nothing ran)."""
     return {
-        "run_id": report.run_id,
+        "run_id": None if report.dry_run else report.run_id,
         "dry_run": report.dry_run,
         "plan": plan_json(report.plan),
         "done": [
