@@ -36,7 +36,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print_json(report.as_json())
     else:
         for check in report.checks:
-            fix = f" [bold]fix:[/] {escape(check.fix)}" if check.fix else ""
+            fix = f" [bold]fix:[/] {escape(check.fix_line)}" if check.fix_line else ""
             line = f"{_VERDICT_STYLE[check.verdict]} {check.name}: {escape(check.detail)}"
             out.print(line + (" —" + fix if fix else ""), soft_wrap=True)
         if report.ok:

@@ -90,6 +90,11 @@ def _apply_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--yes", "-y", action="store_true", help="apply (and enable versioning) without asking"
     )
+    p.add_argument(
+        "--reenable-versioning",
+        action="store_true",
+        help="turn versioning back on where someone suspended it (refused without this)",
+    )
 
 
 def _bucket_and_prefix(args: argparse.Namespace) -> tuple[str, str, bool]:
@@ -267,13 +272,26 @@ def cmd_lifecycle_apply(args: argparse.Namespace) -> int:
     if args.remove:
         result = remove_rules(remote, confirm=confirm, dry_run=args.dry_run)
     else:
-        result = apply_rules(remote, settings, confirm=confirm, consent=ask, dry_run=args.dry_run)
+        result = apply_rules(
+            remote,
+            settings,
+            confirm=confirm,
+            consent=ask,
+            dry_run=args.dry_run,
+            reenable_versioning=args.reenable_versioning,
+        )
     if args.dry_run:
         _print_change(result.change, remote, to_stderr=True)
         if result.needs_versioning and not args.remove:
             err.print("  versioning is off: applying would ask to enable it", soft_wrap=True)
         if result.versioning == "Suspended" and not args.remove:
-            err.print("  [red]versioning is suspended: applying would refuse[/]", soft_wrap=True)
+            err.print(
+                "  versioning is suspended: applying would ask to re-enable it"
+                if args.reenable_versioning
+                else "  [red]versioning is suspended: applying would refuse (unless "
+                "--reenable-versioning)[/]",
+                soft_wrap=True,
+            )
         if not result.change.after:
             err.print(
                 "  (no rules left: the bucket's lifecycle configuration would be deleted)",

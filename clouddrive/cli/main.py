@@ -55,6 +55,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         region=args.region,
         user=args.user,
         consent=ask,
+        reenable_versioning=args.reenable_versioning,
     )
     where = drive.uri
     if drive.config.embedded:
@@ -101,15 +102,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--root", type=Path, help="the drive folder (default: the current one)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("init", help="create a drive in ROOT (default: the current folder)")
+    p = sub.add_parser(
+        "init",
+        help="create a drive in FOLDER (default: --root or the current folder); in an existing "
+        "drive, with no settings, check its bucket again",
+    )
     p.add_argument("folder", nargs="?", type=Path, help="the local folder to sync")
     p.add_argument("--bucket", help="S3 bucket (default: the embedded local server)")
-    p.add_argument("--prefix", default="", help="key prefix inside the bucket")
+    p.add_argument("--prefix", help="key prefix inside the bucket (default: its root)")
     p.add_argument("--endpoint-url", help="S3-compatible endpoint (default: AWS)")
     p.add_argument("--profile", help="AWS profile name for credentials")
     p.add_argument("--region", help="AWS region")
     p.add_argument("--user", help="your name in the shared history (default: login name)")
     p.add_argument("--yes", "-y", action="store_true", help="enable versioning without asking")
+    p.add_argument(
+        "--reenable-versioning",
+        action="store_true",
+        help="turn versioning back on where someone suspended it (refused without this)",
+    )
     p.set_defaults(func=cmd_init)
 
     cli_syncing.register(sub)  # status, sync

@@ -49,12 +49,20 @@ class Bucket(Listing):
         return str(resp.get("Status", ""))
 
     def require_versioning(self) -> None:
+        """Refuse to run on a bucket that keeps no versions; the message ends with the
+        command that fixes it, run in the drive's folder (init re-checks an existing drive)."""
         status = self.versioning_status()
-        if status != "Enabled":
-            state = "suspended" if status == "Suspended" else "not enabled"
+        if status == "Suspended":
             raise errors.VersioningNotEnabled(
-                f"versioning is {state} on bucket '{self.bucket}': deletes would destroy data; "
-                "enable it (clouddrive init asks to) and try again"
+                f"versioning is suspended on bucket '{self.bucket}' (someone turned it off): "
+                "deletes would destroy data, so nothing was changed; fix, in the drive's "
+                "folder (asks first): clouddrive init --reenable-versioning"
+            )
+        if status != "Enabled":
+            raise errors.VersioningNotEnabled(
+                f"versioning is not enabled on bucket '{self.bucket}': deletes would destroy "
+                "data, so nothing was changed; fix, in the drive's folder (asks first): "
+                "clouddrive init"
             )
 
     def enable_versioning(self) -> None:
