@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -131,6 +132,21 @@ def _remote(args: argparse.Namespace) -> S3Remote:
 # -- lifecycle --------------------------------------------------------------------------------
 
 
+def _apply_command(args: argparse.Namespace) -> str:
+    """`clouddrive lifecycle apply` for the same bucket and prefix as this command: with the
+    same --bucket flags, or the same --root, so that it works when pasted."""
+    words = ["clouddrive"]
+    if args.bucket:
+        words += ["lifecycle", "apply", "--bucket", args.bucket]
+        for name in _TARGET_FLAGS:
+            if getattr(args, name, None):
+                words += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+        return shlex.join(words)
+    if args.root is not None:
+        words += ["--root", str(args.root)]
+    return shlex.join([*words, "lifecycle", "apply"])
+
+
 def _print_change(change: LifecycleChange, remote: S3Remote, *, to_stderr: bool = False) -> None:
     con = err if to_stderr else out
     con.print(f"[bold]Lifecycle rules for {escape(drive_scope(remote))}[/]", soft_wrap=True)
@@ -243,8 +259,9 @@ def cmd_lifecycle_show(args: argparse.Namespace) -> int:
         )
     if not view.own:
         out.print(
-            "  [yellow]clouddrive's rules are not set for this prefix[/]: the bucket owner runs "
-            "'clouddrive lifecycle apply' or scripts/setup_lifecycle.py"
+            "  [yellow]clouddrive's rules are not set for this prefix[/]: the bucket's owner "
+            f"sets them (shows them and asks first) with: {escape(_apply_command(args))}",
+            soft_wrap=True,
         )
     for finding in view.findings:
         if finding.severity == "conflict":

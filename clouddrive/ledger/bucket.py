@@ -55,14 +55,15 @@ class Bucket(Listing):
         if status == "Suspended":
             raise errors.VersioningNotEnabled(
                 f"versioning is suspended on bucket '{self.bucket}' (someone turned it off): "
-                "deletes would destroy data, so nothing was changed; fix, in the drive's "
-                "folder (asks first): clouddrive init --reenable-versioning"
+                "deletes would destroy data, so nothing was changed. Turn it back on in the "
+                "drive's folder (init checks the bucket again and asks first) with: "
+                "clouddrive init --reenable-versioning"
             )
         if status != "Enabled":
             raise errors.VersioningNotEnabled(
                 f"versioning is not enabled on bucket '{self.bucket}': deletes would destroy "
-                "data, so nothing was changed; fix, in the drive's folder (asks first): "
-                "clouddrive init"
+                "data, so nothing was changed. Enable it in the drive's folder (init checks the "
+                "bucket again and asks first) with: clouddrive init"
             )
 
     def enable_versioning(self) -> None:
