@@ -127,7 +127,7 @@ class TestSync:
         client.put_object(Bucket=shared.bucket, Key="team/ok.txt", Body=b"ok")
         client.put_object(Bucket=shared.bucket, Key="team/bad\tname", Body=b"x")
         assert main(["--root", str(root), "sync", "--yes"]) == 3
-        assert "control character" in capsys.readouterr().err
+        assert "control character" in capsys.readouterr().out  # in the plan, by name
         assert tree(root) == {"ok.txt": b"ok"}
 
     def test_guard_is_exit_1(self, shared, tmp_path, capsys) -> None:

@@ -86,7 +86,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("folder", nargs="?", default="clouddrive-demo", help="(default: %(default)s)")
     p.add_argument("--prefix", default="demo", help="key prefix (default: %(default)s)")
-    p.add_argument("--quiet", "-q", action="store_true", help="print only the plan and errors")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only errors and skipped files")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(
