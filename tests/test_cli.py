@@ -71,7 +71,11 @@ class TestInit:
         """Without a terminal, init refuses to enable versioning unless --yes."""
         shared = Shared(seaweedfs.endpoint_url, make_bucket(seaweedfs, versioning=False))
         assert init(tmp_path / "d", shared) == 1
-        assert "no terminal" in one_error_line(capsys)
+        line = one_error_line(capsys)
+        assert "no terminal" in line
+        # what needs confirming, and the flag that gives it (issue 12.13)
+        assert f"Bucket '{shared.bucket}' has versioning off" in line
+        assert "Enable versioning now?" in line and line.endswith("rerun with --yes to confirm")
         assert not (tmp_path / "d").exists()
         client = s3_client(shared.endpoint_url)
         assert client.get_bucket_versioning(Bucket=shared.bucket).get("Status") is None
