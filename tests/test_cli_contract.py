@@ -103,6 +103,22 @@ class TestJsonOutcomes:
         assert main(["status", "--json"]) == 1
         assert _json_error(capsys)["kind"] == "not_a_drive"
 
+    def test_reports_that_exit_1_carry_the_error_too(
+        self, seaweedfs, make_bucket, tmp_path, capsys
+    ) -> None:
+        """doctor and `lifecycle show` on an unversioned bucket exit 1 with their report, and
+        the error object beside it: every non-zero exit has `ok: false` and `error`."""
+        bucket = make_bucket(seaweedfs, versioning=False)
+        root = Shared(seaweedfs.endpoint_url, bucket).drive(tmp_path / "d", "ann").root
+        assert main(["--root", str(root), "doctor", "--json"]) == 1
+        report = json.loads(capsys.readouterr().out)
+        assert report["ok"] is False and report["error"]["kind"] == "checks_failed"
+        assert "versioning" in report["error"]["message"] and report["checks"]
+        assert main(["--root", str(root), "lifecycle", "show", "--json"]) == 1
+        view = json.loads(capsys.readouterr().out)
+        assert view["ok"] is False and view["error"]["kind"] == "versioning_not_enabled"
+        assert view["versioning"] == "Off"
+
     def test_sync_plan_has_one_shape(self, shared, tmp_path, capsys) -> None:
         """A dry run has no run id (nothing ran), and the same keys as a run."""
         root = tmp_path / "d"

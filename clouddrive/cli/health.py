@@ -30,7 +30,7 @@ from clouddrive.admin.merge import LifecycleChange
 from clouddrive.admin.overlaps import summarize
 from clouddrive.admin.policy import owner_policy, user_policy
 from clouddrive.admin.rules import LifecycleSettings, is_own, missing_elements, to_json
-from clouddrive.cli.common import Parser, err, make_asker, open_drive, out, print_json
+from clouddrive.cli.common import Parser, err, error_json, make_asker, open_drive, out, print_json
 from clouddrive.cli.doctor import register_doctor
 from clouddrive.core.paths import normalize_prefix
 from clouddrive.ledger import S3Remote
@@ -223,9 +223,21 @@ def cmd_lifecycle_show(args: argparse.Namespace) -> int:
     remote = _remote(args)
     view = show_rules(remote)
     unversioned = view.versioning != "Enabled"
+    state = "suspended" if view.versioning == "Suspended" else "off"
+    unversioned_line = (
+        f"versioning is {state} on bucket '{view.bucket}': it keeps no old versions, so "
+        "deleted or overwritten files cannot be recovered at all, whatever its lifecycle "
+        "rules say"
+    )
     if args.json:
+        failure = (
+            error_json("versioning_not_enabled", unversioned_line, errors.EXIT_USER)
+            if unversioned
+            else {}
+        )
         print_json(
             {
+                **failure,
                 "bucket": view.bucket,
                 "prefix": view.prefix,
                 "versioning": view.versioning or "Off",
@@ -238,11 +250,8 @@ def cmd_lifecycle_show(args: argparse.Namespace) -> int:
         return errors.EXIT_USER if unversioned else errors.EXIT_OK
     if unversioned:
         # Rules about old versions mean nothing where no old versions are kept.
-        state = "suspended" if view.versioning == "Suspended" else "off"
         err.print(
-            f"clouddrive: versioning is {state} on bucket '{view.bucket}': it keeps no old "
-            "versions, so deleted or overwritten files cannot be recovered at all, whatever "
-            "its lifecycle rules say",
+            f"clouddrive: {unversioned_line}",
             markup=False,
             highlight=False,
         )
