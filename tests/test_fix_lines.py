@@ -219,6 +219,29 @@ def checks_fix(checks: dict[str, dict[str, str]], command: str) -> str:
 
 
 class TestOtherFixes:
+    def test_the_next_steps_after_init(self, target: Target, tmp_path: Path) -> None:
+        """init run from elsewhere: the commands it suggests name the drive's folder."""
+        bucket = target.bucket(versioning=True)
+        made = clouddrive(
+            "init",
+            "my drive",
+            "--bucket",
+            bucket,
+            "--prefix",
+            "team",
+            "--endpoint-url",
+            target.endpoint_url,
+            cwd=tmp_path,
+        )
+        assert made.returncode == 0, made.stderr
+        (tmp_path / "my drive" / "a.txt").write_text("a", encoding="utf-8")
+        commands = [
+            line.split(" with: ", 1)[1] for line in made.stdout.splitlines() if " with: " in line
+        ]
+        assert [shlex.split(c)[-1] for c in commands] == ["status", "sync"]
+        assert "a.txt" in paste(commands[0], cwd=tmp_path).stdout
+        assert "Done: 1 upload" in paste(commands[1], cwd=tmp_path).stdout
+
     def test_lifecycle_show_outside_a_drive(self, target: Target, tmp_path: Path) -> None:
         """`lifecycle show --bucket ...` with no rules names the apply command with the same
         flags (the endpoint included), and that command sets them."""

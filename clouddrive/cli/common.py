@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import shlex
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from rich.console import Console
@@ -23,6 +25,7 @@ from clouddrive.drive import Drive
 __all__ = [
     "Parser",
     "UsageError",
+    "drive_command",
     "err",
     "error_json",
     "make_asker",
@@ -111,6 +114,17 @@ def make_asker(assume_yes: bool, flag: str = "--yes") -> Callable[[str], bool]:
         return answer.strip().lower() in ("y", "yes")
 
     return ask
+
+
+def drive_command(root: Path, *words: str) -> str:
+    """`clouddrive WORDS...` as it works when pasted here: with `--root ROOT` (quoted) unless
+    the current folder is in the drive already."""
+    try:
+        inside = Path.cwd().resolve().is_relative_to(root.resolve())
+    except OSError:
+        inside = False
+    where = [] if inside else ["--root", str(root)]
+    return shlex.join(["clouddrive", *where, *words])
 
 
 def open_drive(args: argparse.Namespace) -> Drive:

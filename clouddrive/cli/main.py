@@ -27,6 +27,7 @@ from clouddrive.cli import watch as cli_watch
 from clouddrive.cli.common import (
     Parser,
     UsageError,
+    drive_command,
     err,
     error_json,
     make_asker,
@@ -61,7 +62,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     if drive.config.embedded:
         where += f" on the embedded local server ({drive.remote.client.meta.endpoint_url})"
     out.print(f"Drive ready: {drive.root} <-> {where} as {drive.user}")
-    out.print("Next: 'clouddrive status' to see the plan, 'clouddrive sync' to run it.")
+    out.print(f"See the plan with: {drive_command(drive.root, 'status')}", markup=False)
+    out.print(f"Run it with: {drive_command(drive.root, 'sync')}", markup=False)
     return errors.EXIT_OK
 
 

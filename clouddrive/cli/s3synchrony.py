@@ -10,7 +10,7 @@ from typing import Any
 from rich.markup import escape
 
 from clouddrive import errors
-from clouddrive.cli.common import err, make_asker, out
+from clouddrive.cli.common import drive_command, err, make_asker, out
 from clouddrive.core.models import ActionKind
 from clouddrive.live.s3synchrony import AWS_FILE, ImportResult, import_folder
 
@@ -83,8 +83,7 @@ def cmd_import_s3synchrony(args: argparse.Namespace) -> int:
             "on both sides (kept both, as conflict copies)."
         )
         out.print(
-            f"Next: clouddrive --root {escape(str(drive.root))} sync "
-            "(or 'watch' to keep it in sync)."
+            f"Next: {escape(drive_command(drive.root, 'sync'))} (or 'watch' to keep it in sync)."
         )
     return errors.EXIT_OK
 

@@ -4,6 +4,7 @@ clouddrive with no AWS account."""
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
 from clouddrive import errors
@@ -41,7 +42,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         args.allow_vanished = False
         report = run_sync(drive, args)
         code = finish(report, False)
-    out.print(f"Try: cd {folder} && echo hello > new.txt && clouddrive status && clouddrive sync")
+    out.print(
+        f"Try: cd {shlex.quote(str(folder))} && echo hello > new.txt && clouddrive status "
+        "&& clouddrive sync",
+        markup=False,
+    )
     return code
 
 
