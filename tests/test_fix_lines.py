@@ -255,6 +255,21 @@ class TestOtherFixes:
         again = clouddrive("lifecycle", "show", *flags, "--json", cwd=tmp_path)
         assert json.loads(again.stdout)["clouddrive_rules"], again.stdout
 
+    def test_import_s3synchrony_on_a_suspended_bucket(self, target: Target, tmp_path: Path) -> None:
+        bucket = target.bucket(versioning=True)
+        target.suspend(bucket)
+        data = tmp_path / "Data"
+        (data / ".S3").mkdir(parents=True)
+        (data / "a.txt").write_text("a", encoding="utf-8")
+        flags = ["--bucket", bucket, "--prefix", "proj", "--endpoint-url", target.endpoint_url]
+        refused = clouddrive("import-s3synchrony", str(data), *flags, "--yes", cwd=tmp_path)
+        assert refused.returncode == 1, refused.stderr
+        assert target.versioning(bucket) == "Suspended"  # --yes alone does not turn it on
+        paste(fix_of(refused.stderr), cwd=tmp_path)
+        assert target.versioning(bucket) == "Enabled"
+        again = clouddrive("import-s3synchrony", str(data), *flags, "--yes", cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+
     def test_a_damaged_state_database(self, target: Target, tmp_path: Path) -> None:
         bucket = target.bucket(versioning=True)
         root = target.drive(tmp_path / "my drive", bucket)
