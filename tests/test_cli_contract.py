@@ -12,7 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from clouddrive.cli.interrupt import EXIT_INTERRUPTED
 from clouddrive.cli.main import EXIT_PIPE_CLOSED, main
+from clouddrive.cli.syncing import finish
+from clouddrive.core.models import Plan
+from clouddrive.sync.report import SyncReport
 from tests.drivekit import Shared, write
 
 
@@ -151,6 +155,14 @@ class TestJsonOutcomes:
         ran = json.loads(capsys.readouterr().out)
         assert ran["run_id"] and ran["dry_run"] is False
         assert set(dry) == set(ran) and set(dry["plan"]) == set(ran["plan"])
+
+    def test_a_stopped_sync_is_an_error_with_its_report(self, capsys) -> None:
+        """Ctrl-C during `sync --json` (exit 130): the error shape, what was done beside it."""
+        report = SyncReport(Plan(), "run1", cancelled=True)
+        assert finish(report, as_json=True) == EXIT_INTERRUPTED
+        document = json.loads(capsys.readouterr().out)
+        assert document["ok"] is False and document["error"]["kind"] == "interrupted"
+        assert document["run_id"] == "run1" and document["done"] == []
 
 
 class TestClosedPipe:

@@ -19,7 +19,15 @@ from rich.progress import (
 )
 
 from clouddrive import errors
-from clouddrive.cli.common import err, make_asker, open_drive, out, print_json, shown
+from clouddrive.cli.common import (
+    err,
+    error_json,
+    make_asker,
+    open_drive,
+    out,
+    print_json,
+    shown,
+)
 from clouddrive.cli.interrupt import EXIT_INTERRUPTED, CtrlC, Interrupted
 from clouddrive.core.models import Plan
 from clouddrive.drive import Drive
@@ -186,7 +194,11 @@ def finish(report: SyncReport, as_json: bool, quiet: bool = False) -> int:
     """The last line: what was done, counted as the plan was shown (bookkeeping named
     apart), or that nothing needed doing; then the exit code (3 when files were skipped)."""
     if as_json:
-        print_json(report_json(report))
+        document = report_json(report)
+        if report.cancelled:  # exit 130: the error shape, with what was done beside it
+            stopped = "stopped; finished actions are recorded, the rest waits for the next sync"
+            document = {**error_json("interrupted", stopped, EXIT_INTERRUPTED), **document}
+        print_json(document)
     elif report.dry_run:
         out.print("Dry run: nothing was changed.")
     elif not quiet:
