@@ -270,6 +270,21 @@ class TestOtherFixes:
         again = clouddrive("import-s3synchrony", str(data), *flags, "--yes", cwd=tmp_path)
         assert again.returncode == 0, again.stderr
 
+    @pytest.mark.parametrize("versioning", ["off", "suspended"])
+    def test_lifecycle_show_on_an_unversioned_bucket(
+        self, target: Target, tmp_path: Path, versioning: str
+    ) -> None:
+        bucket = target.bucket(versioning=versioning == "suspended")
+        if versioning == "suspended":
+            target.suspend(bucket)
+        flags = ["--bucket", bucket, "--prefix", "team", "--endpoint-url", target.endpoint_url]
+        refused = clouddrive("lifecycle", "show", *flags, cwd=tmp_path)
+        assert refused.returncode == 1, refused.stderr
+        paste(fix_of(refused.stderr), cwd=tmp_path)
+        assert target.versioning(bucket) == "Enabled"
+        again = clouddrive("lifecycle", "show", *flags, "--json", cwd=tmp_path)
+        assert again.returncode == 0 and json.loads(again.stdout)["clouddrive_rules"]
+
     def test_a_damaged_state_database(self, target: Target, tmp_path: Path) -> None:
         bucket = target.bucket(versioning=True)
         root = target.drive(tmp_path / "my drive", bucket)

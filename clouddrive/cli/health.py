@@ -224,10 +224,12 @@ def cmd_lifecycle_show(args: argparse.Namespace) -> int:
     view = show_rules(remote)
     unversioned = view.versioning != "Enabled"
     state = "suspended" if view.versioning == "Suspended" else "off"
+    apply = _apply_command(args) + (" --reenable-versioning" if state == "suspended" else "")
     unversioned_line = (
         f"versioning is {state} on bucket '{view.bucket}': it keeps no old versions, so "
         "deleted or overwritten files cannot be recovered at all, whatever its lifecycle "
-        "rules say"
+        "rules say. Turn it on (with clouddrive's rules; it shows them and asks first) with: "
+        f"{apply}"
     )
     if args.json:
         failure = (
