@@ -3,7 +3,7 @@
 
     python scripts/setup_lifecycle.py --bucket B [--prefix P] [--endpoint-url URL]
         [--profile NAME] [--noncurrent-days D] [--keep-versions N] [--abort-multipart-days K]
-        [--run-record-days R] [--dry-run] [--remove] [--yes]
+        [--run-record-days R] [--dry-run] [--remove] [--yes] [--reenable-versioning]
     python scripts/setup_lifecycle.py --root ROOT ...     # bucket and prefix from a drive
 
 Applies clouddrive's lifecycle rules for the prefix (keep the newest N old versions of each
@@ -11,7 +11,8 @@ file, remove older ones D days after they were replaced, clean expired delete ma
 stale multipart uploads, expire old run records), merged with the bucket's other rules, which
 stay untouched. Running it again changes nothing and says so; `--dry-run` prints the exact
 JSON it would apply; `--remove` takes out only clouddrive's own rules. It offers to enable
-versioning if it is off. The same as `clouddrive lifecycle apply`: this file is a thin shell
+versioning if it is off; versioning someone suspended only with --reenable-versioning. The
+same as `clouddrive lifecycle apply`: this file is a thin shell
 over `clouddrive.cli.health.setup_lifecycle_main`.
 """
 

@@ -71,7 +71,11 @@ class TestInit:
         """Without a terminal, init refuses to enable versioning unless --yes."""
         shared = Shared(seaweedfs.endpoint_url, make_bucket(seaweedfs, versioning=False))
         assert init(tmp_path / "d", shared) == 1
-        assert "no terminal" in one_error_line(capsys)
+        line = one_error_line(capsys)
+        assert "no terminal" in line
+        # what needs confirming, and the flag that gives it (issue 12.13)
+        assert f"Bucket '{shared.bucket}' has versioning off" in line
+        assert "Enable versioning now?" in line and line.endswith("rerun with --yes to confirm")
         assert not (tmp_path / "d").exists()
         client = s3_client(shared.endpoint_url)
         assert client.get_bucket_versioning(Bucket=shared.bucket).get("Status") is None
@@ -127,7 +131,7 @@ class TestSync:
         client.put_object(Bucket=shared.bucket, Key="team/ok.txt", Body=b"ok")
         client.put_object(Bucket=shared.bucket, Key="team/bad\tname", Body=b"x")
         assert main(["--root", str(root), "sync", "--yes"]) == 3
-        assert "control character" in capsys.readouterr().err
+        assert "control character" in capsys.readouterr().out  # in the plan, by name
         assert tree(root) == {"ok.txt": b"ok"}
 
     def test_guard_is_exit_1(self, shared, tmp_path, capsys) -> None:

@@ -185,11 +185,11 @@ class TestRestore:
         [hint] = [line for line in shown.splitlines() if line.startswith("To run exactly")]
         command = hint.split(": ", 1)[1].split()
         assert command[:3] == ["clouddrive", "restore", "docs"] and command[3] == "--at"
-        dry = as_json(capsys, ann, "restore", "docs", "--at", command[4], "--dry-run")
+        dry = as_json(capsys, ann, "restore", "docs", "--at", command[4], "--dry-run")["plan"]  # type: ignore[index]
         next_second()
         write(ann, "docs/c.txt", "c0")  # lands later: a re-resolved "1s" would now differ
         assert run(ann, "sync", "--yes") == 0
-        again = as_json(capsys, ann, *command[1:], "--dry-run")
+        again = as_json(capsys, ann, *command[1:], "--dry-run")["plan"]  # type: ignore[index]
         assert again["at"] == dry["at"]  # type: ignore[index]
         assert {s["path"] for s in again["steps"]} == {  # type: ignore[index]
             s["path"]
@@ -208,7 +208,7 @@ class TestRestore:
         (ann / "proj/b.txt").unlink()
         write(ann, "proj/c.txt", "c1")
         assert run(ann, "sync", "--yes") == 0
-        plan = as_json(capsys, bob, "restore", "proj", "--at", moment, "--dry-run")
+        plan = as_json(capsys, bob, "restore", "proj", "--at", moment, "--dry-run")["plan"]  # type: ignore[index]
         assert {s["path"]: s["action"] for s in plan["steps"]} == {  # type: ignore[index]
             "proj/a.txt": "restore",
             "proj/b.txt": "restore",

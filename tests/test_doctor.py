@@ -84,7 +84,7 @@ class TestHealthyDrive:
         assert lines[1].startswith("ok   credentials: found in environment variables")
         warn = next(line for line in lines if line.startswith("warn lifecycle:"))
         assert "history grows forever" in warn and "fix:" in warn
-        assert "setup_lifecycle.py --bucket" in warn
+        assert "clouddrive lifecycle apply --bucket" in warn
         assert lines[-1] == "Sync can run; see the warnings above."
 
 
@@ -98,7 +98,8 @@ class TestNamedProblems:
         failed = [c for c in report["checks"] if c["verdict"] == "fail"]
         assert [c["name"] for c in failed] == ["versioning"]
         assert failed[0]["detail"].startswith(f"off on bucket '{bucket}'")
-        assert f"put-bucket-versioning --bucket {bucket}" in failed[0]["fix"]
+        root = tmp_path / "d"
+        assert failed[0]["command"] == f"clouddrive --root {root} init"
 
     def test_suspended_versioning(self, seaweedfs, bucket, tmp_path) -> None:
         """Suspended versioning is named as such."""
@@ -109,6 +110,7 @@ class TestNamedProblems:
         check = report.check("versioning")
         assert check.verdict is Verdict.FAIL and check.detail.startswith("suspended")
         assert "re-enable it deliberately" in check.fix
+        assert check.command.endswith(" init --reenable-versioning")
 
     def test_wrong_credentials(self, auth_server, tmp_path, capsys) -> None:
         """A server that checks keys refuses the session's keys: the credentials line says so."""

@@ -370,9 +370,22 @@ class TestSetupScript:
         )
         assert code == 1
         line = capsys.readouterr().err.strip()
-        assert "versioning is suspended" in line and "put-bucket-versioning" in line
+        assert "versioning is suspended" in line and "--reenable-versioning" in line
         assert len(line.splitlines()) == 1
         assert rules_of(s3_backend.endpoint_url, bucket) is None
+        # the same rule as init: asked for by name, it is turned back on
+        code = setup_lifecycle_main(
+            [
+                "--bucket",
+                bucket,
+                "--endpoint-url",
+                s3_backend.endpoint_url,
+                "--reenable-versioning",
+                "--yes",
+            ]
+        )
+        assert code == 0
+        assert client.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
 
     def test_missing_bucket_is_a_clear_error(self, s3_backend, capsys) -> None:
         """A bucket that does not exist: exit 1, one line naming it."""

@@ -153,7 +153,7 @@ class TestRunLogs:
         assert code == errors.EXIT_PARTIAL
         for text in (out, err):
             assert not any(line.startswith("FAKE") for line in text.splitlines()), text
-        assert "evil\\nFAKE done.txt" in err  # the skipped line, escaped
+        assert "evil\\nFAKE done.txt" in out  # the skipped line of the plan, escaped
         assert "[red]tag.txt" in out  # plan table and outcome: a name is never markup
         [log] = logs_of(drive.root)
         lines = log.read_text(encoding="utf-8").splitlines()
@@ -167,9 +167,9 @@ class TestRunLogs:
         drive = shared.drive(tmp_path / "ann", "ann")
         write(drive.root, "tab\there.txt", "x")  # skipped as unsafe, shown escaped
         drive.close()
-        code, _, err = run_cli(capsys, drive.root, "status")
+        code, out, _ = run_cli(capsys, drive.root, "status")
         assert code == 0
-        assert "tab\\there.txt" in err and "\t" not in err
+        assert "tab\\there.txt" in out and "\t" not in out
 
     def test_time_travel_listings_escape_names(
         self, shared: Shared, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -7,7 +7,7 @@ import dataclasses
 import hashlib
 import posixpath
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -46,6 +46,7 @@ NOW = datetime(2026, 1, 2, 3, 4, 5)
 LISTED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 BASE_MTIME = 1_000
 TOUCHED_MTIME = 2_000  #: a later stat of this machine's own file
+LOCAL_STAMP = "1970-01-01 000000"  #: a conflict copy's name carries the local file's mtime
 
 
 def sha(content: str) -> str:
@@ -185,7 +186,7 @@ class TestDecisionTable:
         assert action.if_match == cell.if_match
         assert (action.local, action.remote, action.base) == (cell.local, cell.remote, cell.base)
         if cell.kind is ActionKind.CONFLICT:
-            assert action.conflict_path == "docs/report (conflict ann 2026-01-02 030405).txt"
+            assert action.conflict_path == f"docs/report (conflict ann {LOCAL_STAMP}).txt"
         else:
             assert action.conflict_path is None
 
@@ -350,7 +351,7 @@ class TestSwaps:
         plan_ = plan(files, entries, bases, user=USER, now=NOW, set_aside=result.set_aside)
         by_path = {a.path: a for a in plan_.actions}
         assert by_path["a"].kind is ActionKind.CONFLICT
-        assert by_path["a"].conflict_path == "a (conflict ann 2026-01-02 030405)"
+        assert by_path["a"].conflict_path == f"a (conflict ann {LOCAL_STAMP})"
         assert by_path["a/b"].kind is ActionKind.DOWNLOAD
 
     def test_edit_inside_a_folder_that_became_a_file_goes_under_a_renamed_folder(self) -> None:
@@ -361,7 +362,7 @@ class TestSwaps:
         assert result.set_aside == {"a/b"}
         plan_ = plan(files, entries, bases, user=USER, now=NOW, set_aside=result.set_aside)
         by_path = {a.path: a for a in plan_.actions}
-        assert by_path["a/b"].conflict_path == "a (conflict ann 2026-01-02 030405)/b"
+        assert by_path["a/b"].conflict_path == f"a (conflict ann {LOCAL_STAMP})/b"
 
     def test_local_swap_deletes_the_old_name_on_s3(self) -> None:
         result = swaps(
@@ -467,9 +468,20 @@ class TestConflictName:
         assert conflict_name("docs/report.txt", USER, NOW, {first, second}) == third
         assert conflict_name("docs/report.txt", USER, NOW, frozenset({second})) == first
 
+    def test_the_same_conflict_has_the_same_name_in_every_plan(self) -> None:
+        """Issue 12.8: `status` then `sync` plan the same conflict seconds apart; the copy's
+        name comes from the local file's mtime, not the planning time, so both show one name."""
+        mtime = int(datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC).timestamp()) * 1_000_000_000
+        mine, theirs = local(P, "mine", mtime), remote(P, "theirs", "r9")
+        first = decide(P, mine, theirs, BASE, user=USER, now=NOW)
+        later = decide(P, mine, theirs, BASE, user=USER, now=NOW + timedelta(seconds=2))
+        assert first is not None and later is not None
+        assert first.conflict_path == later.conflict_path
+        assert first.conflict_path == "docs/report (conflict ann 2026-03-04 050607).txt"
+
     def test_plan_avoids_existing_and_earlier_names(self) -> None:
         """Within one plan, conflict copies are distinct and never hit a local or remote path."""
-        label = "conflict ann 2026-01-02 030405"
+        label = f"conflict ann {LOCAL_STAMP}"
         on_disk = f"r ({label}).txt"
         in_bucket = f"r ({label} 2).txt"
         as_marker = f"r ({label} 3).txt"

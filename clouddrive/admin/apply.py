@@ -21,6 +21,7 @@ from clouddrive.admin.merge import LifecycleChange, merge, remove
 from clouddrive.admin.overlaps import Finding, describe, findings
 from clouddrive.admin.rules import LifecycleSettings, canonical, is_own, missing_elements, scope
 from clouddrive.core.paths import normalize_prefix
+from clouddrive.drive.setup import suspended_refusal
 from clouddrive.embedded.access import DEFAULT_BUCKET, EMBEDDED_ACCESS_KEY, EMBEDDED_SECRET_KEY
 from clouddrive.embedded.registry import is_embedded_endpoint, registration
 from clouddrive.ledger import S3Remote, connect
@@ -220,12 +221,14 @@ def apply_rules(
     confirm: Callable[[LifecycleChange], bool],
     consent: Callable[[str], bool],
     dry_run: bool = False,
+    reenable_versioning: bool = False,
 ) -> LifecycleResult:
     """Put clouddrive's rules for the remote's prefix into the bucket's configuration.
 
     Idempotent: when the rules are already in place nothing is written (and `confirm` is
     not asked). Versioning that is off is enabled if `consent` agrees; suspended versioning
-    (someone turned it off on purpose) is an error. A dry run reads only.
+    (someone turned it off, perhaps on purpose) is refused unless `reenable_versioning`
+    asks for it by name, as `init` does. A dry run reads only.
     """
     remote.bucket_exists()
     status = _versioning(remote)
@@ -240,22 +243,19 @@ def apply_rules(
     )
     if dry_run:
         return result
-    if status == "Suspended":
-        raise errors.VersioningNotEnabled(
-            f"versioning is suspended on bucket '{remote.bucket}': someone turned it off, and "
-            "deletes there destroy data; nothing was changed. Re-enable it deliberately "
-            f"(aws s3api put-bucket-versioning --bucket {remote.bucket} "
-            "--versioning-configuration Status=Enabled), then run this again"
-        )
+    if status == "Suspended" and not reenable_versioning:
+        raise suspended_refusal(remote.bucket)
     if status != "Enabled":
+        state = "suspended" if status == "Suspended" else "off"
         question = (
-            f"Bucket '{remote.bucket}' has versioning off: clouddrive needs it (every overwrite "
-            "and delete stays recoverable; old versions cost storage until these rules remove "
+            f"Bucket '{remote.bucket}' has versioning {state}: clouddrive needs it (every "
+            "overwrite and delete stays recoverable; old versions cost storage until these rules "
+            "remove "
             "them). Enable versioning now?"
         )
         if not consent(question):
             raise errors.Refused(
-                f"versioning stays off on bucket '{remote.bucket}'; nothing was changed"
+                f"versioning stays {state} on bucket '{remote.bucket}'; nothing was changed"
             )
     if change.changed and not confirm(change):
         raise errors.Refused("lifecycle rules not changed")

@@ -38,6 +38,14 @@ class Check:
     detail: str
     fix: str = ""
     required: bool = True  #: sync depends on it: a failure makes doctor exit non-zero
+    command: str = ""  #: the exact shell command that fixes it, to paste as it is
+
+    @property
+    def fix_line(self) -> str:
+        """The fix as a person reads it: the advice, then the command (last, whole)."""
+        if self.command:
+            return f"{self.fix}: {self.command}" if self.fix else self.command
+        return self.fix
 
 
 @dataclass

@@ -10,6 +10,7 @@ if one of those fails, the drive is not usable as it is.
 
 from __future__ import annotations
 
+import shlex
 from typing import TYPE_CHECKING
 
 from clouddrive import errors
@@ -146,12 +147,6 @@ class _Doctor:
 
     def versioning(self, remote: S3Remote) -> None:
         bucket = remote.bucket
-        enable = (
-            f"the bucket owner enables it: 'python scripts/setup_lifecycle.py --bucket {bucket}"
-            + (f" --prefix {remote.prefix}" if remote.prefix else "")
-            + f"' (asks first), or 'aws s3api put-bucket-versioning --bucket {bucket} "
-            "--versioning-configuration Status=Enabled'"
-        )
         try:
             status = remote.versioning_status()
         except errors.CloudDriveError as exc:
@@ -165,9 +160,11 @@ class _Doctor:
                 Check(
                     "versioning",
                     Verdict.FAIL,
-                    f"suspended on bucket '{bucket}': deletes there destroy data, so sync "
-                    "refuses to run",
-                    "re-enable it deliberately: " + enable.split(": ", 1)[1],
+                    f"suspended on bucket '{bucket}' (someone turned it off): deletes there "
+                    "destroy data, so sync refuses to run",
+                    "re-enable it deliberately (init checks the bucket again and asks first; "
+                    "it needs the right to change the bucket's versioning)",
+                    command=self.init_command("--reenable-versioning"),
                 )
             )
         else:
@@ -177,7 +174,9 @@ class _Doctor:
                     Verdict.FAIL,
                     f"off on bucket '{bucket}': overwrites and deletes would destroy data, so "
                     "sync refuses to run",
-                    enable,
+                    "enable it (init checks the bucket again and asks first; it needs the "
+                    "right to change the bucket's versioning)",
+                    command=self.init_command(),
                 )
             )
 
@@ -185,11 +184,6 @@ class _Doctor:
 
     def lifecycle(self, remote: S3Remote) -> None:
         prefix = remote.prefix
-        setup = (
-            f"the bucket owner runs 'python scripts/setup_lifecycle.py --bucket {remote.bucket}"
-            + (f" --prefix {prefix}" if prefix else "")
-            + "' (or 'clouddrive lifecycle apply')"
-        )
         try:
             rules = remote.lifecycle_rules()
         except errors.CloudDriveError as exc:
@@ -224,12 +218,37 @@ class _Doctor:
                     Verdict.WARN,
                     f"no lifecycle rules for s3://{remote.bucket}/{scope(prefix)}: history "
                     "grows forever (storage cost, slower version listings)",
-                    setup,
+                    "the bucket's owner sets clouddrive's rules (shows them and asks first)",
                     required=False,
+                    command=self.lifecycle_command(remote),
                 )
             )
         else:
             self.add(Check("lifecycle", Verdict.OK, meaning, required=False))
+
+    # -- fixes as commands to paste ----------------------------------------------------------
+
+    def init_command(self, *flags: str) -> str:
+        """`clouddrive --root ROOT init`: in an existing drive, init with no settings reuses
+        the drive's and checks the bucket again (asking before it enables versioning)."""
+        return shlex.join(["clouddrive", "--root", str(self.drive.root), "init", *flags])
+
+    def lifecycle_command(self, remote: S3Remote) -> str:
+        """`clouddrive lifecycle apply` with the drive's bucket, prefix, endpoint, profile and
+        region spelled out, so the bucket's owner can run it without the drive."""
+        cfg = self.config
+        words = ["clouddrive", "lifecycle", "apply", "--bucket", remote.bucket]
+        if remote.prefix:
+            words += ["--prefix", remote.prefix]
+        endpoint = remote.client.meta.endpoint_url if cfg.embedded else cfg.endpoint_url
+        for flag, value in (
+            ("--endpoint-url", endpoint),
+            ("--profile", cfg.profile),
+            ("--region", cfg.region),
+        ):
+            if value:
+                words += [flag, value]
+        return shlex.join(words)
 
     def clock(self, remote: S3Remote) -> None:
         try:

@@ -7,10 +7,13 @@ its subcommands; `cli.py` builds the parser and turns errors into exit codes.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import shlex
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.markup import escape
@@ -19,10 +22,30 @@ from clouddrive import errors
 from clouddrive.core.paths import escape_name
 from clouddrive.drive import Drive
 
-__all__ = ["err", "make_asker", "open_drive", "out", "print_json", "shown"]
+__all__ = [
+    "Parser",
+    "UsageError",
+    "drive_command",
+    "err",
+    "error_json",
+    "make_asker",
+    "open_drive",
+    "out",
+    "print_json",
+    "shown",
+]
 
 #: Wide enough that no line of a table or message is ever wrapped or cut off a terminal.
 _UNWRAPPED = 1 << 16
+
+
+class _Console(Console):
+    """A rich console whose closed pipe is a `BrokenPipeError` for `main()` to end quietly
+    (exit 141, as `ls | head`), not rich's `SystemExit(1)`, which reads as a failure."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "the reader of the output went away")
 
 
 def _console(*, stderr: bool) -> Console:
@@ -30,8 +53,8 @@ def _console(*, stderr: bool) -> Console:
     at 80 columns, so a path, an id or a pasteable command stays whole for `grep` and `cut`."""
     stream = sys.stderr if stderr else sys.stdout
     if stream is not None and stream.isatty():
-        return Console(stderr=stderr, highlight=False, soft_wrap=stderr)
-    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=_UNWRAPPED)
+        return _Console(stderr=stderr, highlight=False, soft_wrap=stderr)
+    return _Console(stderr=stderr, highlight=False, soft_wrap=True, width=_UNWRAPPED)
 
 
 out = _console(stderr=False)
@@ -45,15 +68,43 @@ def shown(text: str) -> str:
     return escape(escape_name(text))
 
 
-def make_asker(assume_yes: bool) -> Callable[[str], bool]:
-    """A yes/no prompt that refuses, rather than guesses, when there is no terminal."""
+class UsageError(errors.UserError):
+    """Bad input on the command line: one line, exit 1, like every other user error."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one short line and exit 1 (README's "bad input"),
+    not argparse's usage block and exit 2 (2 means a remote or local failure here).
+
+    `error` raises, so `main()` reports it the way it reports every error (JSON included)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message}; see '{self.prog} --help'")
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        """As argparse's, but an unknown flag points at the help of the command it was
+        given to (`clouddrive sync --help`), not at the top level's."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = getattr(parsed, "command", None)
+            prog = f"{self.prog} {command}" if command else self.prog
+            raise UsageError(f"unrecognized arguments: {' '.join(extras)}; see '{prog} --help'")
+        return parsed
+
+
+def make_asker(assume_yes: bool, flag: str = "--yes") -> Callable[[str], bool]:
+    """A yes/no prompt that refuses, rather than guesses, when there is no terminal: the
+    refusal names the question and `flag`, the flag that answers it."""
 
     def ask(question: str) -> bool:
         if assume_yes:
             return True
         if not sys.stdin or not sys.stdin.isatty():
             raise errors.Refused(
-                "this needs a confirmation but there is no terminal to ask on; rerun with --yes"
+                f"no terminal to confirm this on: {question.rstrip('?')}? Nothing was "
+                f"changed; rerun with {flag} to confirm"
             )
         err.print(f"{escape(question)} \\[y/N] ", end="")
         try:
@@ -65,6 +116,17 @@ def make_asker(assume_yes: bool) -> Callable[[str], bool]:
     return ask
 
 
+def drive_command(root: Path, *words: str) -> str:
+    """`clouddrive WORDS...` as it works when pasted here: with `--root ROOT` (quoted) unless
+    the current folder is in the drive already."""
+    try:
+        inside = Path.cwd().resolve().is_relative_to(root.resolve())
+    except OSError:
+        inside = False
+    where = [] if inside else ["--root", str(root)]
+    return shlex.join(["clouddrive", *where, *words])
+
+
 def open_drive(args: argparse.Namespace) -> Drive:
     """The drive named by --root, or the one around the current folder."""
     return Drive.open(args.root)
@@ -72,4 +134,9 @@ def open_drive(args: argparse.Namespace) -> Drive:
 
 def print_json(document: Any) -> None:
     """One JSON document on stdout, for scripts (`--json`)."""
-    print(json.dumps(document, indent=2, default=str))
+    print(json.dumps(document, indent=2, default=str), flush=True)
+
+
+def error_json(kind: str, message: str, exit_code: int) -> dict[str, Any]:
+    """What `--json` prints for every error: `{"ok": false, "error": {...}}` (README)."""
+    return {"ok": False, "error": {"kind": kind, "message": message, "exit_code": exit_code}}

@@ -12,7 +12,7 @@ from rich.markup import escape
 from clouddrive import errors
 from clouddrive.admin import doctor
 from clouddrive.admin.checks import Verdict
-from clouddrive.cli.common import open_drive, out, print_json
+from clouddrive.cli.common import error_json, open_drive, out, print_json
 
 __all__ = ["cmd_doctor", "register_doctor"]
 
@@ -33,10 +33,15 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             )
         report = doctor.run(drive)
     if args.json:
-        print_json(report.as_json())
+        document = report.as_json()
+        if not report.ok:  # the error shape of every --json command, with the checks
+            names = ", ".join(c.name for c in report.failed)
+            message = f"sync depends on what failed: {names}"
+            document = {**error_json("checks_failed", message, errors.EXIT_USER), **document}
+        print_json(document)
     else:
         for check in report.checks:
-            fix = f" [bold]fix:[/] {escape(check.fix)}" if check.fix else ""
+            fix = f" [bold]fix:[/] {escape(check.fix_line)}" if check.fix_line else ""
             line = f"{_VERDICT_STYLE[check.verdict]} {check.name}: {escape(check.detail)}"
             out.print(line + (" —" + fix if fix else ""), soft_wrap=True)
         if report.ok:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,7 +30,7 @@ from clouddrive.admin.merge import LifecycleChange
 from clouddrive.admin.overlaps import summarize
 from clouddrive.admin.policy import owner_policy, user_policy
 from clouddrive.admin.rules import LifecycleSettings, is_own, missing_elements, to_json
-from clouddrive.cli.common import err, make_asker, open_drive, out, print_json
+from clouddrive.cli.common import Parser, err, error_json, make_asker, open_drive, out, print_json
 from clouddrive.cli.doctor import register_doctor
 from clouddrive.core.paths import normalize_prefix
 from clouddrive.ledger import S3Remote
@@ -90,6 +91,11 @@ def _apply_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--yes", "-y", action="store_true", help="apply (and enable versioning) without asking"
     )
+    p.add_argument(
+        "--reenable-versioning",
+        action="store_true",
+        help="turn versioning back on where someone suspended it (refused without this)",
+    )
 
 
 def _bucket_and_prefix(args: argparse.Namespace) -> tuple[str, str, bool]:
@@ -124,6 +130,21 @@ def _remote(args: argparse.Namespace) -> S3Remote:
 
 
 # -- lifecycle --------------------------------------------------------------------------------
+
+
+def _apply_command(args: argparse.Namespace) -> str:
+    """`clouddrive lifecycle apply` for the same bucket and prefix as this command: with the
+    same --bucket flags, or the same --root, so that it works when pasted."""
+    words = ["clouddrive"]
+    if args.bucket:
+        words += ["lifecycle", "apply", "--bucket", args.bucket]
+        for name in _TARGET_FLAGS:
+            if getattr(args, name, None):
+                words += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+        return shlex.join(words)
+    if args.root is not None:
+        words += ["--root", str(args.root)]
+    return shlex.join([*words, "lifecycle", "apply"])
 
 
 def _print_change(change: LifecycleChange, remote: S3Remote, *, to_stderr: bool = False) -> None:
@@ -202,9 +223,23 @@ def cmd_lifecycle_show(args: argparse.Namespace) -> int:
     remote = _remote(args)
     view = show_rules(remote)
     unversioned = view.versioning != "Enabled"
+    state = "suspended" if view.versioning == "Suspended" else "off"
+    apply = _apply_command(args) + (" --reenable-versioning" if state == "suspended" else "")
+    unversioned_line = (
+        f"versioning is {state} on bucket '{view.bucket}': it keeps no old versions, so "
+        "deleted or overwritten files cannot be recovered at all, whatever its lifecycle "
+        "rules say. Turn it on (with clouddrive's rules; it shows them and asks first) with: "
+        f"{apply}"
+    )
     if args.json:
+        failure = (
+            error_json("versioning_not_enabled", unversioned_line, errors.EXIT_USER)
+            if unversioned
+            else {}
+        )
         print_json(
             {
+                **failure,
                 "bucket": view.bucket,
                 "prefix": view.prefix,
                 "versioning": view.versioning or "Off",
@@ -217,11 +252,8 @@ def cmd_lifecycle_show(args: argparse.Namespace) -> int:
         return errors.EXIT_USER if unversioned else errors.EXIT_OK
     if unversioned:
         # Rules about old versions mean nothing where no old versions are kept.
-        state = "suspended" if view.versioning == "Suspended" else "off"
         err.print(
-            f"clouddrive: versioning is {state} on bucket '{view.bucket}': it keeps no old "
-            "versions, so deleted or overwritten files cannot be recovered at all, whatever "
-            "its lifecycle rules say",
+            f"clouddrive: {unversioned_line}",
             markup=False,
             highlight=False,
         )
@@ -238,8 +270,9 @@ def cmd_lifecycle_show(args: argparse.Namespace) -> int:
         )
     if not view.own:
         out.print(
-            "  [yellow]clouddrive's rules are not set for this prefix[/]: the bucket owner runs "
-            "'clouddrive lifecycle apply' or scripts/setup_lifecycle.py"
+            "  [yellow]clouddrive's rules are not set for this prefix[/]: the bucket's owner "
+            f"sets them (shows them and asks first) with: {escape(_apply_command(args))}",
+            soft_wrap=True,
         )
     for finding in view.findings:
         if finding.severity == "conflict":
@@ -267,13 +300,26 @@ def cmd_lifecycle_apply(args: argparse.Namespace) -> int:
     if args.remove:
         result = remove_rules(remote, confirm=confirm, dry_run=args.dry_run)
     else:
-        result = apply_rules(remote, settings, confirm=confirm, consent=ask, dry_run=args.dry_run)
+        result = apply_rules(
+            remote,
+            settings,
+            confirm=confirm,
+            consent=ask,
+            dry_run=args.dry_run,
+            reenable_versioning=args.reenable_versioning,
+        )
     if args.dry_run:
         _print_change(result.change, remote, to_stderr=True)
         if result.needs_versioning and not args.remove:
             err.print("  versioning is off: applying would ask to enable it", soft_wrap=True)
         if result.versioning == "Suspended" and not args.remove:
-            err.print("  [red]versioning is suspended: applying would refuse[/]", soft_wrap=True)
+            err.print(
+                "  versioning is suspended: applying would ask to re-enable it"
+                if args.reenable_versioning
+                else "  [red]versioning is suspended: applying would refuse (unless "
+                "--reenable-versioning)[/]",
+                soft_wrap=True,
+            )
         if not result.change.after:
             err.print(
                 "  (no rules left: the bucket's lifecycle configuration would be deleted)",
@@ -354,7 +400,7 @@ def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace
 
 def setup_lifecycle_main(argv: Sequence[str] | None = None) -> int:
     """`scripts/setup_lifecycle.py`: `clouddrive lifecycle apply` for the bucket's owner."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="setup_lifecycle.py",
         description="Apply clouddrive's lifecycle rules for one prefix of a versioned bucket: "
         "keep N old versions, remove old versions after D days, clean expired delete markers, "
@@ -364,7 +410,15 @@ def setup_lifecycle_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, help="read bucket and prefix from this drive")
     _target_flags(parser)
     _apply_flags(parser)
-    args = parser.parse_args(argv)
-    if args.root is not None and args.bucket:
-        parser.error("give --bucket or --root, not both")
-    return _guarded(cmd_lifecycle_apply, args)
+
+    def run(args: argparse.Namespace) -> int:
+        if args.root is not None and args.bucket:
+            parser.error("give --bucket or --root, not both")
+        return cmd_lifecycle_apply(args)
+
+    try:
+        args = parser.parse_args(argv)
+    except errors.CloudDriveError as exc:
+        print(f"setup_lifecycle: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return _guarded(run, args)

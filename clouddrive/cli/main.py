@@ -8,6 +8,7 @@ Every user error prints one line on stderr and exits with the code of interface.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import sys
@@ -23,7 +24,17 @@ from clouddrive.cli import share as cli_share
 from clouddrive.cli import syncing as cli_syncing
 from clouddrive.cli import timetravel as cli_timetravel
 from clouddrive.cli import watch as cli_watch
-from clouddrive.cli.common import err, make_asker, open_drive, out
+from clouddrive.cli.common import (
+    Parser,
+    UsageError,
+    drive_command,
+    err,
+    error_json,
+    make_asker,
+    open_drive,
+    out,
+    print_json,
+)
 from clouddrive.cli.interrupt import EXIT_INTERRUPTED
 from clouddrive.core.paths import escape_name
 from clouddrive.drive import Drive
@@ -45,12 +56,14 @@ def cmd_init(args: argparse.Namespace) -> int:
         region=args.region,
         user=args.user,
         consent=ask,
+        reenable_versioning=args.reenable_versioning,
     )
     where = drive.uri
     if drive.config.embedded:
         where += f" on the embedded local server ({drive.remote.client.meta.endpoint_url})"
     out.print(f"Drive ready: {drive.root} <-> {where} as {drive.user}")
-    out.print("Next: 'clouddrive status' to see the plan, 'clouddrive sync' to run it.")
+    out.print(f"See the plan with: {drive_command(drive.root, 'status')}", markup=False)
+    out.print(f"Run it with: {drive_command(drive.root, 'sync')}", markup=False)
     return errors.EXIT_OK
 
 
@@ -82,7 +95,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = Parser(
         prog="clouddrive",
         description="Keep a local folder in two-way sync with a versioned S3 prefix that "
         "several people share. Every overwrite and delete stays recoverable.",
@@ -91,15 +104,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--root", type=Path, help="the drive folder (default: the current one)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("init", help="create a drive in ROOT (default: the current folder)")
+    p = sub.add_parser(
+        "init",
+        help="create a drive in FOLDER (default: --root or the current folder); in an existing "
+        "drive, with no settings, check its bucket again",
+    )
     p.add_argument("folder", nargs="?", type=Path, help="the local folder to sync")
     p.add_argument("--bucket", help="S3 bucket (default: the embedded local server)")
-    p.add_argument("--prefix", default="", help="key prefix inside the bucket")
+    p.add_argument("--prefix", help="key prefix inside the bucket (default: its root)")
     p.add_argument("--endpoint-url", help="S3-compatible endpoint (default: AWS)")
     p.add_argument("--profile", help="AWS profile name for credentials")
     p.add_argument("--region", help="AWS region")
     p.add_argument("--user", help="your name in the shared history (default: login name)")
     p.add_argument("--yes", "-y", action="store_true", help="enable versioning without asking")
+    p.add_argument(
+        "--reenable-versioning",
+        action="store_true",
+        help="turn versioning back on where someone suspended it (refused without this)",
+    )
     p.set_defaults(func=cmd_init)
 
     cli_syncing.register(sub)  # status, sync
@@ -124,31 +146,77 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    cli_completion.complete(parser)
-    args = parser.parse_args(argv)
-    if args.command is None:
-        args.func = cmd_app
+    """Run one command; every outcome is an exit code and, on error, one line on stderr
+    (with `--json`, also `{"ok": false, "error": {...}}` on stdout)."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in words
     try:
+        parser = build_parser()
+        cli_completion.complete(parser)
+        args = parser.parse_args(words)
+        if args.command is None:
+            args.func = cmd_app
+        as_json = bool(getattr(args, "json", False))
         code: int = args.func(args)
     except errors.CloudDriveError as exc:
-        _say(str(exc))
-        code = exc.exit_code
+        kind = "usage" if isinstance(exc, UsageError) else _kind(exc)
+        return _fail(kind, str(exc), exc.exit_code, as_json)
     except KeyboardInterrupt:
-        _say("interrupted; finished actions are recorded")
-        code = EXIT_INTERRUPTED
+        return _fail(
+            "interrupted", "interrupted; finished actions are recorded", EXIT_INTERRUPTED, as_json
+        )
+    except BrokenPipeError:
+        return _pipe_closed()
     except OSError as exc:
         if exc.errno not in _DISK_FULL:
-            return _internal_error(exc)
+            return _internal_error(exc, as_json)
         where = f" (writing {exc.filename})" if exc.filename else ""
-        _say(f"the disk is full{where}: free some space on it, then run the command again")
-        code = errors.EXIT_FAILURE
+        message = f"the disk is full{where}: free some space on it, then run the command again"
+        return _fail("disk_full", message, errors.EXIT_FAILURE, as_json)
     except Exception as exc:
-        return _internal_error(exc)
-    return code
+        return _internal_error(exc, as_json)
+    return _flushed(code)
 
 
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+#: what a command whose reader went away exits with, as `ls | head` does (128 + SIGPIPE)
+EXIT_PIPE_CLOSED = 128 + 13
+
+
+def _kind(exc: errors.CloudDriveError) -> str:
+    """`VersioningNotEnabled` -> `versioning_not_enabled`: the error's kind for scripts."""
+    name = type(exc).__name__
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+
+def _fail(kind: str, message: str, code: int, as_json: bool) -> int:
+    try:
+        if as_json:
+            print_json(error_json(kind, escape_name(message), code))
+        _say(message)
+    except BrokenPipeError:
+        return _pipe_closed()
+    return code
+
+
+def _flushed(code: int) -> int:
+    """Flush stdout now, so a reader that went away is noticed here (quietly), not as a
+    message at interpreter exit."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _pipe_closed()
+    return code
+
+
+def _pipe_closed() -> int:
+    """The reader of stdout went away (`clouddrive activity | head -1`): stop quietly, as
+    `ls | head` does. stdout is pointed at /dev/null so nothing fails again at exit."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_PIPE_CLOSED
 
 
 def _say(message: str) -> None:
@@ -156,9 +224,10 @@ def _say(message: str) -> None:
     print(f"clouddrive: {escape_name(message)}", file=sys.stderr, flush=True)
 
 
-def _internal_error(exc: Exception) -> int:
+def _internal_error(exc: Exception, as_json: bool) -> int:
     """A bug: still one line, never a traceback (unless debugging)."""
     if os.environ.get("CLOUDDRIVE_DEBUG"):
         raise exc
-    _say(f"internal error: {type(exc).__name__}: {exc}")
-    return errors.EXIT_FAILURE
+    return _fail(
+        "internal", f"internal error: {type(exc).__name__}: {exc}", errors.EXIT_FAILURE, as_json
+    )

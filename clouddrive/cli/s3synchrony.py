@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from rich.markup import escape
 
 from clouddrive import errors
-from clouddrive.cli.common import err, make_asker, out
+from clouddrive.cli.common import drive_command, err, make_asker, out
 from clouddrive.core.models import ActionKind
 from clouddrive.live.s3synchrony import AWS_FILE, ImportResult, import_folder
 
@@ -57,11 +58,7 @@ def cmd_import_s3synchrony(args: argparse.Namespace) -> int:
             consent=make_asker(args.yes),
         )
     except errors.VersioningNotEnabled as exc:
-        bucket = args.bucket or "BUCKET"
-        raise errors.VersioningNotEnabled(
-            f"{exc}. Turn it on with: aws s3api put-bucket-versioning --bucket {bucket} "
-            "--versioning-configuration Status=Enabled (or rerun with --yes)"
-        ) from exc
+        raise _versioning_fix(exc, args) from exc
     with result.drive as drive:
         for note in result.notes:
             out.print(f"[dim]{escape(note)}[/]")
@@ -83,10 +80,33 @@ def cmd_import_s3synchrony(args: argparse.Namespace) -> int:
             "on both sides (kept both, as conflict copies)."
         )
         out.print(
-            f"Next: clouddrive --root {escape(str(drive.root))} sync "
-            "(or 'watch' to keep it in sync)."
+            f"Next: {escape(drive_command(drive.root, 'sync'))} (or 'watch' to keep it in sync)."
         )
     return errors.EXIT_OK
+
+
+def _versioning_fix(
+    exc: errors.VersioningNotEnabled, args: argparse.Namespace
+) -> errors.VersioningNotEnabled:
+    """The refusal with a fix that works when pasted: off, `--yes` enables it; suspended
+    (someone turned it off, perhaps on purpose) is turned back on only by name, with the
+    bucket's own endpoint and profile."""
+    if "suspended" not in str(exc):
+        return errors.VersioningNotEnabled(f"{exc}; rerun with --yes to enable it")
+    if not args.bucket:
+        return exc
+    words = ["clouddrive", "lifecycle", "apply", "--bucket", args.bucket]
+    if args.prefix:
+        words += ["--prefix", args.prefix]
+    for flag, value in (("--endpoint-url", args.endpoint_url), ("--profile", args.profile)):
+        if value:
+            words += [flag, value]
+    command = shlex.join([*words, "--reenable-versioning"])
+    return errors.VersioningNotEnabled(
+        f"versioning is suspended on bucket '{args.bucket}' (someone turned it off, perhaps on "
+        "purpose); nothing was changed. Turn it back on (it also offers clouddrive's "
+        f"lifecycle rules, and asks first), then run this again, with: {command}"
+    )
 
 
 def register(sub: Any) -> None:

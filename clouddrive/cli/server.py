@@ -4,6 +4,7 @@ clouddrive with no AWS account."""
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
 from clouddrive import errors
@@ -41,7 +42,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         args.allow_vanished = False
         report = run_sync(drive, args)
         code = finish(report, False)
-    out.print(f"Try: cd {folder} && echo hello > new.txt && clouddrive status && clouddrive sync")
+    out.print(
+        f"Try: cd {shlex.quote(str(folder))} && echo hello > new.txt && clouddrive status "
+        "&& clouddrive sync",
+        markup=False,
+    )
     return code
 
 
@@ -86,7 +91,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("folder", nargs="?", default="clouddrive-demo", help="(default: %(default)s)")
     p.add_argument("--prefix", default="demo", help="key prefix (default: %(default)s)")
-    p.add_argument("--quiet", "-q", action="store_true", help="print only the plan and errors")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only errors and skipped files")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(

@@ -19,7 +19,15 @@ from rich.progress import (
 )
 
 from clouddrive import errors
-from clouddrive.cli.common import err, make_asker, open_drive, out, print_json, shown
+from clouddrive.cli.common import (
+    err,
+    error_json,
+    make_asker,
+    open_drive,
+    out,
+    print_json,
+    shown,
+)
 from clouddrive.cli.interrupt import EXIT_INTERRUPTED, CtrlC, Interrupted
 from clouddrive.core.models import Plan
 from clouddrive.drive import Drive
@@ -27,6 +35,7 @@ from clouddrive.sync.executor import Outcome
 from clouddrive.sync.report import SyncReport
 from clouddrive.views.planview import (
     GLYPHS,
+    done_summary,
     human_size,
     plan_json,
     plan_summary,
@@ -38,11 +47,19 @@ __all__ = ["cmd_status", "finish", "register", "run_sync"]
 
 
 def _print_plan(plan: Plan) -> None:
+    """The table, then each skipped file by name (on stdout, part of the plan: it will not
+    be synced, and why), then the counts."""
     if plan.visible():
         out.print(plan_table(plan))
     for skip in plan.skipped:
-        err.print(f"[yellow]skipped[/] {shown(skip.path)}: {shown(skip.reason)}")
+        out.print(f"[yellow]! skipped[/] {shown(skip.path)}: {shown(skip.reason)}")
     out.print(f"[bold]Plan:[/] {plan_summary(plan)}")
+
+
+def _warn_skipped(plan: Plan) -> None:
+    """Skipped files on stderr, for a quiet run whose plan is not printed."""
+    for skip in plan.skipped:
+        err.print(f"[yellow]skipped[/] {shown(skip.path)}: {shown(skip.reason)}")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -60,10 +77,15 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 class _SyncOutput:
-    """Prints the plan, one line per finished action, and a progress bar on a terminal."""
+    """Prints the plan, one line per finished action, and a progress bar on a terminal.
 
-    def __init__(self, quiet: bool, as_json: bool) -> None:
+    Quiet (`-q`): no line per file, no progress bar, no summary; the plan only when it is
+    asked about (no `--yes`) or is the point (`--dry-run`); errors and skipped files on
+    stderr. A quiet run that needs no question prints nothing when all goes well."""
+
+    def __init__(self, quiet: bool, as_json: bool, *, asks: bool = True) -> None:
         self.quiet = quiet
+        self.asks = asks  #: the plan is shown for a question (or as a dry run's result)
         self.as_json = as_json
         self.progress: Progress | None = None
         self.task: TaskID | None = None
@@ -73,7 +95,10 @@ class _SyncOutput:
 
     def on_plan(self, plan: Plan) -> None:
         self.planned = len(plan.visible())
-        if self.as_json or plan.is_empty:
+        if self.as_json or not (plan.visible() or plan.skipped):
+            return
+        if self.quiet and not self.asks:
+            _warn_skipped(plan)
             return
         _print_plan(plan)
 
@@ -87,7 +112,7 @@ class _SyncOutput:
         )
 
     def start(self, plan: Plan) -> None:
-        if self.as_json or not out.is_terminal or not plan.visible():
+        if self.as_json or self.quiet or not out.is_terminal or not plan.visible():
             return
         self.progress = Progress(
             TextColumn("[bold]syncing"),
@@ -130,7 +155,9 @@ class _SyncOutput:
 def run_sync(drive: Drive, args: argparse.Namespace) -> SyncReport:
     """Plan, show, confirm, run: shared by `sync` and `demo`."""
     ask = make_asker(args.yes)
-    output = _SyncOutput(args.quiet, getattr(args, "json", False))
+    output = _SyncOutput(
+        args.quiet, getattr(args, "json", False), asks=args.dry_run or not args.yes
+    )
     ctrl_c = CtrlC()
 
     def confirm(plan: Plan) -> bool:
@@ -163,18 +190,28 @@ def run_sync(drive: Drive, args: argparse.Namespace) -> SyncReport:
     return report
 
 
-def finish(report: SyncReport, as_json: bool) -> int:
+def finish(report: SyncReport, as_json: bool, quiet: bool = False) -> int:
+    """The last line: what was done, counted as the plan was shown (bookkeeping named
+    apart), or that nothing needed doing; then the exit code (3 when files were skipped)."""
     if as_json:
-        print_json(report_json(report))
+        document = report_json(report)
+        if report.cancelled:  # exit 130: the error shape, with what was done beside it
+            stopped = "stopped; finished actions are recorded, the rest waits for the next sync"
+            document = {**error_json("interrupted", stopped, EXIT_INTERRUPTED), **document}
+        print_json(document)
     elif report.dry_run:
         out.print("Dry run: nothing was changed.")
-    else:
-        if report.plan.is_empty:
+    elif not quiet:
+        plan = report.plan
+        if plan.is_empty and not plan.skipped:
+            out.print("Everything is in sync.")
+        elif plan.is_empty:
             out.print(
-                "Everything else is in sync." if report.plan.skipped else "Everything is in sync."
+                f"Nothing else to do: {len(plan.skipped)} file(s) skipped (named above), "
+                "everything else is in sync."
             )
         else:
-            out.print(f"Done: {len(report.done)} action(s), {len(report.failed)} failed.")
+            out.print(f"Done: {done_summary(report)}.")
         if report.log_path:
             out.print(f"[dim]log: {shown(str(report.log_path))}[/]")
     if report.cancelled:
@@ -187,14 +224,19 @@ def finish(report: SyncReport, as_json: bool) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     with open_drive(args) as drive:
         report = run_sync(drive, args)
-        return finish(report, args.json)
+        return finish(report, args.json, args.quiet)
 
 
 def _sync_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="show the plan; change nothing")
     p.add_argument("--yes", "-y", action="store_true", help="run without asking")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.add_argument("--quiet", "-q", action="store_true", help="print only the plan and errors")
+    p.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="print only errors and skipped files (and the plan when it asks)",
+    )
     p.add_argument(
         "--max-delete",
         type=int,

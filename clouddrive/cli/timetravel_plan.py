@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import shlex
 from datetime import UTC
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
@@ -115,9 +116,23 @@ def _on_result(result: StepResult) -> None:
         )
 
 
+def dry_run_json(plan: TimeTravelPlan, *, dry_run: bool = True) -> dict[str, Any]:
+    """A plan not carried out (a dry run, or nothing to do): the shape of a run's document
+    (`report.to_json()`), with nothing done and no run id."""
+    return {
+        "run_id": None,
+        "dry_run": dry_run,
+        "plan": plan.to_json(),
+        "done": [],
+        "failed": [],
+        "record": None,
+        "local": None,
+    }
+
+
 def _finish(report: TimeTravelReport, as_json: bool) -> int:
     if as_json:
-        print_json(report.to_json())
+        print_json({**report.to_json(), "dry_run": False})
     else:
         if report.plan.resumes is not None:
             out.print(f"[dim]Finished the interrupted run {report.run_id}.[/]")
@@ -142,13 +157,14 @@ def _finish(report: TimeTravelReport, as_json: bool) -> int:
 
 def run_plan(drive: Drive, plan: TimeTravelPlan, args: argparse.Namespace) -> int:
     """Show, ask, carry out, report: shared by every command that changes something."""
-    if args.json and args.dry_run:
-        print_json(plan.to_json())
-        return errors.EXIT_OK
     if plan.is_empty:
-        if args.json:
-            print_json(plan.to_json())
-        return _nothing_to_do(plan)
+        if args.json and not plan.skipped:
+            print_json(dry_run_json(plan, dry_run=args.dry_run))
+            return errors.EXIT_OK
+        return _nothing_to_do(plan)  # an error: with --json, main() prints it as one object
+    if args.json and args.dry_run:
+        print_json(dry_run_json(plan))
+        return errors.EXIT_OK
     if not args.json:
         _show_plan(plan)
     if args.dry_run:

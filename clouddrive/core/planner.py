@@ -10,7 +10,7 @@ import posixpath
 from collections.abc import Collection, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from clouddrive.core.models import (
     Action,
@@ -29,6 +29,7 @@ __all__ = [
     "RACY_WINDOW_NS",
     "classify_local",
     "classify_remote",
+    "conflict_moment",
     "conflict_name",
     "decide",
     "is_racy",
@@ -106,7 +107,10 @@ def classify_remote(
 def conflict_name(path: str, user: str, now: datetime, taken: set[str] | frozenset[str]) -> str:
     """`name (conflict USER YYYY-MM-DD HHMMSS).ext` beside `path`, unique among `taken`.
 
-    The stem (and if need be the user name) is shortened so the name fits MAX_NAME_BYTES.
+    `now` is the moment in the name: the planner passes the local copy's mtime
+    (`conflict_moment`), so the same conflict has the same name in `status` and in the
+    sync that follows. The stem (and if need be the user name) is shortened so the name
+    fits MAX_NAME_BYTES.
     """
     folder, name = posixpath.split(path)
     stem, ext = posixpath.splitext(name)
@@ -126,6 +130,14 @@ def conflict_name(path: str, user: str, now: datetime, taken: set[str] | frozens
         if candidate not in taken:
             return candidate
         n += 1
+
+
+def conflict_moment(local: LocalFile | None, now: datetime) -> datetime:
+    """The moment a conflict copy is named after: when the local copy was last changed (the
+    same for every plan of the same conflict), or `now` when there is no local copy."""
+    if local is None:
+        return now
+    return datetime.fromtimestamp(local.mtime_ns / 1_000_000_000, UTC)
 
 
 def _fit(text: str, max_bytes: int) -> str:
@@ -308,7 +320,8 @@ def decide(
         if both_have_content:
             if _same_content(local, remote):
                 return act(ActionKind.RECORD)
-            return act(ActionKind.CONFLICT, conflict_path=conflict_name(path, user, now, taken))
+            moment = conflict_moment(local, now)
+            return act(ActionKind.CONFLICT, conflict_path=conflict_name(path, user, moment, taken))
         if rc is R.UNCHANGED:
             assert base is not None
             return act(ActionKind.UPLOAD, if_match=base.etag)
@@ -351,7 +364,8 @@ def plan(
     actions: list[Action] = []
     vanished: list[str] = []
     for path in paths:
-        aside = _aside_name(path, remote, user, now, taken) if path in set_aside else None
+        moment = conflict_moment(local.get(path), now)
+        aside = _aside_name(path, remote, user, moment, taken) if path in set_aside else None
         action = decide(
             path,
             local.get(path),

@@ -92,10 +92,12 @@ class Drive(TimeTravelOps):
         region: str | None = None,
         user: str | None = None,
         consent: Callable[[str], bool] = lambda question: False,
+        reenable_versioning: bool = False,
     ) -> Drive:
         """Create a drive: check the bucket (and its versioning) first, then write the config.
 
-        Nothing is written if a check fails. `consent` is asked before enabling versioning.
+        Nothing is written if a check fails. `consent` is asked before enabling versioning;
+        versioning someone suspended is re-enabled only with `reenable_versioning` as well.
         """
         folder = Path(root).expanduser()
         config = new_config(
@@ -108,7 +110,7 @@ class Drive(TimeTravelOps):
             user=user,
         )
         drive = cls(folder, config)
-        check_bucket(drive.remote, config.bucket, consent)
+        check_bucket(drive.remote, config.bucket, consent, reenable_versioning=reenable_versioning)
         mark_drive(drive.remote, config)
         folder.mkdir(parents=True, exist_ok=True)
         drive.root = folder.resolve()

@@ -18,12 +18,14 @@ from clouddrive.local.config import CONFIG_NAME, DriveConfig, internal_dir
 
 __all__ = [
     "MARKER",
+    "REENABLE_FLAG",
     "check_bucket",
     "check_folder_nesting",
     "check_prefix_nesting",
     "connect_remote",
     "mark_drive",
     "new_config",
+    "suspended_refusal",
 ]
 
 
@@ -38,9 +40,19 @@ def new_config(
     user: str | None,
 ) -> DriveConfig:
     """The config of a new drive at `folder`; refused if `folder` is a file or already a drive
-    for another bucket or prefix. No bucket: the embedded server."""
+    for another bucket or prefix. No bucket: the embedded server.
+
+    `folder` already a drive and no setting given (`clouddrive init` in it): its own config,
+    so that init checks its bucket again (and offers to enable versioning), as the messages
+    about versioning tell people to do."""
     if folder.exists() and not folder.is_dir():
         raise errors.ConfigError(f"{folder} exists and is not a folder")
+    settings = (bucket, prefix, endpoint_url, profile, region, user)
+    if all(value is None for value in settings):
+        with contextlib.suppress(errors.NotADrive):
+            current = DriveConfig.load(folder.expanduser().resolve())
+            check_folder_nesting(folder)
+            return current
     # a drive on the embedded server (no bucket, or its endpoint given) finds the
     # server's endpoint when opened, so it follows the server if its port changes
     embedded = bucket is None or (profile is None and is_embedded_endpoint(endpoint_url))
@@ -119,14 +131,38 @@ def check_prefix_nesting(remote: S3Remote) -> None:
         )
 
 
-def check_bucket(remote: S3Remote, bucket: str, consent: Callable[[str], bool]) -> None:
+#: the flag that allows turning suspended versioning back on (init, lifecycle apply, the script)
+REENABLE_FLAG = "--reenable-versioning"
+
+
+def suspended_refusal(bucket: str) -> errors.VersioningNotEnabled:
+    """The one rule everywhere: versioning someone suspended is not turned back on unless
+    asked for by name (`--reenable-versioning`); off (never enabled) is offered with a
+    question."""
+    return errors.VersioningNotEnabled(
+        f"versioning is suspended on bucket '{bucket}': someone turned it off, perhaps on "
+        "purpose, and deletes there destroy data; nothing was changed. To turn it back on, "
+        f"rerun with {REENABLE_FLAG}"
+    )
+
+
+def check_bucket(
+    remote: S3Remote,
+    bucket: str,
+    consent: Callable[[str], bool],
+    *,
+    reenable_versioning: bool = False,
+) -> None:
     """The bucket must exist and keep versions, and the prefix must not nest with another
-    drive's; versioning is enabled only with consent."""
+    drive's; versioning is enabled only with consent, and suspended versioning only with
+    `reenable_versioning` too."""
     remote.bucket_exists()
     check_prefix_nesting(remote)
     status = remote.versioning_status()
     if status == "Enabled":
         return
+    if status == "Suspended" and not reenable_versioning:
+        raise suspended_refusal(bucket)
     question = (
         f"Bucket '{bucket}' has versioning "
         f"{'suspended' if status == 'Suspended' else 'off'}; clouddrive needs it on "

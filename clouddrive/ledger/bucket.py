@@ -49,12 +49,21 @@ class Bucket(Listing):
         return str(resp.get("Status", ""))
 
     def require_versioning(self) -> None:
+        """Refuse to run on a bucket that keeps no versions; the message ends with the
+        command that fixes it, run in the drive's folder (init re-checks an existing drive)."""
         status = self.versioning_status()
-        if status != "Enabled":
-            state = "suspended" if status == "Suspended" else "not enabled"
+        if status == "Suspended":
             raise errors.VersioningNotEnabled(
-                f"versioning is {state} on bucket '{self.bucket}': deletes would destroy data; "
-                "enable it (clouddrive init asks to) and try again"
+                f"versioning is suspended on bucket '{self.bucket}' (someone turned it off): "
+                "deletes would destroy data, so nothing was changed. Turn it back on in the "
+                "drive's folder (init checks the bucket again and asks first) with: "
+                "clouddrive init --reenable-versioning"
+            )
+        if status != "Enabled":
+            raise errors.VersioningNotEnabled(
+                f"versioning is not enabled on bucket '{self.bucket}': deletes would destroy "
+                "data, so nothing was changed. Enable it in the drive's folder (init checks the "
+                "bucket again and asks first) with: clouddrive init"
             )
 
     def enable_versioning(self) -> None:

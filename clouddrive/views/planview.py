@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from rich.table import Table
@@ -11,7 +12,16 @@ from clouddrive.core.models import Action, ActionKind, Plan
 from clouddrive.core.paths import escape_name
 from clouddrive.sync.report import SyncReport
 
-__all__ = ["GLYPHS", "human_size", "plan_json", "plan_summary", "plan_table", "report_json"]
+__all__ = [
+    "GLYPHS",
+    "done_summary",
+    "human_size",
+    "plan_json",
+    "plan_summary",
+    "plan_table",
+    "report_json",
+    "size_text",
+]
 
 #: glyph, label and colour per action, shared by the CLI (and the TUI later).
 GLYPHS: dict[ActionKind, tuple[str, str, str]] = {
@@ -49,6 +59,13 @@ def _why(action: Action) -> str:
     return f"{action.local_change.value} here, {action.remote_change.value} on S3"
 
 
+def size_text(action: Action) -> str:
+    """The size column: a conflict keeps both sides, so it shows each (never their sum)."""
+    if action.kind is ActionKind.CONFLICT and action.local is not None and action.remote:
+        return f"{human_size(action.local.size)} here, {human_size(action.remote.size)} on S3"
+    return human_size(action.size) if action.size else ""
+
+
 #: what a user must see first when a plan is too long to show whole
 _PRIORITY = {
     ActionKind.CONFLICT: 0,
@@ -76,7 +93,7 @@ def plan_table(plan: Plan, max_rows: int = 200) -> Table:
             Text(glyph, style=colour),
             Text(label, style=colour),
             Text(escape_name(action.path)),  # Text: a name is never markup, never a raw newline
-            human_size(action.size) if action.size else "",
+            size_text(action),
             Text(_why(action)),
         )
     if len(actions) > max_rows:
@@ -98,11 +115,42 @@ def plan_summary(plan: Plan) -> str:
     return text
 
 
+#: how bookkeeping that was carried out reads after a run (nothing moved for these)
+_BOOKKEPT = {
+    ActionKind.RECORD: "already in sync, recorded",
+    ActionKind.FORGET: "gone on both sides, forgotten",
+}
+
+
+def done_summary(report: SyncReport) -> str:
+    """What a run did, counted the way its plan was shown (`plan_summary`): the changes the
+    user saw and approved, then the failures, then bookkeeping, named as such (`reset`
+    then sync: "1 download; 3006 already in sync, recorded")."""
+    done = Counter(o.action.kind for o in report.done)
+    parts = [
+        f"{done[kind]} {GLYPHS[kind][1]}"
+        for kind in ActionKind
+        if done[kind] and kind not in _BOOKKEEPING
+    ]
+    text = ", ".join(parts) if parts else "no change"
+    failed = [o for o in report.failed if not o.action.is_bookkeeping]
+    if failed:
+        text += f", {len(failed)} failed"
+    kept = [f"{done[kind]} {_BOOKKEPT[kind]}" for kind in _BOOKKEEPING if done[kind]]
+    if kept:
+        text += "; " + ", ".join(kept)
+    if report.plan.skipped:
+        text += f"; {len(report.plan.skipped)} skipped"
+    return text
+
+
 def _action_json(action: Action) -> dict[str, Any]:
     return {
         "action": action.kind.value,
         "path": action.path,
         "size": action.size,
+        "local_size": action.local.size if action.local is not None else None,
+        "remote_size": action.remote.size if action.remote is not None else None,
         "local": action.local_change.value,
         "remote": action.remote_change.value,
         "remote_version": action.remote.version_id if action.remote else None,
@@ -120,8 +168,9 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 
 
 def report_json(report: SyncReport) -> dict[str, Any]:
+    """The same shape whether the plan ran or was a dry run (then no run id: nothing ran)."""
     return {
-        "run_id": report.run_id,
+        "run_id": None if report.dry_run else report.run_id,
         "dry_run": report.dry_run,
         "plan": plan_json(report.plan),
         "done": [
