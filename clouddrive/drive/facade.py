@@ -8,17 +8,20 @@ drive's sync state directly.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from clouddrive.core.models import (
     Action,
     Plan,
     RemoteEntry,
 )
+from clouddrive.core.paths import key_to_path
 from clouddrive.drive.setup import check_bucket, connect_remote, new_config
 from clouddrive.drive.share import ShareLink, make_link
 from clouddrive.drive.travel import TimeTravelOps
@@ -199,23 +202,79 @@ class Drive(TimeTravelOps):
         cancel: threading.Event | None = None,
         skip: Collection[str] = (),
         on_start: Callable[[Action], None] | None = None,
+        on_bytes: Callable[[str, int], None] | None = None,
     ) -> SyncReport:
         """Plan, check the guards, ask `confirm` (if given), then carry the plan out.
 
         `skip`: paths (files, or folders: all under them) left out of this run, as if they
-        had no action; `on_start` is told (on a worker thread) as each action begins.
+        had no action; `on_start` is told (on a worker thread) as each action begins;
+        `on_bytes(path, n)` as `n` more bytes of a file's body are sent or received (see
+        `_count_bytes`: a retried request counts again, so callers cap at the file's size).
         """
-        return self._engine.sync(
-            confirm=confirm,
-            dry_run=dry_run,
-            max_delete=max_delete,
-            force=force,
-            on_outcome=on_outcome,
-            on_plan=on_plan,
-            cancel=cancel,
-            skip=skip,
-            on_start=on_start,
-        )
+        with self._count_bytes(on_bytes):
+            return self._engine.sync(
+                confirm=confirm,
+                dry_run=dry_run,
+                max_delete=max_delete,
+                force=force,
+                on_outcome=on_outcome,
+                on_plan=on_plan,
+                cancel=cancel,
+                skip=skip,
+                on_start=on_start,
+            )
+
+    @contextlib.contextmanager
+    def _count_bytes(self, on_bytes: Callable[[str, int], None] | None) -> Iterator[None]:
+        """Tell `on_bytes` of object bodies as they stream, through botocore's events on the
+        drive's client (no change to the transfers themselves): a GetObject's body as it is
+        read, a PutObject's or UploadPart's body as it is sent (after signing and checksums
+        have read it, so each byte counts once per attempt)."""
+        if on_bytes is None:
+            yield
+            return
+        events = self.remote.client.meta.events
+        prefix = self.config.prefix
+
+        def counted(path: str, body: Any) -> Any:
+            return _CountingBody(body, lambda n: on_bytes(path, n))
+
+        def named(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+            context["clouddrive_key"] = params.get("Key")
+
+        def received(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+            key = context.get("clouddrive_key")
+            if key and "Body" in parsed:
+                parsed["Body"] = counted(key_to_path(key, prefix), parsed["Body"])
+
+        def sending(request: Any, **_: Any) -> None:
+            key = request.context.get("clouddrive_key")
+            if not key:
+                return
+            if hasattr(request.body, "read"):
+                request.body = counted(key_to_path(key, prefix), request.body)
+            elif isinstance(request.body, bytes | bytearray):
+                request.context["clouddrive_sent"] = len(request.body)
+
+        def sent(context: dict[str, Any], **_: Any) -> None:
+            key, size = context.get("clouddrive_key"), context.pop("clouddrive_sent", 0)
+            if key and size:  # an in-memory body goes in one piece: count it when it is in
+                on_bytes(key_to_path(key, prefix), size)
+
+        uploads = ("PutObject", "UploadPart")
+        hooks: list[tuple[str, Callable[..., None]]] = [
+            *((f"before-parameter-build.s3.{op}", named) for op in ("GetObject", *uploads)),
+            ("after-call.s3.GetObject", received),
+            *((f"before-send.s3.{op}", sending) for op in uploads),
+            *((f"after-call.s3.{op}", sent) for op in uploads),
+        ]
+        for event, handler in hooks:
+            events.register(event, handler, unique_id=f"clouddrive-bytes-{id(on_bytes)}-{event}")
+        try:
+            yield
+        finally:
+            for event, _handler in hooks:
+                events.unregister(event, unique_id=f"clouddrive-bytes-{id(on_bytes)}-{event}")
 
     def pull(
         self,
@@ -303,3 +362,36 @@ class Drive(TimeTravelOps):
             for name in ("state.db", "state.db-wal", "state.db-shm"):
                 (folder / name).unlink(missing_ok=True)
             shutil.rmtree(folder / "tmp", ignore_errors=True)
+
+
+class _CountingBody:
+    """A body (file-like) that tells `moved(n)` of each byte read past the furthest point
+    reached so far: a rewind for a retry does not count the same bytes twice."""
+
+    def __init__(self, body: Any, moved: Callable[[int], None]) -> None:
+        self._body = body
+        self._moved = moved
+        self._pos = 0
+        self._furthest = 0
+
+    def read(self, *args: Any, **kwargs: Any) -> Any:
+        chunk = self._body.read(*args, **kwargs)
+        self._pos += len(chunk)
+        if self._pos > self._furthest:
+            self._moved(self._pos - self._furthest)
+            self._furthest = self._pos
+        return chunk
+
+    def seek(self, offset: int, whence: int = 0) -> Any:
+        result = self._body.seek(offset, whence)
+        self._pos = self._body.tell()
+        return result
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._body)
+
+    def __len__(self) -> int:
+        return len(self._body)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._body, name)
