@@ -12,6 +12,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from clouddrive.tui.screens.base import ModalDialog
+from clouddrive.tui.widgets.footer import AppFooter
 
 __all__ = ["FindFileScreen"]
 
@@ -36,6 +37,7 @@ class FindFileScreen(ModalDialog[str | None]):
             yield Input(placeholder="type part of a path…", id="find-input")
             yield OptionList(id="find-list")
             yield Static("", id="find-count", classes="dialog-hint")
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.query_one(Input).cursor_blink = False

@@ -24,5 +24,12 @@ class LogPanel(RichLog):
     def fill(self, journal: Iterable[Text]) -> None:
         """Show the newest lines of `journal`."""
         self.clear()
-        for line in list(journal)[-SHOW_LAST:]:
+        lines = list(journal)[-SHOW_LAST:]
+        if not lines:
+            self.write(
+                Text(
+                    " Nothing logged yet: syncs, restores and errors are listed here.", style="dim"
+                )
+            )
+        for line in lines:
             self.write(line)

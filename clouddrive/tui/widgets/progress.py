@@ -33,7 +33,7 @@ class SyncProgressPanel(Vertical):
         self.query_one("#progress-now", Static).update(Text(" starting…", style="dim"))
 
     def update_from(self, snap: Snapshot) -> None:
-        title = "Cancelling" if snap.cancelling else "Syncing"
+        title = "Stopping" if snap.cancelling else "Syncing"
         self.query_one("#progress-title", Label).update(title)
         self.query_one(ProgressBar).update(total=100, progress=round(snap.fraction * 100, 1))
         totals = Text(" ")
@@ -44,8 +44,9 @@ class SyncProgressPanel(Vertical):
         rate = snap.rate
         totals.append(f"  ·  {size(int(rate))}/s" if rate else "  ·  –/s", style="dim")
         left = snap.seconds_left
-        if left is not None and snap.files_done < snap.files_total:
-            totals.append(f"  ·  {duration(left)} left", style="dim")
+        if snap.files_done < snap.files_total and not snap.cancelling:
+            estimate = "estimating time left…" if left is None else f"{duration(left)} left"
+            totals.append(f"  ·  {estimate}", style="dim")
         self.query_one("#progress-totals", Static).update(totals)
         now = Text(" ")
         if snap.cancelling:
