@@ -24,6 +24,8 @@ __all__ = ["CloudDriveApp"]
 
 STYLES = Path(__file__).parent / "styles"
 JOURNAL_LINES = 5000
+#: at most this many of one batch of notices are written to an open log panel
+SHOW_IN_PANEL = 200
 
 log = logging.getLogger("clouddrive")
 
@@ -125,17 +127,7 @@ class CloudDriveApp(App[int]):
         self, message: str, *, severity: SeverityLevel = "information", toast: bool = True
     ) -> None:
         """Record a notice in the log panel (and show it as a notification, if `toast`)."""
-        style = {"error": "red", "warning": "yellow"}.get(severity, "")
-        line = Text()
-        line.append(f"{self.clock.now().astimezone(self.clock.tz):%H:%M:%S} ", style="dim")
-        line.append(message, style=style)
-        self.journal.append(line)
-        from clouddrive.tui.widgets.log_panel import LogPanel
-
-        for screen in self.screen_stack:
-            for panel in screen.query(LogPanel):
-                if panel.display:
-                    panel.write(line)
+        self.log_lines([message], severity=severity)
         if toast:
             self.notify(
                 message,
@@ -145,6 +137,23 @@ class CloudDriveApp(App[int]):
             )
         if severity == "error":
             log.warning("app: %s", message)
+
+    def log_lines(self, messages: list[str], *, severity: SeverityLevel = "information") -> None:
+        """Many notices at once (a sync's finished actions): one pass over the log panels
+        for the lot, so that a flood of outcomes costs the UI thread little."""
+        if not messages:
+            return
+        style = {"error": "red", "warning": "yellow"}.get(severity, "")
+        stamp = Text(f"{self.clock.now().astimezone(self.clock.tz):%H:%M:%S} ", style="dim")
+        lines = [stamp + Text(message, style=style) for message in messages]
+        self.journal.extend(lines)
+        from clouddrive.tui.widgets.log_panel import LogPanel
+
+        for screen in self.screen_stack:
+            for panel in screen.query(LogPanel):
+                if panel.display:
+                    for line in lines[-SHOW_IN_PANEL:]:
+                        panel.write(line)
 
     # -- help and the command palette --------------------------------------------------------
 

@@ -35,7 +35,7 @@ __all__ = ["FILTER_PAUSE", "FOLDER", "LIST_AT_MOST", "DeletedScreen", "Folder"]
 #: seconds of no typing before the filter applies
 FILTER_PAUSE = 0.12
 #: rows listed at most (the rest is counted in the status line)
-LIST_AT_MOST = 1000
+LIST_AT_MOST = 250
 #: row keys of folders start with this (a path never does)
 FOLDER = "\x00dir:"
 
@@ -213,7 +213,7 @@ class DeletedScreen(TableScreen):
             Text(ago(latest, clock), style="dim"),
             Text(size(folder.size), justify="right"),
             Text(""),
-            Text("enter opens", style="dim"),
+            Text("⏎ opens", style="dim"),
         ]
 
     def _redraw_row(self, key: str) -> None:

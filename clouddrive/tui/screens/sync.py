@@ -83,7 +83,7 @@ class SyncScreen(PlanChoices, SyncRun):
         syncing = self.shell.syncing
         if action == "cancel":
             return syncing
-        if action in ("skip", "resolve") and (self.plan is None or not self.plan.visible()):
+        if action in ("skip", "resolve") and not self.table.actions:  # (the listed rows)
             return False
         if action == "sync":  # pressed while the first check runs: it waits for it
             busy = syncing or self.resolving or self.shell.operation is not None

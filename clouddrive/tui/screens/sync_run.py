@@ -110,6 +110,7 @@ class SyncRun(PlanPane):
             if action.path not in self._rows_in_flight:
                 self._rows_in_flight.add(action.path)
                 table.set_state(action.path, Text("⟳ sync", style="cyan"))
+        done_lines: list[str] = []
         for outcome in outcomes:
             action = outcome.action
             self._rows_in_flight.discard(action.path)
@@ -119,7 +120,7 @@ class SyncRun(PlanPane):
             if outcome.ok:
                 table.set_state(action.path, Text("✓ done", style="green"))
                 note = f" ({outcome.note})" if outcome.note else ""
-                self.shell.note(f"{mark} {label} {action.path}{note}", toast=False)
+                done_lines.append(f"{mark} {label} {action.path}{note}")
             else:
                 table.set_state(action.path, Text("✗ error", style="bold red"))
                 toast = self._toasts < TOASTS_PER_RUN
@@ -127,6 +128,7 @@ class SyncRun(PlanPane):
                 self.shell.note(
                     f"{label} {action.path} failed: {outcome.error}", severity="error", toast=toast
                 )
+        self.shell.log_lines(done_lines)
         panel.update_from(snap)
 
     def action_cancel(self) -> None:

@@ -55,24 +55,31 @@ class TableScreen(DriveScreen):
         return DataTable(id=self.TABLE_ID, cursor_type="row", zebra_stripes=True)
 
     def add_columns(self) -> None:
-        """Put `COLUMNS` on the table, fitted to the screen's width now."""
+        """Put `COLUMNS` on the table, fitted to its width now (the screen's, before the
+        first layout; `_fit_again` corrects it once the table has its own)."""
         width = self.table.size.width or self.app.size.width
         self._laid_out_for = width
         self.widths = fit_columns(self.COLUMNS, width)
         for key, title, _, _ in self.COLUMNS:
             self.table.add_column(title, key=key, width=self.widths[key])
+        self.call_after_refresh(self._fit_again)
 
     def on_resize(self, event: events.Resize) -> None:
-        """A resized terminal: fit the columns again (and the rows cut to them)."""
-        width = self.table.size.width or event.size.width
-        if self._laid_out_for and width != self._laid_out_for:
-            table = self.table
-            row = table.cursor_row
-            table.clear(columns=True)
-            self.add_columns()
-            self.refill()
-            if table.row_count:
-                table.move_cursor(row=min(row, table.row_count - 1))
+        """A resized terminal: fit the columns again (and the rows cut to them), once the
+        table has its new size."""
+        self.call_after_refresh(self._fit_again)
+
+    def _fit_again(self) -> None:
+        table = self.table
+        width = table.size.width
+        if not width or not self._laid_out_for or width == self._laid_out_for:
+            return
+        row = table.cursor_row
+        table.clear(columns=True)
+        self.add_columns()
+        self.refill()
+        if table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1))
 
     def refill(self) -> None:
         """Put the rows on the table again, as they are (override)."""

@@ -19,12 +19,13 @@ def fit_columns(columns: tuple[Column, ...], width: int, *, margin: int = 4) -> 
     flexible = [(key, low) for key, _, w, low in columns if not w]
     want = sum(low for _, low in flexible)
     short = sum(widths.values()) + want - room
-    for key, _, w, low in columns:  # optional columns (narrowest 0) go first, whole
-        if short > 0 and w and not low:
+    firm = sum(w - low for _, _, w, low in columns if w and low and w > low)
+    for key, _, w, low in columns:  # optional columns (narrowest 0) go, whole, only if the
+        if short > firm and w and not low:  # others at their narrowest are not enough
             widths[key] = 0
             short -= w
     if short > 0:
-        slack = {key: widths[key] - low for key, _, w, low in columns if w and widths[key] > low}
+        slack = {key: w - low for key, _, w, low in columns if w and low and w > low}
         total = sum(slack.values())
         if total:
             for key, give in slack.items():
