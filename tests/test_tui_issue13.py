@@ -61,6 +61,7 @@ async def plan_shown(pilot: Pilot_, app: CloudDriveApp) -> SyncScreen:
     assert isinstance(screen, SyncScreen)
     await wait_for(pilot, lambda: screen.plan is not None and not screen.planning, what="plan")
     await settle(pilot, but=("sync",))
+    await wait_for(pilot, lambda: not screen.query_one(PlanTable).filling, what="rows")
     return screen
 
 

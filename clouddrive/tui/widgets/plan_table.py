@@ -38,6 +38,9 @@ _COLUMNS: tuple[Column, ...] = (
 )
 #: rows listed at most (conflicts and deletes come first); adding a row costs the UI thread
 MAX_ROWS = 1000
+#: rows added at once when a plan is shown; the rest follow ROWS_PER_FRAME a frame
+FIRST_ROWS = 150
+ROWS_PER_FRAME = 150
 MORE_KEY = "\x00more"
 
 
@@ -125,17 +128,41 @@ class PlanTable(DataTable[Text]):
 
     def show_plan(self, plan: Plan, skipped: set[str]) -> None:
         """Replace the rows with `plan`'s visible actions (cursor kept on the same path);
-        past MAX_ROWS, one last row says how many more the sync also carries out."""
+        past MAX_ROWS, one last row says how many more the sync also carries out.
+
+        The first FIRST_ROWS rows go in at once, the rest ROWS_PER_FRAME a frame (`filling`
+        meanwhile), so that a long plan never holds the keyboard up."""
         current = self.selected_action()
         self.clear()
         self._plan = plan
+        self._generation += 1
         ordered = plan_order(plan)
         self.actions = {a.path: a for a in ordered[:MAX_ROWS]}
         self.skipped = {p for p in skipped if p in self.actions}
         self.states = {}
-        for action in self.actions.values():
+        rows = list(self.actions.values())
+        more = len(ordered) - len(rows)
+        self.filling = True
+        self._add_rows(self._generation, rows, 0, FIRST_ROWS, more, current)
+
+    def _add_rows(
+        self,
+        generation: int,
+        rows: list[Action],
+        start: int,
+        count: int,
+        more: int,
+        current: Action | None,
+    ) -> None:
+        if generation != self._generation:
+            return  # a newer plan replaced this one meanwhile
+        for action in rows[start : start + count]:
             self.add_row(*self._cells(action), key=action.path)
-        more = len(ordered) - len(self.actions)
+        if start + count < len(rows):
+            self.call_after_refresh(
+                self._add_rows, generation, rows, start + count, ROWS_PER_FRAME, more, current
+            )
+            return
         if more > 0:
             line = f"… and {more:,} more, not listed: the sync does them too"
             if len(line) > self._path_width:
@@ -143,8 +170,12 @@ class PlanTable(DataTable[Text]):
             width = self._path_width
             note = Text(line if len(line) <= width else line[: width - 1] + "…", style="dim")
             self.add_row(*[Text("")] * 3, note, *[Text("")] * 4, key=MORE_KEY)
-        if current is not None and current.path in self.actions:
+        if current is not None and current.path in self.rows:
             self.move_cursor(row=self.get_row_index(current.path))
+        self.filling = False
+
+    filling = False  #: rows of the plan are still being added
+    _generation = 0
 
     def _cells(self, action: Action) -> list[Text]:
         mark, label, colour = glyph(action.kind)
@@ -179,7 +210,7 @@ class PlanTable(DataTable[Text]):
 
     def _refresh_row(self, path: str) -> None:
         action = self.actions.get(path)
-        if action is None:
+        if action is None or path not in self.rows:
             return
         for (key, _, _, _), cell in zip(_COLUMNS, self._cells(action), strict=True):
             self.update_cell(path, key, cell)
@@ -198,13 +229,14 @@ class PlanTable(DataTable[Text]):
     def set_authors(self, authors: dict[str, str]) -> None:
         self.authors.update(authors)
         for path in authors:
-            if path in self.actions and _remote_side(self.actions[path]):
+            if path in self.rows and _remote_side(self.actions[path]):
                 self.update_cell(path, "who", self._cells(self.actions[path])[5])
 
     def set_state(self, path: str, state: Text) -> None:
         if path in self.actions:
-            self.states[path] = state
-            self.update_cell(path, "state", state)
+            self.states[path] = state  # a row not added yet gets it when it is
+            if path in self.rows:
+                self.update_cell(path, "state", state)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "select_cursor":
