@@ -26,6 +26,7 @@ from clouddrive.tui.screens.activity import ActivityScreen
 from clouddrive.tui.screens.confirm import ConfirmScreen
 from clouddrive.tui.screens.confirm_sync import SyncConfirmScreen
 from clouddrive.tui.screens.deleted import FILTER_PAUSE, DeletedScreen
+from clouddrive.tui.screens.find_file import FindFileScreen
 from clouddrive.tui.screens.history import HistoryScreen
 from clouddrive.tui.screens.link import LinkScreen
 from clouddrive.tui.screens.run_changes import RunChangesScreen
@@ -345,3 +346,32 @@ def test_latency_during_a_sync_of_10000_files_and_filtering(capsys) -> None:
             f" (load average {os.getloadavg()[0]:.1f})"
         )
     assert len(timings["key"]) == len(timings["move"]) == 20 and len(timings["filter"]) == 5
+
+
+def test_find_opens_at_once_and_enter_waits_for_the_list() -> None:
+    """f shows the finder at once ("listing") while a large drive is listed; a path typed
+    and entered meanwhile opens as soon as the files arrive."""
+    gate = threading.Event()
+    app, drive = fake_app(files=["notes/a.md", "zeta.txt"])
+    original = drive.local_files
+    seen: dict[str, Any] = {}
+
+    def slow(limit: int | None = None) -> list[str]:
+        gate.wait(10)
+        return original(limit)
+
+    drive.local_files = slow  # type: ignore[method-assign]
+
+    async def scenario(pilot: Pilot_, app: CloudDriveApp) -> None:
+        await plan_shown(pilot, app)
+        await pilot.press("f")
+        finder = await until_screen(pilot, app, FindFileScreen)
+        seen["listing"] = str(finder.query_one("#find-count").render())
+        await pilot.press(*"zeta", "enter")
+        gate.set()
+        history = await until_screen(pilot, app, HistoryScreen)
+        seen["path"] = history.path
+
+    play(app, scenario)
+    assert "Listing the drive's files" in seen["listing"]
+    assert seen["path"] == "zeta.txt"

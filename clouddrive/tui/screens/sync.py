@@ -107,22 +107,31 @@ class SyncScreen(PlanChoices, SyncRun):
         self.app.push_screen(HistoryScreen(action.path))
 
     def action_find(self) -> None:
+        """The finder opens at once; the drive's files fill it when listed (a worker)."""
+        from clouddrive.tui.screens.find_file import FindFileScreen
+        from clouddrive.tui.screens.history import HistoryScreen
+
+        def picked(path: str | None) -> None:
+            self._finder = None
+            if path:
+                self.app.push_screen(HistoryScreen(path))
+
+        self._finder = FindFileScreen()
+        self.app.push_screen(self._finder, picked)
+
         def job(drive: DriveAPI) -> FilesListed:
             return FilesListed(drive.local_files(FIND_LIMIT))
 
         self.background("listing files", job, group="files")
 
+    _finder: object = None
+
     def on_files_listed(self, message: FilesListed) -> None:
         from clouddrive.tui.screens.find_file import FindFileScreen
-        from clouddrive.tui.screens.history import HistoryScreen
 
-        paths = sorted(set(message.paths) | set(self.table.actions))
-
-        def picked(path: str | None) -> None:
-            if path:
-                self.app.push_screen(HistoryScreen(path))
-
-        self.app.push_screen(FindFileScreen(paths), picked)
+        finder = self._finder
+        if isinstance(finder, FindFileScreen) and finder.is_attached:
+            finder.set_paths(sorted(set(message.paths) | set(self.table.actions)))
 
     def action_deleted(self) -> None:
         from clouddrive.tui.screens.deleted import DeletedScreen
