@@ -375,3 +375,25 @@ def test_find_opens_at_once_and_enter_waits_for_the_list() -> None:
     play(app, scenario)
     assert "Listing the drive's files" in seen["listing"]
     assert seen["path"] == "zeta.txt"
+
+
+def test_find_says_when_listing_failed() -> None:
+    """A failed listing replaces "listing" in the finder (and is noted once)."""
+    app, drive = fake_app()
+    seen: dict[str, Any] = {}
+
+    def fail(limit: int | None = None) -> list[str]:
+        raise errors.LocalError("cannot read the folder: permission denied")
+
+    drive.local_files = fail  # type: ignore[method-assign]
+
+    async def scenario(pilot: Pilot_, app: CloudDriveApp) -> None:
+        await plan_shown(pilot, app)
+        await pilot.press("f")
+        finder = await until_screen(pilot, app, FindFileScreen)
+        await settle(pilot)
+        seen["count"] = str(finder.query_one("#find-count").render())
+
+    play(app, scenario)
+    assert "Could not list the files: cannot read the folder" in seen["count"]
+    assert journal(app).count("listing files failed") == 1

@@ -50,20 +50,32 @@ class FindFileScreen(ModalDialog[str | None]):
 
     def on_mount(self) -> None:
         self.query_one(Input).cursor_blink = False
-        if self.paths is None:
+        if self._error is not None:
+            self.query_one("#find-count", Static).update(f"Could not list the files: {self._error}")
+        elif self.paths is None:
             self.query_one("#find-count", Static).update("⟳ Listing the drive's files…")
         else:
             self._fill("")
 
+    _error: str | None = None
+
     def set_paths(self, paths: list[str]) -> None:
-        """The drive's files have arrived (listed in a worker)."""
+        """The drive's files have arrived (listed in a worker; maybe before the mount)."""
         self.paths = paths
         self._words = None
+        if not self.is_mounted:
+            return  # on_mount fills the list
         self._fill(self.query_one(Input).value)
         if self._open_when_listed:  # enter was pressed while the files were being listed
             self._submitted()
 
     _open_when_listed = False
+
+    def listing_failed(self, error: str) -> None:
+        """The files could not be listed: say so where "listing" was (the log has it too)."""
+        self._error = error
+        if self.is_mounted:
+            self.query_one("#find-count", Static).update(f"Could not list the files: {error}")
 
     def _fill(self, query: str) -> None:
         if self.paths is None:

@@ -16,7 +16,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from clouddrive.tui.drive_api import DriveAPI
-from clouddrive.tui.messages import FilesListed
+from clouddrive.tui.messages import Failed, FilesListed
 from clouddrive.tui.screens.sync_choose import PlanChoices
 from clouddrive.tui.screens.sync_run import SyncRun
 from clouddrive.tui.widgets.counts import CountsBar
@@ -126,11 +126,19 @@ class SyncScreen(PlanChoices, SyncRun):
 
     _finder: object = None
 
-    def on_files_listed(self, message: FilesListed) -> None:
+    def on_failed(self, message: Failed) -> None:
         from clouddrive.tui.screens.find_file import FindFileScreen
 
         finder = self._finder
-        if isinstance(finder, FindFileScreen) and finder.is_attached:
+        listing = message.doing == "listing files"
+        if listing and isinstance(finder, FindFileScreen):
+            finder.listing_failed(message.error)
+
+    def on_files_listed(self, message: FilesListed) -> None:
+        from clouddrive.tui.screens.find_file import FindFileScreen
+
+        finder = self._finder  # (None once the finder is closed)
+        if isinstance(finder, FindFileScreen):
             finder.set_paths(sorted(set(message.paths) | set(self.table.actions)))
 
     def action_deleted(self) -> None:
