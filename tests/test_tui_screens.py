@@ -33,6 +33,7 @@ def test_find_a_file_lists_what_the_drive_api_finds() -> None:
             await wait_for(pilot, lambda: isinstance(app.screen, FindFileScreen))
             screen = app.screen
             assert isinstance(screen, FindFileScreen)
+            await wait_for(pilot, lambda: screen.paths is not None, what="files listed")
             seen["paths"] = screen.paths
 
     asyncio.run(main())

@@ -13,7 +13,7 @@ from clouddrive.cli.main import main
 from clouddrive.core.models import Action, ActionKind, LocalChange, LocalFile, Plan, RemoteChange
 from clouddrive.sync.executor import Outcome
 from clouddrive.tui.fmt import Clock, ago, duration
-from clouddrive.tui.tracker import SyncTracker
+from clouddrive.tui.tracker import ACTION_WEIGHT, SyncTracker
 from tests.drivekit import Shared, write
 
 NOW = datetime(2025, 3, 14, 10, 0, tzinfo=UTC)
@@ -73,8 +73,54 @@ class TestTracker:
         assert (snap.bytes_done, snap.bytes_total) == (4000, 8000)
         assert (snap.files_done, snap.files_total, snap.failed) == (2, 3, 1)
         assert [x.path for x in snap.in_flight] == ["c"]
-        assert snap.rate == 2000 and snap.seconds_left == 2 and snap.fraction == 0.5
+        work = 8000 + 3 * ACTION_WEIGHT
+        assert snap.rate == 2000 and snap.fraction == (4000 + 2 * ACTION_WEIGHT) / work
+        assert snap.seconds_left == pytest.approx(2 * (1 - snap.fraction) / snap.fraction)
         assert tracker.drain()[0] == []
+
+    def test_bytes_count_as_they_stream(self) -> None:
+        """Issue 13 item 3: a file's bytes move the bar while it is sent (capped at its
+        size: a retried request sends them again), not only when it finishes."""
+        t = [0.0]
+        tracker = SyncTracker(lambda: t[0])
+        big = _upload("big.iso", 100 * 2**20)
+        tracker.planned(Plan(actions=(big,)))
+        tracker.begin()
+        tracker.started(big)
+        tracker.moved("big.iso", 40 * 2**20)
+        tracker.moved("not-in-flight", 10)
+        t[0] = 4.0
+        _, snap = tracker.drain()
+        assert snap.bytes_done == 40 * 2**20 and 0.39 < snap.fraction < 0.41
+        assert snap.seconds_left is not None and 5 < snap.seconds_left < 7  # ~6 s, not minutes
+        tracker.moved("big.iso", 90 * 2**20)  # a retry: counted up to the size only
+        assert tracker.drain()[1].bytes_done == 100 * 2**20
+        tracker.finished(Outcome(big))
+        assert tracker.drain()[1].bytes_done == 100 * 2**20
+
+    def test_deletes_move_the_bar_and_no_estimate_from_nothing(self) -> None:
+        """Deletes (no bytes) count as work; the first seconds say "estimating", never a
+        wild guess from one finished file."""
+        t = [0.0]
+        tracker = SyncTracker(lambda: t[0])
+        deletes = [
+            Action(ActionKind.DELETE_REMOTE, f"d{i}", LocalChange.DELETED, RemoteChange.UNCHANGED)
+            for i in range(100)
+        ]
+        big = _upload("big.iso", 2**30)
+        tracker.planned(Plan(actions=(*deletes, big)))
+        tracker.begin()
+        t[0] = 0.5
+        for action in deletes[:50]:
+            tracker.started(action)
+            tracker.finished(Outcome(action))
+        snap = tracker.drain()[1]
+        assert snap.fraction > 0.005 and snap.seconds_left is None
+        t[0] = 3.0
+        for action in deletes[50:]:
+            tracker.started(action)
+            tracker.finished(Outcome(action))
+        assert tracker.drain()[1].fraction > 0.01
 
 
 class TestCli:

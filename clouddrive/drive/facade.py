@@ -27,6 +27,7 @@ from clouddrive.history.runs import RunLog
 from clouddrive.history.timetravel import TimeTravel
 from clouddrive.history.views import s3_uri
 from clouddrive.ledger import RetryPolicy, S3Remote
+from clouddrive.ledger.progress import counting_bytes
 from clouddrive.local.config import DriveConfig, find_root, internal_dir
 from clouddrive.local.ignore import IgnoreRules
 from clouddrive.local.lock import DriveLock
@@ -205,24 +206,28 @@ class Drive(TimeTravelOps):
         cancel: threading.Event | None = None,
         skip: Collection[str] = (),
         on_start: Callable[[Action], None] | None = None,
+        on_bytes: Callable[[str, int], None] | None = None,
     ) -> SyncReport:
         """Plan, check the guards, ask `confirm` (if given), then carry the plan out.
 
         `skip`: paths (files, or folders: all under them) left out of this run, as if they
-        had no action; `on_start` is told (on a worker thread) as each action begins.
+        had no action; `on_start` is told (on a worker thread) as each action begins;
+        `on_bytes(path, n)` as `n` more bytes of a file's body are sent or received (see
+        `_count_bytes`: a retried request counts again, so callers cap at the file's size).
         """
-        return self._engine.sync(
-            confirm=confirm,
-            dry_run=dry_run,
-            max_delete=max_delete,
-            force=force,
-            allow_vanished=allow_vanished,
-            on_outcome=on_outcome,
-            on_plan=on_plan,
-            cancel=cancel,
-            skip=skip,
-            on_start=on_start,
-        )
+        with counting_bytes(self.remote, self.config.prefix, on_bytes):
+            return self._engine.sync(
+                confirm=confirm,
+                dry_run=dry_run,
+                max_delete=max_delete,
+                force=force,
+                allow_vanished=allow_vanished,
+                on_outcome=on_outcome,
+                on_plan=on_plan,
+                cancel=cancel,
+                skip=skip,
+                on_start=on_start,
+            )
 
     def pull(
         self,

@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
 from textual._path import CSSPathType
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
@@ -22,6 +24,8 @@ __all__ = ["CloudDriveApp"]
 
 STYLES = Path(__file__).parent / "styles"
 JOURNAL_LINES = 5000
+#: at most this many of one batch of notices are written to an open log panel
+SHOW_IN_PANEL = 200
 
 log = logging.getLogger("clouddrive")
 
@@ -38,9 +42,13 @@ class CloudDriveApp(App[int]):
         STYLES / "history.tcss",
         STYLES / "activity.tcss",
     ]
-    ENABLE_COMMAND_PALETTE = False
+    #: classes the screens get by size: the styles make room at 80x24 with them
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012 (Textual's)
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # noqa: RUF012 (Textual's)
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit_app", "Quit", show=False, priority=True)
+        Binding("ctrl+q", "quit_app", "Quit", show=False, priority=True, tooltip="Quit"),
+        Binding("question_mark", "help", "Help", tooltip="These keys, and what they do"),
+        Binding("f1", "help", "Help", show=False, tooltip="These keys, and what they do"),
     ]
 
     def __init__(
@@ -56,6 +64,10 @@ class CloudDriveApp(App[int]):
         self.plan_stale = False  #: something changed the drive: re-plan on the sync screen
         self.cancel = threading.Event()  #: set to stop a running sync
         self.syncing = False
+        #: what runs besides a sync (a restore, an undo), for the operation line; None: idle
+        self.operation: str | None = None
+        #: how many times the drive was opened (a reopen makes screens show it afresh)
+        self.drive_generation = 0
         self._open_lock = threading.Lock()
 
     def get_default_screen(self) -> Screen[None]:
@@ -70,7 +82,44 @@ class CloudDriveApp(App[int]):
         with self._open_lock:
             if self.drive is None:
                 self.drive = self.opener()
+                self.drive_generation += 1
             return self.drive
+
+    def reopen_drive(self, stale: DriveAPI) -> None:
+        """Forget `stale` (its server went away), so the next use opens the drive afresh
+        (unless another thread did so already). Called from workers; the open itself
+        happens in the next `ensure_drive`."""
+        with self._open_lock:
+            if self.drive is not stale:
+                return
+            self.drive = None
+        try:
+            stale.close()
+        except Exception:  # best effort: its server is gone
+            log.debug("closing the stale drive failed", exc_info=True)
+        log.info("app: the drive's server did not answer; opening the drive afresh")
+
+    # -- one operation at a time (restore, undo) ----------------------------------------------
+
+    def begin_operation(self, what: str, *, waiting: bool = False) -> None:
+        """`what` runs now (a spinner turns), or waits for the user (`waiting`: no spinner)."""
+        self.operation = what
+        self.operation_waits = waiting
+        self._operation_changed()
+
+    def end_operation(self) -> None:
+        self.operation = None
+        self._operation_changed()
+
+    operation_waits = False
+
+    def _operation_changed(self) -> None:
+        from clouddrive.tui.widgets.operation import OperationLine
+
+        for screen in self.screen_stack:
+            for line in screen.query(OperationLine):
+                line.show_operation(self.operation, waiting=self.operation_waits)
+            screen.refresh_bindings()
 
     # -- notices -----------------------------------------------------------------------------
 
@@ -78,17 +127,7 @@ class CloudDriveApp(App[int]):
         self, message: str, *, severity: SeverityLevel = "information", toast: bool = True
     ) -> None:
         """Record a notice in the log panel (and show it as a notification, if `toast`)."""
-        style = {"error": "red", "warning": "yellow"}.get(severity, "")
-        line = Text()
-        line.append(f"{self.clock.now().astimezone(self.clock.tz):%H:%M:%S} ", style="dim")
-        line.append(message, style=style)
-        self.journal.append(line)
-        from clouddrive.tui.widgets.log_panel import LogPanel
-
-        for screen in self.screen_stack:
-            for panel in screen.query(LogPanel):
-                if panel.display:
-                    panel.write(line)
+        self.log_lines([message], severity=severity)
         if toast:
             self.notify(
                 message,
@@ -98,6 +137,59 @@ class CloudDriveApp(App[int]):
             )
         if severity == "error":
             log.warning("app: %s", message)
+
+    def log_lines(self, messages: list[str], *, severity: SeverityLevel = "information") -> None:
+        """Many notices at once (a sync's finished actions): one pass over the log panels
+        for the lot, so that a flood of outcomes costs the UI thread little."""
+        if not messages:
+            return
+        style = {"error": "red", "warning": "yellow"}.get(severity, "")
+        stamp = Text(f"{self.clock.now().astimezone(self.clock.tz):%H:%M:%S} ", style="dim")
+        lines = [stamp + Text(message, style=style) for message in messages]
+        self.journal.extend(lines)
+        from clouddrive.tui.widgets.log_panel import LogPanel
+
+        for screen in self.screen_stack:
+            for panel in screen.query(LogPanel):
+                if panel.display:
+                    for line in lines[-SHOW_IN_PANEL:]:
+                        panel.write(line)
+
+    # -- help and the command palette --------------------------------------------------------
+
+    def action_help(self) -> None:
+        from clouddrive.tui.screens.help import HelpScreen, keys_of
+
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            return
+        title = getattr(screen, "HELP_TITLE", type(screen).__name__.removesuffix("Screen"))
+        self.push_screen(HelpScreen(str(title), keys_of(screen)))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The palette (ctrl+p): the current screen's actions by name, then the app's."""
+        seen: set[str] = set()
+        for node, bindings in screen._modal_binding_chain:
+            if node is not screen:
+                continue
+            for _key, binding in bindings:
+                if binding.action in seen or not binding.description:
+                    continue
+                if self._check_action_state(binding.action, node) is not True:
+                    continue
+                seen.add(binding.action)
+                action = binding.action
+                yield SystemCommand(
+                    binding.description,
+                    binding.tooltip or binding.description,
+                    lambda action=action, node=node: self.run_action_soon(action, node),
+                )
+        yield SystemCommand("Help", "Every key of this screen", self.action_help)
+        yield SystemCommand("Quit", "Quit (asks first while syncing)", self.action_quit_app)
+        yield SystemCommand("Theme", "Change the colours", self.action_change_theme)
+
+    def run_action_soon(self, action: str, node: DOMNode) -> None:
+        self.call_later(self.run_action, action, node)
 
     # -- quitting ----------------------------------------------------------------------------
 
@@ -109,9 +201,9 @@ class CloudDriveApp(App[int]):
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self.cancel.set()
                 self.quit_when_idle = True
-                self.note("stopping the sync: quitting when the transfers in flight finish")
+                self.stop_sync()
+                self.note("quitting when the transfers in flight finish")
 
         self.push_screen(
             ConfirmScreen(
@@ -125,6 +217,15 @@ class CloudDriveApp(App[int]):
         )
 
     quit_when_idle = False
+
+    def stop_sync(self) -> None:
+        """Stop the running sync as escape on the sync screen does (its panel says so)."""
+        from clouddrive.tui.screens.sync_run import SyncRun
+
+        for screen in self.screen_stack:
+            if isinstance(screen, SyncRun):
+                screen.action_cancel()
+        self.cancel.set()
 
     def sync_ended(self) -> None:
         """Called by the sync screen when a sync has finished (or stopped)."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from clouddrive.core.models import Action, Plan, RemoteEntry
+    from clouddrive.drive.share import ShareLink
     from clouddrive.history.apply import StepResult, TimeTravelReport
     from clouddrive.history.lookup import VersionText
     from clouddrive.history.plans import TimeTravelPlan
@@ -64,11 +65,16 @@ class DriveAPI(Protocol):
         cancel: threading.Event | None = None,
         skip: Collection[str] = (),
         on_start: Callable[[Action], None] | None = None,
+        on_bytes: Callable[[str, int], None] | None = None,
     ) -> SyncReport: ...
 
     def resolve(self, path: str, choice: str) -> SyncReport: ...
 
     def changed_by(self, entries: Sequence[RemoteEntry]) -> dict[str, str]: ...
+
+    def link(
+        self, path: str, *, expires: timedelta = ..., version: str | None = None
+    ) -> ShareLink: ...
 
     def read_version(self, path: str, version_id: str, *, limit: int = ...) -> VersionText: ...
 

@@ -8,6 +8,7 @@ the engine, which must not slow the first frame.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from datetime import UTC, datetime, tzinfo
 
 from clouddrive.core.models import ActionKind
 
-__all__ = ["Clock", "ago", "duration", "glyph", "size", "stamp"]
+__all__ = ["Clock", "ago", "duration", "glyph", "natural_key", "size", "stamp"]
 
 
 def _local_tz() -> tzinfo:
@@ -84,3 +85,15 @@ def size(n: int) -> str:
     from clouddrive.views.planview import human_size
 
     return human_size(n)
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key of a path as people read it: `clip2` before `clip10`, case ignored."""
+    return tuple(
+        (1, int(part)) if part.isdigit() else (0, part.casefold())
+        for part in _DIGITS.split(text)
+        if part
+    )

@@ -15,6 +15,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from clouddrive.core.models import Plan
+    from clouddrive.drive.share import ShareLink
     from clouddrive.history.apply import TimeTravelReport
     from clouddrive.history.lookup import VersionText
     from clouddrive.history.plans import TimeTravelPlan
@@ -30,6 +31,7 @@ __all__ = [
     "Failed",
     "FilesListed",
     "HistoryLoaded",
+    "LinkMade",
     "PlanReady",
     "ResolveDone",
     "SyncDone",
@@ -147,3 +149,8 @@ class TimeTravelDone(Message):
 @dataclass
 class FilesListed(Message):
     paths: list[str]
+
+
+@dataclass
+class LinkMade(Message):
+    link: ShareLink

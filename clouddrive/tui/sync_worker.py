@@ -4,6 +4,7 @@ asks for confirmation on the UI thread (and waits there), counts progress in a
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -52,6 +53,7 @@ def run_sync(
             on_plan=on_plan,
             on_start=tracker.started,
             on_outcome=tracker.finished,
+            on_bytes=tracker.moved,
             cancel=cancel,
             skip=skip,
             force=force,
@@ -73,7 +75,10 @@ def confirm_from_thread(
     cancel: threading.Event,
     worker: Worker[None],
 ) -> bool:
-    """Show the sync's confirmation on the UI thread; wait (on the sync's thread) for it."""
+    """Show the sync's confirmation on the UI thread; wait (on the sync's thread) for it.
+
+    A sync stopped before the question (escape while it plans) never shows it; one stopped
+    while the question shows takes it down, so no dialog is left that nothing answers."""
     from clouddrive.tui.screens.confirm_sync import SyncConfirmScreen
 
     answered = threading.Event()
@@ -83,8 +88,21 @@ def confirm_from_thread(
         answer[0] = bool(yes)
         answered.set()
 
-    shell.call_from_thread(shell.push_screen, SyncConfirmScreen(plan, skipped), reply)
+    def ask() -> None:
+        if not cancel.is_set():  # checked on the UI thread, where escape sets it
+            shell.push_screen(dialog, reply)
+
+    def withdraw() -> None:
+        dialog.withdraw()
+        answered.set()
+
+    if cancel.is_set() or worker.is_cancelled:
+        return False
+    dialog = SyncConfirmScreen(plan, skipped)
+    shell.call_from_thread(ask)
     while not answered.wait(0.1):
         if cancel.is_set() or worker.is_cancelled:
+            with contextlib.suppress(RuntimeError):  # RuntimeError: the app is gone
+                shell.call_from_thread(withdraw)
             return False
-    return answer[0]
+    return answer[0] and not cancel.is_set()

@@ -1,8 +1,13 @@
 """Counting a running sync: bytes and files done, what is in flight, rate and time left.
 
-The sync's callbacks (`on_plan`, `on_start`, `on_outcome`) run on worker threads and feed a
-`SyncTracker`; the screen drains it on the UI thread (`drain`): the outcomes finished since
-the last drain and a `Snapshot` of the totals. One lock, tiny critical sections.
+The sync's callbacks (`on_plan`, `on_start`, `on_bytes`, `on_outcome`) run on worker
+threads and feed a `SyncTracker`; the screen drains it on the UI thread (`drain`): the
+outcomes finished since the last drain and a `Snapshot` of the totals. One lock, tiny
+critical sections.
+
+Progress is work, not only bytes: every action weighs `ACTION_WEIGHT` bytes on top of its
+own, so deletes and tiny files move the bar too, and bytes count as they stream (not when a
+file finishes), so the rate and the time left are sane from the first seconds.
 """
 
 from __future__ import annotations
@@ -16,7 +21,12 @@ if TYPE_CHECKING:
     from clouddrive.core.models import Action, Plan
     from clouddrive.sync.executor import Outcome
 
-__all__ = ["Snapshot", "SyncTracker"]
+__all__ = ["ACTION_WEIGHT", "ESTIMATE_AFTER", "Snapshot", "SyncTracker"]
+
+#: what one action weighs in the bar, in bytes (a request's worth of time on a fast link)
+ACTION_WEIGHT = 256 * 1024
+#: seconds of work before a time-left estimate is shown ("estimating…" until then)
+ESTIMATE_AFTER = 2.0
 
 
 @dataclass(frozen=True)
@@ -38,19 +48,20 @@ class Snapshot:
         return self.bytes_done / self.elapsed
 
     @property
-    def seconds_left(self) -> float | None:
-        rate = self.rate
-        if rate is None:
-            return None
-        return max(0.0, (self.bytes_total - self.bytes_done) / rate)
+    def fraction(self) -> float:
+        """The share of the work done: bytes plus `ACTION_WEIGHT` per action."""
+        total = self.bytes_total + self.files_total * ACTION_WEIGHT
+        if total <= 0:
+            return 0.0
+        return min(1.0, (self.bytes_done + self.files_done * ACTION_WEIGHT) / total)
 
     @property
-    def fraction(self) -> float:
-        if self.bytes_total > 0:
-            return min(1.0, self.bytes_done / self.bytes_total)
-        if self.files_total > 0:
-            return min(1.0, self.files_done / self.files_total)
-        return 0.0
+    def seconds_left(self) -> float | None:
+        """The work left at the pace so far; None while too little is known to say."""
+        done = self.fraction
+        if self.elapsed < ESTIMATE_AFTER or done <= 0:
+            return None
+        return max(0.0, self.elapsed * (1 - done) / done)
 
 
 class SyncTracker:
@@ -66,8 +77,8 @@ class SyncTracker:
         self._files_done = 0
         self._failed = 0
         self._in_flight: dict[str, Action] = {}
+        self._partial: dict[str, int] = {}  #: bytes moved so far of each file in flight
         self._finished: list[Outcome] = []
-        self._elapsed = 0.0
         self.cancelling = False
 
     def planned(self, plan: Plan) -> None:
@@ -93,6 +104,18 @@ class SyncTracker:
         with self._lock:
             self._in_flight[action.path] = action
 
+    def moved(self, path: str, count: int) -> None:
+        """`count` more bytes of `path`'s body went over the wire (capped at its size: a
+        retried request sends the same bytes again)."""
+        with self._lock:
+            action = self._in_flight.get(path)
+            if action is None:
+                return
+            before = self._partial.get(path, 0)
+            now = min(action.size, before + count)
+            self._partial[path] = now
+            self._bytes_done += now - before
+
     def finished(self, outcome: Outcome) -> None:
         action = outcome.action
         with self._lock:
@@ -101,16 +124,16 @@ class SyncTracker:
             if action.is_bookkeeping:
                 return
             self._files_done += 1
-            self._bytes_done += action.size
+            self._bytes_done += action.size - self._partial.pop(action.path, 0)
             if not outcome.ok:
                 self._failed += 1
-            if self._started_at is not None:
-                self._elapsed = self._monotonic() - self._started_at
 
     def drain(self) -> tuple[list[Outcome], Snapshot]:
         """The outcomes since the last drain, and the totals now."""
+        now = self._monotonic()
         with self._lock:
             finished, self._finished = self._finished, []
+            started = self._started_at
             snap = Snapshot(
                 bytes_done=self._bytes_done,
                 bytes_total=self._bytes_total,
@@ -118,7 +141,12 @@ class SyncTracker:
                 files_total=self._files_total,
                 failed=self._failed,
                 in_flight=tuple(self._in_flight.values()),
-                elapsed=self._elapsed,
+                elapsed=0.0 if started is None else max(0.0, now - started),
                 cancelling=self.cancelling,
             )
         return finished, snap
+
+    def left(self) -> int:
+        """Actions neither done nor failed (nor running): what a stop leaves for next time."""
+        with self._lock:
+            return max(0, self._files_total - self._files_done - len(self._in_flight))

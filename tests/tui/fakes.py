@@ -22,6 +22,7 @@ from clouddrive.core.models import (
     Skipped,
 )
 from clouddrive.core.timeline import Entry, Op, Skip, Step
+from clouddrive.drive.share import ShareLink
 from clouddrive.history.apply import StepResult, TimeTravelReport
 from clouddrive.history.lookup import VersionText
 from clouddrive.history.plans import TimeTravelPlan
@@ -119,6 +120,12 @@ DELETED = [
                 at(60 * 24 * 10), "carol", at(-60 * 24 * 27), "clouddrive:docs:noncurrent"),
     DeletedFile("scratch/todo.txt", at(60 * 24 * 9), "unknown", None, 1, "v-t1", 512,
                 at(60 * 24 * 9.5), "ann", None, None),
+    DeletedFile("clip10.mov", at(90), "bob", "r-bob-4", 1, "v-c10", 9_437_184, at(60 * 30),
+                "bob", None, None),
+    DeletedFile("clip2.mov", at(90), "bob", "r-bob-4", 1, "v-c2", 7_340_032, at(60 * 30),
+                "bob", None, None),
+    DeletedFile("docs/report (conflict bob 2025-03-12 093000).txt", at(60 * 24), "bob",
+                "r-bob-3", 1, "v-rc", 1250, at(60 * 24 * 2), "bob", None, None),
 ]  # fmt: skip
 
 HISTORY = [
@@ -177,6 +184,11 @@ class FakeDrive:
     plan: Plan = PLAN
     hold_after: int | None = None
     status_gate: threading.Event | None = None
+    #: a sync waits here before it plans (escape while "checking before syncing")
+    sync_gate: threading.Event | None = None
+    #: `apply` waits here (a restore that takes a while)
+    apply_gate: threading.Event | None = None
+    deleted_files: list[DeletedFile] = field(default_factory=lambda: list(DELETED))
     paused: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     calls: list[tuple[str, Any]] = field(default_factory=list)
@@ -218,8 +230,11 @@ class FakeDrive:
         cancel: threading.Event | None = None,
         skip: Collection[str] = (),
         on_start: Callable[[Action], None] | None = None,
+        on_bytes: Callable[[str, int], None] | None = None,
     ) -> SyncReport:
         self.calls.append(("sync", sorted(skip)))
+        if self.sync_gate is not None:
+            self.sync_gate.wait(10)
         plan = replace(self.plan, actions=tuple(a for a in self.plan.actions if a.path not in skip))
         report = SyncReport(plan=plan, run_id="r-ann-10")
         if on_plan:
@@ -266,7 +281,7 @@ class FakeDrive:
         return VersionText(path, version_id, len(TEXT), TEXT.encode())
 
     def deleted(self, path: str = "", *, since: datetime | None = None) -> list[DeletedFile]:
-        return list(DELETED)
+        return list(self.deleted_files)
 
     def history(self, path: str) -> list[FileVersion]:
         return list(HISTORY)
@@ -309,10 +324,25 @@ class FakeDrive:
         on_result: Callable[[StepResult], None] | None = None,
     ) -> TimeTravelReport:
         self.calls.append(("apply", plan.kind))
+        if self.apply_gate is not None:
+            self.apply_gate.wait(10)
         report = TimeTravelReport(plan=plan, run_id="r-ann-12")
         report.results = [StepResult(s, version_id="new") for s in plan.steps]
         report.downloaded = [s.path for s in plan.steps]
         return report
+
+    def link(
+        self, path: str, *, expires: timedelta = timedelta(days=7), version: str | None = None
+    ) -> ShareLink:
+        self.calls.append(("link", (path, version)))
+        return ShareLink(
+            path,
+            version or f"v-{path}",
+            f"http://s3.example.test:8333/team-bucket/docs/{path}?versionId={version}"
+            "&X-Amz-Signature=0f0f0f",
+            NOW + expires,
+            2048,
+        )
 
     def close(self) -> None:
         pass

@@ -12,6 +12,7 @@ from textual.pilot import Pilot
 from clouddrive.tui.app import CloudDriveApp
 from clouddrive.tui.drive_api import DriveAPI
 from clouddrive.tui.fmt import Clock
+from clouddrive.tui.screens.sync import SyncScreen
 
 SIZE = (120, 35)
 
@@ -60,3 +61,35 @@ async def settle(pilot: Pilot[Any], *, but: tuple[str, ...] = (), timeout: float
 def journal(app: CloudDriveApp) -> str:
     """Every notice of the session, one per line."""
     return "\n".join(line.plain for line in app.journal)
+
+
+def play(app: CloudDriveApp, scenario: Scenario, *, size: tuple[int, int] = SIZE) -> None:
+    """Run `scenario` in `app` (headless, at `size`)."""
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await scenario(pilot, app)
+
+    asyncio.run(main())
+
+
+async def plan_shown(pilot: Pilot[Any], app: CloudDriveApp) -> SyncScreen:
+    """Until the sync screen shows a plan, all its rows added, and the workers are idle."""
+    from clouddrive.tui.widgets.plan_table import PlanTable
+
+    screen = app.screen
+    assert isinstance(screen, SyncScreen)
+    await wait_for(pilot, lambda: screen.plan is not None and not screen.planning, what="plan")
+    await settle(pilot, but=("sync",))
+    await wait_for(pilot, lambda: not screen.query_one(PlanTable).filling, what="rows")
+    return screen
+
+
+async def until_screen(pilot: Pilot[Any], app: CloudDriveApp, kind: type[Any]) -> Any:
+    await wait_for(pilot, lambda: isinstance(app.screen, kind), what=kind.__name__)
+    return app.screen
+
+
+def status_text(app: CloudDriveApp, widget_id: str) -> str:
+    """What the widget `#widget_id` of the current screen shows, as plain text."""
+    return str(app.screen.query_one(f"#{widget_id}").render())

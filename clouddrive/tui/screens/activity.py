@@ -6,29 +6,31 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Label, OptionList, Static
+from textual.widgets import DataTable, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from clouddrive.tui.drive_api import DriveAPI
 from clouddrive.tui.fmt import ago, stamp
 from clouddrive.tui.messages import ActivityLoaded
 from clouddrive.tui.screens.table_screen import TableScreen, table_bindings
+from clouddrive.tui.widgets.footer import AppFooter
+from clouddrive.tui.widgets.operation import OperationLine
 
 if TYPE_CHECKING:
     from clouddrive.history.plans import TimeTravelPlan
     from clouddrive.history.records import RunRecord
 
-__all__ = ["ActivityScreen", "run_summary"]
+__all__ = ["OPS", "ActivityScreen", "run_summary"]
 
 #: how many of the newest runs are read
 FEED_LIMIT = 500
 EVERYONE = "\x00everyone"
 #: op -> (glyph, colour), in the order summaries list them
-_OPS = {
+OPS = {
     "upload": ("↑", "green"),
     "download": ("↓", "cyan"),
     "conflict-copy": ("⚠", "yellow"),
@@ -43,10 +45,10 @@ def run_summary(record: RunRecord) -> Text:
     """`↑2 ↓1 ✗1`: the run's actions by kind; `✗ 1 failed` after."""
     text = Text()
     counts = record.counts()
-    for op, (mark, colour) in _OPS.items():
+    for op, (mark, colour) in OPS.items():
         if counts.get(op):
             text.append(f"{mark}{counts[op]} ", style=colour)
-    other = sum(n for op, n in counts.items() if op not in _OPS)
+    other = sum(n for op, n in counts.items() if op not in OPS)
     if other:
         text.append(f"+{other} ", style="dim")
     if record.failed:
@@ -55,18 +57,22 @@ def run_summary(record: RunRecord) -> Text:
 
 
 class ActivityScreen(TableScreen):
+    HELP_TITLE = "Activity"
     BINDINGS: ClassVar[list[BindingType]] = table_bindings(
-        Binding("u", "undo", "Undo run"),
-        Binding("tab", "switch", "Users/runs"),
+        Binding("enter", "changes", "Changes", tooltip="Every change of the highlighted run"),
+        Binding("u", "undo", "Undo", tooltip="Undo the highlighted run (asks first)"),
+        Binding("tab", "switch", "Users", tooltip="Between the users and the runs"),
     )
+    FOOTER_SPARE = frozenset({"reload"})
     TABLE_ID = "runs-table"
+    STATUS_ID = "activity-status"
     COLUMNS = (
-        ("when", "when", 16),
-        ("ago", "", 11),
-        ("who", "who", 12),
-        ("kind", "what", 15),
-        ("changes", "changes", 24),
-        ("run", "run", 10),
+        ("when", "when", 16, 0),
+        ("ago", "", 11, 10),
+        ("who", "who", 12, 6),
+        ("kind", "what", 15, 8),
+        ("changes", "changes", 0, 20),
+        ("run", "run", 10, 0),
     )
 
     def __init__(self) -> None:
@@ -83,7 +89,8 @@ class ActivityScreen(TableScreen):
                 yield self.new_table()
                 yield Static("", id="run-detail")
         yield Static("", id="activity-status", classes="status-line")
-        yield Footer()
+        yield OperationLine()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.add_columns()
@@ -95,8 +102,8 @@ class ActivityScreen(TableScreen):
         self.load("reading the activity", lambda d: ActivityLoaded(d.activity(limit=FEED_LIMIT)))
 
     def on_activity_loaded(self, message: ActivityLoaded) -> None:
+        self.loaded()
         self.runs = message.runs
-        self.table.loading = False
         users: dict[str, int] = {}
         for record in self.runs:
             users[record.user] = users.get(record.user, 0) + 1
@@ -125,18 +132,31 @@ class ActivityScreen(TableScreen):
             table.add_row(
                 Text(stamp(record.started, clock)),
                 Text(ago(record.started, clock), style="dim"),
-                Text(record.user[:12], style="cyan"),
-                Text(kind[:15]),
+                Text(record.user, style="cyan"),
+                Text(kind),
                 run_summary(record),
                 Text(record.run_id[:10], style="dim"),
                 key=record.run_id,
             )
+        self.show_status()
+        self._detail()
+
+    def refill(self) -> None:
+        self._fill()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self._detail)  # as many of the run's changes as fit
+
+    def status_for(self) -> tuple[str, str]:
+        if self.state == "loading":
+            return "⟳ Reading the activity…", "cyan"
+        if self.state == "failed":
+            return f"Could not read the activity: {self.error} · ctrl+r tries again", "red"
+        if not self.runs:
+            return "No runs yet: syncs, restores and undos of every user show here.", "dim"
         count = len(self.shown)
         status = f"{count} run(s)" + ("" if self.who == EVERYONE else f" by {self.who}")
-        self.query_one("#activity-status", Static).update(
-            Text(f" {status} · u undoes the highlighted run (it asks first)", style="dim")
-        )
-        self._detail()
+        return f"{status} · enter lists a run's changes · u undoes it (asks first)", "dim"
 
     def _current(self) -> RunRecord | None:
         key = self.current_key()
@@ -146,20 +166,22 @@ class ActivityScreen(TableScreen):
         record = self._current()
         detail = self.query_one("#run-detail", Static)
         if record is None:
-            detail.update(Text("No runs yet.", style="dim"))
+            detail.update(Text("Reading…" if self.state == "loading" else "No runs.", style="dim"))
             return
         text = Text()
         text.append(f"{record.kind} by {record.user}", style="bold")
         if record.host:
             text.append(f" on {record.host}", style="dim")
         text.append(f" · run {record.run_id}\n", style="dim")
-        for action in record.actions[:_DETAIL_LINES]:
-            mark, colour = _OPS.get(action.op, ("·", "dim"))
+        lines = max(1, (detail.content_size.height or _DETAIL_LINES + 2) - 2)
+        for action in record.actions[:lines]:
+            mark, colour = OPS.get(action.op, ("·", "dim"))
             text.append(f"{mark} ", style=colour)
             text.append(f"{action.op:<14}", style="dim")
             text.append(f"{action.path}\n")
-        if len(record.actions) > _DETAIL_LINES:
-            text.append(f"… and {len(record.actions) - _DETAIL_LINES} more\n", style="dim")
+        if len(record.actions) > lines:
+            more = len(record.actions) - lines
+            text.append(f"… and {more} more: enter lists them all\n", style="dim")
         for failure in record.failed[:2]:
             text.append(f"✗ {failure.get('path')}: {failure.get('error')}\n", style="red")
         detail.update(text)
@@ -185,6 +207,18 @@ class ActivityScreen(TableScreen):
             self.table.focus()
         else:
             users.focus()
+
+    def action_changes(self) -> None:
+        record = self._current()
+        if record is None:
+            return
+        from clouddrive.tui.screens.run_changes import RunChangesScreen
+
+        self.app.push_screen(RunChangesScreen(record, self.shell.clock))
+
+    @on(DataTable.RowSelected, "#runs-table")
+    def _run_chosen(self) -> None:
+        self.action_changes()
 
     def action_undo(self) -> None:
         record = self._current()

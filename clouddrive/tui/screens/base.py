@@ -3,6 +3,7 @@ worker that reports back with a message (or `Failed`), never with an exception."
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
@@ -11,7 +12,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, get_current_worker
 
-from clouddrive.errors import CloudDriveError
+from clouddrive.errors import CloudDriveError, ServerUnreachable
 from clouddrive.tui.drive_api import DriveAPI
 from clouddrive.tui.messages import Failed, TimeTravelDone, TimeTravelPlanned
 
@@ -52,7 +53,14 @@ class DriveScreen(Screen[None]):
             worker = get_current_worker()
             message: Message | None
             try:
-                message = job(shell.ensure_drive())
+                drive = shell.ensure_drive()
+                try:
+                    message = job(drive)
+                except ServerUnreachable:
+                    # The drive's server may have moved (an embedded one restarted on a new
+                    # port): open the drive afresh, which looks the endpoint up, and try once.
+                    shell.reopen_drive(drive)
+                    message = job(shell.ensure_drive())
             except Exception as exc:
                 if not isinstance(exc, CloudDriveError):
                     log.exception("app: %s failed", doing)
@@ -66,14 +74,28 @@ class DriveScreen(Screen[None]):
 
     def on_failed(self, message: Failed) -> None:
         self.shell.note(f"{message.doing} failed: {message.error}", severity="error")
+        if message.doing == self.shell.operation:
+            self.shell.end_operation()
 
     # -- time travel: plan, confirm, apply ---------------------------------------------------
 
     def time_travel(
         self, doing: str, verb: str, make_plan: Callable[[DriveAPI], TimeTravelPlan]
     ) -> None:
-        """Plan (worker), show the plan for confirmation, then apply it (worker); the
-        outcome is noted and `after_time_travel` called."""
+        """Plan (worker), show the plan for confirmation, then apply it (an app worker: it
+        outlives this screen); the outcome is noted and `after_time_travel` called.
+
+        One operation at a time: while one plans, waits for its confirmation or runs (the
+        operation line shows it, with a spinner), a second is refused, visibly."""
+        shell = self.shell
+        busy = shell.operation or ("a sync" if shell.syncing else None)
+        if busy is not None:
+            shell.note(
+                f"Not started: {busy} is still running; try again when it has finished.",
+                severity="warning",
+            )
+            return
+        shell.begin_operation(doing)
 
         def job(drive: DriveAPI) -> TimeTravelPlanned:
             return TimeTravelPlanned(make_plan(drive), verb)
@@ -84,18 +106,42 @@ class DriveScreen(Screen[None]):
         from clouddrive.tui.screens.confirm_plan import PlanConfirmScreen
 
         plan = message.plan
+        shell = self.shell
+        shell.begin_operation(f"{plan.title}: waiting for your answer", waiting=True)
 
         def answer(yes: bool | None) -> None:
-            if not yes:
+            if not yes or not plan.steps:
+                shell.end_operation()
                 return
-            self.shell.note(f"{plan.title}…", toast=False)
+            steps = len(plan.steps)
+            shell.begin_operation(f"{plan.title[:1].upper()}{plan.title[1:]} ({steps} step(s))…")
+            shell.note(f"{plan.title}…", toast=False)
+            screen = self
 
-            def job(drive: DriveAPI) -> TimeTravelDone:
-                return TimeTravelDone(drive.apply(plan))
+            def run() -> None:
+                result: Message
+                try:
+                    result = TimeTravelDone(shell.ensure_drive().apply(plan))
+                except Exception as exc:
+                    if not isinstance(exc, CloudDriveError):
+                        log.exception("app: %s failed", plan.title)
+                    result = Failed(plan.title, error_text(exc))
+                with contextlib.suppress(RuntimeError):  # RuntimeError: the app has closed
+                    shell.call_from_thread(screen.time_travel_over, result)
 
-            self.background(plan.title, job, group="time-travel")
+            shell.run_worker(run, name=plan.title, group="apply", thread=True, exit_on_error=False)
 
         self.app.push_screen(PlanConfirmScreen(plan, message.verb, self.shell.clock), answer)
+
+    def time_travel_over(self, result: Message) -> None:
+        """An applied plan's result, on the UI thread (this screen may be closed by now)."""
+        shell = self.shell
+        shell.end_operation()
+        if isinstance(result, Failed):
+            shell.note(f"{result.doing} failed: {result.error}", severity="error")
+            return
+        if isinstance(result, TimeTravelDone):
+            self.on_time_travel_done(result)
 
     def on_time_travel_done(self, message: TimeTravelDone) -> None:
         report = message.report
@@ -118,7 +164,8 @@ class DriveScreen(Screen[None]):
         if report.failed:
             summary += f", {len(report.failed)} failed"
         shell.note(summary, severity="error" if report.failed and not done else "information")
-        self.after_time_travel()
+        if self.is_attached:
+            self.after_time_travel()
 
     def after_time_travel(self) -> None:
         """Reload what the screen shows (override)."""

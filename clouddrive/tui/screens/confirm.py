@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Label, Static
 
 from clouddrive.tui.screens.base import ModalDialog
+from clouddrive.tui.widgets.footer import AppFooter
 
 __all__ = ["ConfirmScreen"]
 
@@ -48,6 +49,7 @@ class ConfirmScreen(ModalDialog[bool]):
                     f"{self.yes} (y)", variant="error" if self.danger else "primary", id="yes"
                 )
                 yield Button(f"{self.no} (n)", id="no")
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.query_one("#no" if self.danger else "#yes", Button).focus()

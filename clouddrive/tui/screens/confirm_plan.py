@@ -14,6 +14,7 @@ from textual.widgets import Button, Label, Static
 from clouddrive.core.timeline import Op
 from clouddrive.tui.fmt import Clock, size, stamp
 from clouddrive.tui.screens.base import ModalDialog
+from clouddrive.tui.widgets.footer import AppFooter
 
 if TYPE_CHECKING:
     from clouddrive.history.plans import TimeTravelPlan
@@ -79,6 +80,7 @@ class PlanConfirmScreen(ModalDialog[bool]):
                 if plan.steps:
                     yield Button(f"{self.verb} (y)", variant="primary", id="yes")
                 yield Button("Cancel (n)" if plan.steps else "Close (esc)", id="no")
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.query_one("#yes" if self.tt_plan.steps else "#no", Button).focus()

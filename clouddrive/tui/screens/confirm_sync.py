@@ -13,6 +13,7 @@ from textual.widgets import Button, Label, Static
 from clouddrive.core.models import Action, ActionKind, Plan
 from clouddrive.tui.fmt import glyph, size
 from clouddrive.tui.screens.base import ModalDialog
+from clouddrive.tui.widgets.footer import AppFooter
 
 __all__ = ["SyncConfirmScreen", "describe_plan"]
 
@@ -96,9 +97,23 @@ class SyncConfirmScreen(ModalDialog[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Sync (y)", variant="primary", id="yes")
                 yield Button("Cancel (n)", id="no")
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.query_one("#yes", Button).focus()
+
+    def withdraw(self) -> None:
+        """The sync was stopped: the question no longer stands (taken down now, or as soon
+        as a screen over it, such as help, closes)."""
+        self.withdrawn = True
+        if self.is_current:
+            self.dismiss(False)
+
+    withdrawn = False
+
+    def on_screen_resume(self) -> None:
+        if self.withdrawn:
+            self.dismiss(False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

@@ -16,12 +16,13 @@ from textual.widgets import Button, Label, Static
 from clouddrive.core.models import Action
 from clouddrive.tui.fmt import Clock, ago, size, stamp
 from clouddrive.tui.screens.base import ModalDialog
+from clouddrive.tui.widgets.footer import AppFooter
 
 __all__ = ["ConflictScreen"]
 
 CHOICES = (
     ("mine", "Keep mine", "upload yours; theirs stays in the file's history"),
-    ("theirs", "Keep theirs", "take theirs; yours goes to Recently deleted, restorable"),
+    ("theirs", "Keep theirs", "take theirs; yours stays restorable (Recently deleted)"),
     ("both", "Keep both", "yours becomes a conflict copy beside theirs; both sync"),
 )
 
@@ -76,6 +77,7 @@ class ConflictScreen(ModalDialog[str | None]):
                     yield Static(why, classes="choice-why")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel (esc)", id="cancel")
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.query_one("#both", Button).focus()

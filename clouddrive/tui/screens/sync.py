@@ -13,15 +13,17 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from clouddrive.tui.drive_api import DriveAPI
-from clouddrive.tui.messages import FilesListed
+from clouddrive.tui.messages import Failed, FilesListed
 from clouddrive.tui.screens.sync_choose import PlanChoices
 from clouddrive.tui.screens.sync_run import SyncRun
 from clouddrive.tui.widgets.counts import CountsBar
 from clouddrive.tui.widgets.drive_header import DriveHeader
+from clouddrive.tui.widgets.footer import AppFooter
 from clouddrive.tui.widgets.log_panel import LogPanel
+from clouddrive.tui.widgets.operation import OperationLine
 from clouddrive.tui.widgets.plan_table import PlanTable
 from clouddrive.tui.widgets.progress import SyncProgressPanel
 
@@ -35,18 +37,28 @@ class SyncScreen(PlanChoices, SyncRun):
     """The everyday view: what the next sync does, and doing it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "refresh", "Refresh"),
-        Binding("s", "sync", "Sync"),
-        Binding("space", "skip", "Skip/include"),
-        Binding("enter", "resolve", "Resolve", show=False),
-        Binding("h", "history", "History"),
-        Binding("f", "find", "Find file"),
-        Binding("d", "deleted", "Deleted"),
-        Binding("a", "activity", "Activity"),
-        Binding("l", "toggle_log", "Log"),
-        Binding("escape", "cancel", "Cancel sync"),
-        Binding("q", "app.quit_app", "Quit"),
+        Binding("s", "sync", "Sync", tooltip="Sync now (asks first)"),
+        Binding("r", "refresh", "Refresh", tooltip="Check the folder and S3 for changes again"),
+        Binding(
+            "space",
+            "skip",
+            "Skip",
+            key_display="␣",
+            tooltip="Leave the highlighted change out of this run",
+        ),
+        Binding("enter", "resolve", "Resolve", show=False, tooltip="Resolve a conflict (⚠)"),
+        Binding("h", "history", "History", tooltip="Versions of the highlighted file"),
+        Binding("f", "find", "Find", tooltip="Find any file of the drive (its history)"),
+        Binding("d", "deleted", "Deleted", tooltip="Recently deleted files: restore them"),
+        Binding("a", "activity", "Activity", tooltip="Who did what: every run; undo one"),
+        Binding("l", "toggle_log", "Log", tooltip="Show or hide the log of this session"),
+        Binding("escape", "cancel", "Stop", tooltip="Stop the running sync cleanly"),
+        Binding("q", "app.quit_app", "Quit", tooltip="Quit (asks first while syncing)"),
     ]
+
+    HELP_TITLE = "Sync"
+    #: keys the footer leaves out below 100 columns (help lists them)
+    FOOTER_SPARE = frozenset({"refresh", "find", "select_cursor"})
 
     def compose(self) -> ComposeResult:
         shell = self.shell
@@ -55,9 +67,10 @@ class SyncScreen(PlanChoices, SyncRun):
             yield PlanTable(shell.clock, id="plan")
             yield Static("", id="in-sync")
         yield CountsBar(id="counts")
+        yield OperationLine(id="operation")
         yield SyncProgressPanel(id="progress")
         yield LogPanel(id="log")
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.query_one("#plan-box").border_title = "Plan of the next sync"
@@ -70,9 +83,14 @@ class SyncScreen(PlanChoices, SyncRun):
         syncing = self.shell.syncing
         if action == "cancel":
             return syncing
-        if action in ("skip", "resolve") and (self.plan is None or not self.plan.visible()):
+        if action in ("skip", "resolve") and not self.table.actions:  # (the listed rows)
             return False
-        if action in ("sync", "refresh", "skip", "resolve"):
+        if action == "sync":  # pressed while the first check runs: it waits for it
+            busy = syncing or self.resolving or self.shell.operation is not None
+            return None if busy else True
+        if action in ("refresh", "skip") and syncing:
+            return False  # the footer makes room for "Stop"
+        if action in ("refresh", "skip", "resolve"):
             busy = syncing or self.resolving or (action != "refresh" and self.plan is None)
             return None if busy else True
         return True
@@ -89,22 +107,39 @@ class SyncScreen(PlanChoices, SyncRun):
         self.app.push_screen(HistoryScreen(action.path))
 
     def action_find(self) -> None:
+        """The finder opens at once; the drive's files fill it when listed (a worker)."""
+        from clouddrive.tui.screens.find_file import FindFileScreen
+        from clouddrive.tui.screens.history import HistoryScreen
+
+        def picked(path: str | None) -> None:
+            self._finder = None
+            if path:
+                self.app.push_screen(HistoryScreen(path))
+
+        self._finder = FindFileScreen()
+        self.app.push_screen(self._finder, picked)
+
         def job(drive: DriveAPI) -> FilesListed:
             return FilesListed(drive.local_files(FIND_LIMIT))
 
         self.background("listing files", job, group="files")
 
+    _finder: object = None
+
+    def on_failed(self, message: Failed) -> None:
+        from clouddrive.tui.screens.find_file import FindFileScreen
+
+        finder = self._finder
+        listing = message.doing == "listing files"
+        if listing and isinstance(finder, FindFileScreen):
+            finder.listing_failed(message.error)
+
     def on_files_listed(self, message: FilesListed) -> None:
         from clouddrive.tui.screens.find_file import FindFileScreen
-        from clouddrive.tui.screens.history import HistoryScreen
 
-        paths = sorted(set(message.paths) | set(self.table.actions))
-
-        def picked(path: str | None) -> None:
-            if path:
-                self.app.push_screen(HistoryScreen(path))
-
-        self.app.push_screen(FindFileScreen(paths), picked)
+        finder = self._finder  # (None once the finder is closed)
+        if isinstance(finder, FindFileScreen):
+            finder.set_paths(sorted(set(message.paths) | set(self.table.actions)))
 
     def action_deleted(self) -> None:
         from clouddrive.tui.screens.deleted import DeletedScreen

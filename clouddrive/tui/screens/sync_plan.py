@@ -18,7 +18,7 @@ from clouddrive.tui.widgets.plan_table import PlanTable
 
 __all__ = ["AUTHORS_FOR", "PlanPane"]
 
-#: who changed what is looked up for this many rows (one HEAD each), the top of the table
+#: who changed what is looked up this many rows at a time (one HEAD each), top rows first
 AUTHORS_FOR = 200
 
 
@@ -35,7 +35,7 @@ class PlanPane(DriveScreen):
         self.skip: set[str] = set()
         self.planning = False
         self.resolving = False
-        self._opened = False
+        self._opened: object | None = None  #: the drive the header shows
         self._left_out_noted: set[str] = set()
 
     @property
@@ -57,11 +57,11 @@ class PlanPane(DriveScreen):
         if self.plan is None:  # a still line, not a spinner: planning needs the CPU
             self._placeholder("⟳ Checking the folder and S3 for changes…")
         self.counts.show_text("Checking the folder and S3 for changes…")
-        opened = self._opened
         clock = self.shell.clock  # workers read nothing of the app: they get what they need
 
         def job(drive: DriveAPI) -> PlanReady:
-            if not opened:
+            if drive is not self._opened:  # first, or reopened (its server moved)
+                self._opened = drive
                 self.post_message(_opened_message(drive))
             started = clock.monotonic()
             plan = drive.status()
@@ -70,7 +70,6 @@ class PlanPane(DriveScreen):
         self.background("checking for changes", job, group="plan")
 
     def on_drive_opened(self, message: DriveOpened) -> None:
-        self._opened = True
         self.query_one(DriveHeader).show(
             bucket=message.bucket,
             prefix=message.prefix,
@@ -94,8 +93,14 @@ class PlanPane(DriveScreen):
     def on_failed(self, message: Failed) -> None:
         if message.doing == "checking for changes":
             self.planning = False
-            if self.plan is None:
-                self._placeholder(Text("Could not check for changes.", style="red"))
+            if self.plan is None or not self.table.display:
+                # never "in sync" beside a failed check: the last answer no longer holds
+                text = Text("Could not check for changes.\n", style="bold red", justify="center")
+                text.append(message.error, style="red")
+                text.append("\nr tries again", style="dim")
+                self._placeholder(text)
+            else:
+                self.query_one("#plan-box").border_title = "Plan of the next sync (as last checked)"
             self.counts.show_text(f"Could not check for changes: {message.error}", "red")
             self._busy_changed()
 
@@ -114,6 +119,7 @@ class PlanPane(DriveScreen):
 
     def _show_plan(self, plan: Plan) -> None:
         self.plan = plan
+        self.query_one("#plan-box").border_title = "Plan of the next sync"
         self.skip &= {a.path for a in plan.visible()}
         table = self.table
         table.show_plan(plan, self.skip)
@@ -136,12 +142,19 @@ class PlanPane(DriveScreen):
             a.remote
             for a in self.table.actions.values()
             if a.remote is not None and a.kind not in (ActionKind.UPLOAD, ActionKind.DELETE_REMOTE)
-        ][:AUTHORS_FOR]
+        ]
         if not entries:
             return
 
         def job(drive: DriveAPI) -> AuthorsFound:
-            return AuthorsFound(drive.changed_by(entries))
+            """Every listed row, top first, AUTHORS_FOR rows per message (so the top shows
+            soon and no row keeps "…" for ever)."""
+            for start in range(0, len(entries) - AUTHORS_FOR, AUTHORS_FOR):
+                self.post_message(
+                    AuthorsFound(drive.changed_by(entries[start : start + AUTHORS_FOR]))
+                )
+            last = (len(entries) - 1) // AUTHORS_FOR * AUTHORS_FOR
+            return AuthorsFound(drive.changed_by(entries[last:]))
 
         self.background("finding who changed what", job, group="authors")
 

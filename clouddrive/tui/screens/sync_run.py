@@ -10,7 +10,14 @@ from rich.text import Text
 from textual.timer import Timer
 
 from clouddrive.tui.fmt import glyph
-from clouddrive.tui.messages import SyncDone, SyncFailed, SyncPlanned, SyncProgress
+from clouddrive.tui.messages import (
+    Failed,
+    PlanReady,
+    SyncDone,
+    SyncFailed,
+    SyncPlanned,
+    SyncProgress,
+)
 from clouddrive.tui.screens.sync_plan import PlanPane
 from clouddrive.tui.sync_worker import run_sync
 from clouddrive.tui.tracker import SyncTracker
@@ -36,9 +43,15 @@ class SyncRun(PlanPane):
         self._toasts = 0
         self._ticker: Timer | None = None
 
+    sync_after_plan = False  #: s was pressed while the plan was being checked
+
     def action_sync(self, force: bool = False) -> None:
         shell = self.shell
-        if shell.syncing or self.resolving:
+        if shell.syncing or self.resolving or shell.operation is not None:
+            return
+        if self.planning and self.plan is None:
+            self.sync_after_plan = True
+            self.shell.note("Syncing as soon as the check for changes has finished…")
             return
         shell.syncing = True
         shell.cancel.clear()
@@ -59,6 +72,16 @@ class SyncRun(PlanPane):
             exclusive=True,
             exit_on_error=False,
         )
+
+    def on_plan_ready(self, message: PlanReady) -> None:
+        if self.sync_after_plan:  # after PlanPane's share of the message has shown the plan
+            self.sync_after_plan = False
+            self.call_after_refresh(self.action_sync)
+
+    def on_failed(self, message: Failed) -> None:
+        if message.doing == "checking for changes" and self.sync_after_plan:
+            self.sync_after_plan = False
+            self.shell.note("Not syncing: the check for changes failed.", severity="warning")
 
     def on_sync_planned(self, message: SyncPlanned) -> None:
         """Show the plan the sync will run, with this run's skipped rows kept (struck out)."""
@@ -86,7 +109,8 @@ class SyncRun(PlanPane):
         for action in snap.in_flight:
             if action.path not in self._rows_in_flight:
                 self._rows_in_flight.add(action.path)
-                table.set_state(action.path, Text("⟳ syncing", style="cyan"))
+                table.set_state(action.path, Text("⟳ sync", style="cyan"))
+        done_lines: list[str] = []
         for outcome in outcomes:
             action = outcome.action
             self._rows_in_flight.discard(action.path)
@@ -96,24 +120,31 @@ class SyncRun(PlanPane):
             if outcome.ok:
                 table.set_state(action.path, Text("✓ done", style="green"))
                 note = f" ({outcome.note})" if outcome.note else ""
-                self.shell.note(f"{mark} {label} {action.path}{note}", toast=False)
+                done_lines.append(f"{mark} {label} {action.path}{note}")
             else:
-                table.set_state(action.path, Text("✗ failed", style="bold red"))
+                table.set_state(action.path, Text("✗ error", style="bold red"))
                 toast = self._toasts < TOASTS_PER_RUN
                 self._toasts += 1
                 self.shell.note(
                     f"{label} {action.path} failed: {outcome.error}", severity="error", toast=toast
                 )
+        self.shell.log_lines(done_lines)
         panel.update_from(snap)
 
     def action_cancel(self) -> None:
+        """Stop the sync: before the confirmation, it simply does not happen (the dialog is
+        never shown, or taken down); after it, nothing new starts and what runs finishes."""
         if not self.shell.syncing or self.shell.cancel.is_set():
             return
         self.shell.cancel.set()
-        if self.tracker is not None:
-            self.tracker.cancelling = True
+        tracker = self.tracker
+        if tracker is None or not tracker.begun:
+            self.counts.show_text("Cancelling the sync…", "yellow")
+            return  # the worker ends with "Sync cancelled; nothing was changed."
+        tracker.cancelling = True
         self.shell.note("stopping the sync: transfers in flight finish, nothing new starts")
-        self.post_message(SyncProgress())
+        self.counts.show_text("Stopping… transfers in flight finish; nothing new starts", "yellow")
+        self._drain()
 
     def _sync_over(self) -> None:
         if self._ticker is not None:
@@ -134,7 +165,9 @@ class SyncRun(PlanPane):
         if not report.plan.visible():
             self.shell.note("Everything was already in sync.")
         elif report.cancelled:
-            left = len(report.plan.visible()) - len(done) - len(failed)
+            touched = {o.action.path for o in report.outcomes}
+            left = len({a.path for a in report.plan.visible()} - touched)
+            failed = [o for o in failed if not o.action.is_bookkeeping]
             self.shell.note(
                 f"Sync stopped: {len(done)} done, {len(failed)} failed, {left} left for the "
                 "next sync. Finished actions are recorded.",
@@ -167,6 +200,8 @@ class SyncRun(PlanPane):
     def _ask_past_guard(self, error: str) -> None:
         from clouddrive.tui.screens.confirm import ConfirmScreen
 
+        error = _without_cli_flags(error)
+
         def answer(yes: bool | None) -> None:
             if yes:
                 self.action_sync(force=True)
@@ -184,3 +219,11 @@ class SyncRun(PlanPane):
             ),
             answer,
         )
+
+
+def _without_cli_flags(error: str) -> str:
+    """A guard's message ends with the CLI's way past it (`clouddrive status`, `--max-delete N
+    or --force`); the app's way is the dialog's button, so that advice is left out."""
+    import re
+
+    return re.split(r"\.?\s*(?:Check the plan with|Run with --force|use --max-delete)", error)[0]

@@ -12,6 +12,7 @@ from textual.widgets import Label, Static, TextArea
 
 from clouddrive.tui.fmt import size
 from clouddrive.tui.screens.base import ModalDialog
+from clouddrive.tui.widgets.footer import AppFooter
 
 if TYPE_CHECKING:
     from clouddrive.history.lookup import VersionText
@@ -54,6 +55,7 @@ class TextViewScreen(ModalDialog[None]):
                     classes="dialog-body",
                 )
             yield Static(Text("escape closes", style="dim"), classes="dialog-hint")
+        yield AppFooter()
 
     def on_mount(self) -> None:
         for area in self.query(TextArea):

@@ -30,10 +30,16 @@ class CountsBar(Static):
         line = Text(" ")
         if not plan.visible():
             line.append("✓ Everything is in sync", style="bold green")
+        narrow = (self.size.width or self.app.size.width) < 100
         for kind in _ORDER:
             if not counts[kind]:
                 continue
             mark, label, colour = glyph(kind)
+            if narrow:  # ⚠1 ↑2 ↓2 ✗1 here ✗1 on S3: the glyphs say the rest
+                short = label.removeprefix("delete ") if label.startswith("delete") else ""
+                line.append(f"{mark}{counts[kind]}{' ' + short if short else ''}", style=colour)
+                line.append(" ")
+                continue
             line.append(f"{mark} {counts[kind]} {label}", style=colour)
             line.append("  ")
         moving = sum(a.size for a in visible)
@@ -44,7 +50,8 @@ class CountsBar(Static):
             line.append(f"  · {off} skipped", style="yellow")
         if plan.skipped:
             line.append(f"  · {len(plan.skipped)} left out (l)", style="yellow")
-        if counts[ActionKind.CONFLICT] and len(line) < 95:
+        width = self.size.width or self.app.size.width
+        if counts[ActionKind.CONFLICT] and len(line) + 23 < width:
             line.append("  · ⏎ resolves a conflict", style="dim")
         self.update(line)
 

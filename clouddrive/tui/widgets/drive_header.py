@@ -66,19 +66,24 @@ class DriveHeader(Static):
         line.append(uri, style="bold cyan")
         line.append("  as ", style="dim")
         line.append(self.user, style="bold")
+        width = self.size.width or self.app.size.width
         line.append("\n ")
-        pairs = [
-            ("bucket", self.bucket),
-            ("prefix", self.prefix or "(none)"),
-            ("endpoint", self.endpoint),
-        ]
+        pairs = [("endpoint", self.endpoint)]
+        if width >= 100:  # narrower: the bucket and prefix are in the s3:// address above
+            pairs = [("bucket", self.bucket), ("prefix", self.prefix or "(none)"), *pairs]
+        second = Text()
         for label, value in pairs:
-            line.append(f"{label} ", style="dim")
-            line.append(value)
-            line.append("  ·  ", style="dim")
-        line.append("last sync ", style="dim")
+            second.append(f"{label} ", style="dim")
+            second.append(value)
+            second.append("  ·  ", style="dim")
+        second.append("last sync ", style="dim")
         when = ago(self.last_sync, self.clock)
-        line.append(when, style="green" if self.last_sync else "yellow")
-        if self.last_sync is not None:
-            line.append(f" ({stamp(self.last_sync, self.clock)})", style="dim")
+        second.append(when, style="green" if self.last_sync else "yellow")
+        moment = f" ({stamp(self.last_sync, self.clock)})" if self.last_sync else ""
+        if len(second) + len(moment) < width - 1:
+            second.append(moment, style="dim")
+        line.append_text(second)
         return line
+
+    def on_resize(self) -> None:
+        self.update(self._render_info())

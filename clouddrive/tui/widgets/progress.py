@@ -33,7 +33,7 @@ class SyncProgressPanel(Vertical):
         self.query_one("#progress-now", Static).update(Text(" starting…", style="dim"))
 
     def update_from(self, snap: Snapshot) -> None:
-        title = "Cancelling" if snap.cancelling else "Syncing"
+        title = "Stopping" if snap.cancelling else "Syncing"
         self.query_one("#progress-title", Label).update(title)
         self.query_one(ProgressBar).update(total=100, progress=round(snap.fraction * 100, 1))
         totals = Text(" ")
@@ -44,8 +44,9 @@ class SyncProgressPanel(Vertical):
         rate = snap.rate
         totals.append(f"  ·  {size(int(rate))}/s" if rate else "  ·  –/s", style="dim")
         left = snap.seconds_left
-        if left is not None and snap.files_done < snap.files_total:
-            totals.append(f"  ·  {duration(left)} left", style="dim")
+        if snap.files_done < snap.files_total and not snap.cancelling:
+            estimate = "estimating…" if left is None else f"{duration(left)} left"
+            totals.append(f"  ·  {estimate}", style="dim")
         self.query_one("#progress-totals", Static).update(totals)
         now = Text(" ")
         if snap.cancelling:
@@ -57,13 +58,18 @@ class SyncProgressPanel(Vertical):
             )
         elif snap.in_flight:
             now.append("now  ", style="dim")
+            room = (self.size.width or self.app.size.width) - 16  # the "+N more" stays whole
+            shown = 0
             for action in snap.in_flight[:_SHOW_IN_FLIGHT]:
                 mark, _, colour = glyph(action.kind)
-                now.append(f"{mark} ", style=colour)
                 name = action.path if len(action.path) <= 34 else "…" + action.path[-33:]
+                if shown and len(now) + len(name) + 5 > room:
+                    break
+                now.append(f"{mark} ", style=colour)
                 now.append(name)
                 now.append("   ")
-            more = len(snap.in_flight) - _SHOW_IN_FLIGHT
+                shown += 1
+            more = len(snap.in_flight) - shown
             if more > 0:
                 now.append(f"+{more} more", style="dim")
         else:
