@@ -258,12 +258,29 @@ class Executor(LocalSide):
         target = self.root / action.path
         if os.path.lexists(target) and (target.is_symlink() or not target.is_dir()):
             raise Changed("a file appeared at this path")
-        marker = self.remote.delete(action.path, if_match=action.if_match)
+        try:
+            marker = self.remote.delete(action.path, if_match=action.if_match)
+        except errors.PreconditionFailed:
+            marker = self._own_lost_delete(action.path, action.base)
+            if marker is None:
+                raise
         crash_point("after-delete-remote")
         outcome.forget.append(action.path)
         outcome.transfers.append(
             Transfer("delete-remote", action.path, marker, action.base.version_id)
         )
+
+    def _own_lost_delete(self, path: str, base: BaseEntry) -> str | None:
+        """A conditional delete whose answer was lost is retried, and the retry meets the
+        marker the first attempt put (412). If the newest entry is a delete marker right on
+        top of the base version, that delete is this one: its marker id, so the run record
+        names who deleted the file. None: someone else changed the key (a lost race)."""
+        items = self.remote.versions(path)
+        if len(items) < 2 or not items[0].get("IsDeleteMarker"):
+            return None
+        if str(items[1].get("VersionId") or "null") != base.version_id:
+            return None
+        return str(items[0].get("VersionId") or "null")
 
     # -- both sides ------------------------------------------------------------------------
 
