@@ -261,9 +261,10 @@ class Executor(LocalSide):
         try:
             marker = self.remote.delete(action.path, if_match=action.if_match)
         except errors.PreconditionFailed:
-            marker = self._own_lost_delete(action.path, action.base)
-            if marker is None:
+            mine = self._own_lost_delete(action.path, action.base)
+            if mine is None:
                 raise
+            marker = mine
         crash_point("after-delete-remote")
         outcome.forget.append(action.path)
         outcome.transfers.append(
