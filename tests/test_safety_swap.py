@@ -119,3 +119,52 @@ def test_folder_becomes_file_from_a_drive_on_seaweedfs(two, shared: Shared) -> N
     report = sync(ann)
     assert kinds(report) == [("a", K.UPLOAD), ("a/b", K.DELETE_REMOTE)]
     assert shared.latest() == {"a": b"now a file"}
+
+
+def test_swap_here_loses_to_an_edit_there_file_for_folder(two, shared: Shared) -> None:
+    """Bob edits `e/s.txt` while ann replaces the folder `e/` by a file `e`: the edit beats
+    ann's delete, so `e/s.txt` comes down to ann and her file `e` is kept as a conflict copy
+    (both drives converge; before, both names were skipped as a collision forever)."""
+    ann, bob = two
+    write(ann.root, "e/s.txt", "s")
+    sync(ann)
+    sync(bob)
+    write(bob.root, "e/s.txt", "bob's edit of s")
+    sync(bob)
+    shutil.rmtree(ann.root / "e")
+    write(ann.root, "e", "ann's file e")
+
+    report = sync(ann)
+    assert not report.plan.skipped
+    files = tree(ann.root)
+    [copy_path] = conflict_copies(files)
+    assert copy_path.startswith("e (conflict ann ")
+    assert files == {"e/s.txt": b"bob's edit of s", copy_path: b"ann's file e"}
+    sync(bob)
+    assert tree(bob.root) == files
+    assert shared.latest() == files
+    assert ann.status().is_empty and bob.status().is_empty
+
+
+def test_swap_here_loses_to_an_edit_there_folder_for_file(two, shared: Shared) -> None:
+    """Bob edits the file `e` while ann replaces it by a folder `e/` (with `e/s.txt`): bob's
+    `e` comes down to ann and her `e/s.txt` is kept under a renamed folder."""
+    ann, bob = two
+    write(ann.root, "e", "file e")
+    sync(ann)
+    sync(bob)
+    write(bob.root, "e", "bob's edit of e")
+    sync(bob)
+    (ann.root / "e").unlink()
+    write(ann.root, "e/s.txt", "ann's s")
+
+    report = sync(ann)
+    assert not report.plan.skipped
+    files = tree(ann.root)
+    [copy_path] = conflict_copies(files)
+    assert copy_path.startswith("e (conflict ann ") and copy_path.endswith("/s.txt")
+    assert files == {"e": b"bob's edit of e", copy_path: b"ann's s"}
+    sync(bob)
+    assert tree(bob.root) == files
+    assert shared.latest() == files
+    assert ann.status().is_empty and bob.status().is_empty

@@ -155,7 +155,9 @@ class Swaps:
 
     leaving_local: frozenset[str]  #: unchanged here, deleted on S3: deleted here first
     leaving_remote: frozenset[str]  #: deleted here, unchanged on S3: a delete marker first
-    set_aside: frozenset[str]  #: edited here, deleted on S3, its name now taken on S3
+    #: created or edited here, no current object on S3, and its name clashes with a file or
+    #: folder that stays on S3 (a swap on S3, or a swap here that lost to an edit there)
+    set_aside: frozenset[str]
 
 
 def _folders(paths: Iterable[str]) -> set[str]:
@@ -194,12 +196,12 @@ def swaps(
     edited_gone: set[str] = set()
     for path, lf in local.items():
         b, r = base.get(path), remote.get(path)
-        if b is None or r is None or not r.is_delete_marker:
-            continue
+        if r is not None and not r.is_delete_marker:
+            continue  # a current object on S3: a clash there is S3's own (skipped)
         lc = classify_local(lf, b)
-        if lc is LocalChange.UNCHANGED:
+        if lc is LocalChange.UNCHANGED and r is not None:
             leaving_local.add(path)
-        elif lc is LocalChange.MODIFIED:
+        elif lc in (LocalChange.CREATED, LocalChange.MODIFIED):
             edited_gone.add(path)
     leaving_remote = frozenset(
         path
@@ -263,9 +265,10 @@ def decide(
 
     `base_gone` (history rewritten from outside): the local copy is kept and uploaded again
     over whatever is newest now, never overwritten or deleted by an older entry.
-    `aside_path` (a swap took this name on S3, see `swaps`): a local edit of a file deleted
-    on S3 becomes a conflict copy there instead of going up at a name that is now a folder
-    (or under a folder that is now a file).
+    `aside_path` (a swap took this name on S3, or a swap here lost to an edit there, see
+    `swaps`): a local file with no current object on S3 becomes a conflict copy there
+    instead of going up at a name that is a folder on S3 (or under a folder that is a file
+    there).
     """
     lc = classify_local(local, base)
     rc = classify_remote(remote, base, base_gone=base_gone)
@@ -288,7 +291,7 @@ def decide(
     L, R = LocalChange, RemoteChange
     both_have_content = rc in (R.CREATED, R.MODIFIED)
 
-    if aside_path is not None and lc is L.MODIFIED and rc is R.DELETED:
+    if aside_path is not None and lc in (L.CREATED, L.MODIFIED) and not both_have_content:
         return act(ActionKind.CONFLICT, conflict_path=aside_path)
 
     if rc is R.REWRITTEN:

@@ -258,19 +258,37 @@ class Executor(LocalSide):
         target = self.root / action.path
         if os.path.lexists(target) and (target.is_symlink() or not target.is_dir()):
             raise Changed("a file appeared at this path")
-        marker = self.remote.delete(action.path, if_match=action.if_match)
+        try:
+            marker = self.remote.delete(action.path, if_match=action.if_match)
+        except errors.PreconditionFailed:
+            mine = self._own_lost_delete(action.path, action.base)
+            if mine is None:
+                raise
+            marker = mine
         crash_point("after-delete-remote")
         outcome.forget.append(action.path)
         outcome.transfers.append(
             Transfer("delete-remote", action.path, marker, action.base.version_id)
         )
 
+    def _own_lost_delete(self, path: str, base: BaseEntry) -> str | None:
+        """A conditional delete whose answer was lost is retried, and the retry meets the
+        marker the first attempt put (412). If the newest entry is a delete marker right on
+        top of the base version, that delete is this one: its marker id, so the run record
+        names who deleted the file. None: someone else changed the key (a lost race)."""
+        items = self.remote.versions(path)
+        if len(items) < 2 or not items[0].get("IsDeleteMarker"):
+            return None
+        if str(items[1].get("VersionId") or "null") != base.version_id:
+            return None
+        return str(items[0].get("VersionId") or "null")
+
     # -- both sides ------------------------------------------------------------------------
 
     def _do_conflict(self, action: Action, outcome: Outcome) -> None:
         """Keep both: local content moves to the conflict copy (uploaded), remote comes down."""
         local, remote, copy_path = action.local, action.remote, action.conflict_path
-        assert local is not None and remote is not None and copy_path is not None
+        assert local is not None and copy_path is not None
         assert local.sha256 is not None
         target = self._target(action.path)
         copy_target = self._target(copy_path)
@@ -282,9 +300,9 @@ class Executor(LocalSide):
         crash_point("after-conflict-rename")
         moved = LocalFile(copy_path, local.size, local.mtime_ns, local.sha256)
         kept: str | None = None
-        if remote.is_delete_marker:
-            # A file/folder swap took the name on S3: nothing comes down here; the way is
-            # cleared for what replaced it (see planner.swaps).
+        if remote is None or remote.is_delete_marker:
+            # A file/folder swap took the name on S3 (or one here lost to an edit there):
+            # nothing comes down here; the way is cleared for what S3 holds (planner.swaps).
             self._prune_empty_parents(target)
             outcome.forget.append(action.path)
         else:
@@ -297,11 +315,13 @@ class Executor(LocalSide):
             local.sha256,
             if_match=None,
             parent=None,
-            extra_meta={META_CONFLICT_OF: f"{remote.key}?versionId={remote.version_id}"},
+            extra_meta=(
+                {META_CONFLICT_OF: f"{remote.key}?versionId={remote.version_id}"} if remote else {}
+            ),
         )
         transfer.op = "conflict-copy"
         outcome.transfers.append(transfer)
-        outcome.bytes_moved += local.size + remote.size
+        outcome.bytes_moved += local.size + (remote.size if remote else 0)
         outcome.bases.append(base)
         outcome.note = f"both changed: your version is kept as '{copy_path}'"
         if kept is not None:
@@ -336,7 +356,9 @@ _PHASE = {
 def _phase(action: Action) -> int:
     """A conflict with a deleted remote (a file/folder swap) only moves the local file aside:
     it clears the way like a delete, before the downloads."""
-    if action.kind is ActionKind.CONFLICT and action.remote and action.remote.is_delete_marker:
+    if action.kind is ActionKind.CONFLICT and (
+        action.remote is None or action.remote.is_delete_marker
+    ):
         return 1
     return _PHASE[action.kind]
 
