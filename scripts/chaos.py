@@ -326,6 +326,29 @@ class Chaos(Workload):
 
     # -- verdict ---------------------------------------------------------------------------
 
+    def identical_conflict_copies(self) -> list[str]:
+        """Conflict copies whose content equals the version they conflicted with (named by
+        their `clouddrive-conflict-of` metadata): the same content must be adopted, never
+        kept twice. (Comparing with the file's *current* content would flag a copy made
+        from an empty file whenever someone later writes an empty file there again.)"""
+        found = []
+        for path in tree(self.roots[USERS[0]]):
+            if original_of(path) is None:
+                continue
+            try:
+                head = self.s3.head_object(Bucket=BUCKET, Key=f"{PREFIX}/{path}")
+            except Exception:  # not on S3 (the drives did not converge: reported apart)
+                continue
+            source = head.get("Metadata", {}).get("clouddrive-conflict-of", "")
+            key, _, version = source.partition("?versionId=")
+            if not key or not version:
+                continue  # made when the other side had no version (a swap)
+            mine = self.s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{path}")["Body"].read()
+            theirs = self.s3.get_object(Bucket=BUCKET, Key=key, VersionId=version)["Body"].read()
+            if mine == theirs:
+                found.append(f"{path} (equal to {key} at {version[:12]})")
+        return found
+
     def check(self) -> None:
         final = tree(next(iter(self.roots.values())))
         self.report.files = len(final)
@@ -349,11 +372,7 @@ class Chaos(Workload):
                 self.report.lost.append(f"{where} ({sha[:12]}{how})")
         with Drive.open(self.roots[USERS[0]], retry=QUICK_RETRY) as drive:
             self.report.anonymous = [f.path for f in drive.deleted() if f.deleted_by == UNKNOWN]
-        for root in self.roots.values():
-            files = tree(root)
-            self.report.duplicates += [
-                f"{root.name}:{p}" for p, c in files.items() if files.get(original_of(p) or "") == c
-            ]
+        self.report.duplicates += self.identical_conflict_copies()
         allowed = {"drives", "canary", "outside-watch", "server"}
         for entry in self.work.iterdir():
             if entry.name not in allowed:
