@@ -344,8 +344,11 @@ class Chaos(Workload):
             if not key or not version:
                 continue  # made when the other side had no version (a swap)
             mine = self.s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{path}")["Body"].read()
-            theirs = self.s3.get_object(Bucket=BUCKET, Key=key, VersionId=version)["Body"].read()
-            if mine == theirs:
+            try:
+                theirs = self.s3.get_object(Bucket=BUCKET, Key=key, VersionId=version)
+            except Exception:  # that version was hard-deleted by the outsider: nothing to compare
+                continue
+            if mine == theirs["Body"].read():
                 found.append(f"{path} (equal to {key} at {version[:12]})")
         return found
 
