@@ -12,24 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from clouddrive.testing.faults import CRASH_ENV
 from tests.drivekit import Shared, conflict_copies, sync, tree, write
+from tests.runkit import cli
 
 KILLED = -signal.SIGKILL
-
-
-def cli(root: Path, *args: str, crash: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.pop(CRASH_ENV, None)
-    if crash:
-        env[CRASH_ENV] = crash
-    return subprocess.run(
-        [sys.executable, "-m", "clouddrive", "--root", str(root), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture

@@ -148,6 +148,18 @@ class Listing(RemoteBase):
             if item.get("IsLatest"):
                 yield item["Key"], item, item["IsDeleteMarker"]
 
+    def _user_path(self, key: str, list_prefix: str, skipped: list[Skipped]) -> str | None:
+        """The drive path of a listed key, or None: clouddrive's own objects are left out
+        silently, a key with no safe local path is left out with its reason in `skipped`."""
+        try:
+            path = key_to_path(key, self.prefix)
+        except UnsafeKey as exc:
+            top = key[len(list_prefix) :].split("/", 1)[0]
+            if not is_internal(top):
+                skipped.append(Skipped(key[len(list_prefix) :] or key, exc.reason))
+            return None
+        return None if is_internal(path) else path
+
     def _entry(self, path: str, key: str, item: dict[str, Any], marker: bool) -> RemoteEntry:
         return RemoteEntry(
             path=path,
@@ -191,14 +203,8 @@ class Listing(RemoteBase):
             size = int(item.get("Size", 0))
             if key.endswith("/") and size == 0:
                 continue  # a "folder" placeholder made by a console
-            try:
-                path = key_to_path(key, self.prefix)
-            except UnsafeKey as exc:
-                top = key[len(list_prefix) :].split("/", 1)[0]
-                if not is_internal(top):
-                    skipped.append(Skipped(key[len(list_prefix) :] or key, exc.reason))
-                continue
-            if is_internal(path):
+            path = self._user_path(key, list_prefix, skipped)
+            if path is None:
                 continue
             current.add(path)
             b = base.get(path)
@@ -243,16 +249,9 @@ class Listing(RemoteBase):
                 for key, item, marker in self._latest_in(page):
                     if key.endswith("/") and (marker or int(item.get("Size", 0)) == 0):
                         continue  # a "folder" placeholder made by a console
-                    try:
-                        path = key_to_path(key, self.prefix)
-                    except UnsafeKey as exc:
-                        top = key[len(list_prefix) :].split("/", 1)[0]
-                        if not is_internal(top):
-                            skipped.append(Skipped(key[len(list_prefix) :] or key, exc.reason))
-                        continue
-                    if is_internal(path):
-                        continue
-                    entries[path] = self._entry(path, key, item, marker)
+                    path = self._user_path(key, list_prefix, skipped)
+                    if path is not None:
+                        entries[path] = self._entry(path, key, item, marker)
             if current is not None:
                 self._fill_gaps(entries, current.result())
         finally:
