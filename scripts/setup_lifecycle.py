@@ -13,7 +13,7 @@ stay untouched. Running it again changes nothing and says so; `--dry-run` prints
 JSON it would apply; `--remove` takes out only clouddrive's own rules. It offers to enable
 versioning if it is off; versioning someone suspended only with --reenable-versioning. The
 same as `clouddrive lifecycle apply`: this file is a thin shell
-over `clouddrive.cli.health.setup_lifecycle_main`.
+over `clouddrive.cli.setup_script.setup_lifecycle_main`.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ import sys
 from pathlib import Path
 
 try:
-    from clouddrive.cli.health import setup_lifecycle_main
+    from clouddrive.cli.setup_script import setup_lifecycle_main
 except ImportError:  # run from a clone without installing: use the clone's package
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from clouddrive.cli.health import setup_lifecycle_main
+    from clouddrive.cli.setup_script import setup_lifecycle_main
 
 if __name__ == "__main__":
     sys.exit(setup_lifecycle_main())

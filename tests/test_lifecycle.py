@@ -28,8 +28,8 @@ from clouddrive.admin.rules import (
     rule_id,
     to_json,
 )
-from clouddrive.cli.health import setup_lifecycle_main
 from clouddrive.cli.main import main
+from clouddrive.cli.setup_script import setup_lifecycle_main
 from clouddrive.ledger import connect
 from tests.authkit import READER, AuthServer, run_auth_seaweedfs
 from tests.drivekit import Shared

@@ -9,11 +9,7 @@ refused, or a doctor check that sync depends on failed, 2 a remote failure.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
-import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from rich.markup import escape
 
@@ -30,12 +26,12 @@ from clouddrive.admin.merge import LifecycleChange
 from clouddrive.admin.overlaps import summarize
 from clouddrive.admin.policy import owner_policy, user_policy
 from clouddrive.admin.rules import LifecycleSettings, is_own, missing_elements, to_json
-from clouddrive.cli.common import Parser, err, error_json, make_asker, open_drive, out, print_json
+from clouddrive.cli.common import err, error_json, make_asker, open_drive, out, print_json
 from clouddrive.cli.doctor import register_doctor
 from clouddrive.core.paths import normalize_prefix
 from clouddrive.ledger import S3Remote
 
-__all__ = ["register", "setup_lifecycle_main"]
+__all__ = ["apply_flags", "cmd_lifecycle_apply", "register", "target_flags"]
 
 _DEFAULTS = LifecycleSettings()
 _TARGET_FLAGS = ("prefix", "endpoint_url", "profile", "region")
@@ -44,7 +40,7 @@ _TARGET_FLAGS = ("prefix", "endpoint_url", "profile", "region")
 # -- flags ------------------------------------------------------------------------------------
 
 
-def _target_flags(p: argparse.ArgumentParser) -> None:
+def target_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("bucket (default: the drive's)")
     g.add_argument("--bucket", help="the bucket (default: the drive's, from --root or here)")
     g.add_argument("--prefix", help="the drive's key prefix in the bucket (with --bucket)")
@@ -53,7 +49,7 @@ def _target_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--region", help="AWS region (with --bucket)")
 
 
-def _apply_flags(p: argparse.ArgumentParser) -> None:
+def apply_flags(p: argparse.ArgumentParser) -> None:
     d = _DEFAULTS
     p.add_argument(
         "--noncurrent-days",
@@ -356,7 +352,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     actions = p.add_subparsers(dest="lifecycle_action", metavar="ACTION", required=True)
 
     show = actions.add_parser("show", help="the rules that apply to the prefix, and their meaning")
-    _target_flags(show)
+    target_flags(show)
     show.add_argument("--json", action="store_true", help="print one JSON document")
     show.set_defaults(func=cmd_lifecycle_show)
 
@@ -365,60 +361,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="put clouddrive's rules into the bucket's lifecycle configuration (merging)",
         description="The same as scripts/setup_lifecycle.py.",
     )
-    _target_flags(apply)
-    _apply_flags(apply)
+    target_flags(apply)
+    apply_flags(apply)
     apply.set_defaults(func=cmd_lifecycle_apply)
 
     policy = actions.add_parser(
         "policy", help="print a least-privilege IAM policy for the drive's users (or its owner)"
     )
-    _target_flags(policy)
+    target_flags(policy)
     policy.add_argument(
         "--owner", action="store_true", help="the policy the owner needs for the setup script"
     )
     policy.set_defaults(func=cmd_lifecycle_policy)
 
     register_doctor(sub)
-
-
-def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
-    """Run a command the way `clouddrive` does: one line per error, its exit code."""
-    try:
-        return func(args)
-    except errors.CloudDriveError as exc:
-        print(f"setup_lifecycle: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("setup_lifecycle: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        if os.environ.get("CLOUDDRIVE_DEBUG"):
-            raise
-        print(f"setup_lifecycle: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return errors.EXIT_FAILURE
-
-
-def setup_lifecycle_main(argv: Sequence[str] | None = None) -> int:
-    """`scripts/setup_lifecycle.py`: `clouddrive lifecycle apply` for the bucket's owner."""
-    parser = Parser(
-        prog="setup_lifecycle.py",
-        description="Apply clouddrive's lifecycle rules for one prefix of a versioned bucket: "
-        "keep N old versions, remove old versions after D days, clean expired delete markers, "
-        "abort stale multipart uploads, expire old run records. Merges with the bucket's other "
-        "rules (kept untouched), idempotent; --remove takes out only clouddrive's rules.",
-    )
-    parser.add_argument("--root", type=Path, help="read bucket and prefix from this drive")
-    _target_flags(parser)
-    _apply_flags(parser)
-
-    def run(args: argparse.Namespace) -> int:
-        if args.root is not None and args.bucket:
-            parser.error("give --bucket or --root, not both")
-        return cmd_lifecycle_apply(args)
-
-    try:
-        args = parser.parse_args(argv)
-    except errors.CloudDriveError as exc:
-        print(f"setup_lifecycle: {exc}", file=sys.stderr)
-        return exc.exit_code
-    return _guarded(run, args)

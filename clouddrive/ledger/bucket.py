@@ -14,7 +14,7 @@ from typing import Any
 import botocore.exceptions as bexc
 
 from clouddrive import errors
-from clouddrive.core.paths import INTERNAL_DIR
+from clouddrive.core.paths import INTERNAL_DIR, internal_owner, path_to_key
 from clouddrive.ledger.calls import error_code, translate
 from clouddrive.ledger.listing import Listing
 
@@ -190,3 +190,19 @@ class Bucket(Listing):
                 server = parsedate_to_datetime(str(raw)).astimezone(UTC)
         local = datetime.fromtimestamp((before + after) / 2, UTC)
         return ServerClock(server=server, local=local, round_trip=after - before)
+
+    def other_drives(self) -> list[str]:
+        """Prefixes of other drives that overlap this one (for `init`): a `.clouddrive/`
+        folder at any prefix above this one, or anywhere below it but its own."""
+        found: list[str] = []
+        parts = self.prefix.split("/") if self.prefix else []
+        for i in range(len(parts)):
+            above = "/".join(parts[:i])
+            if next(iter(self._object_keys(path_to_key(f"{INTERNAL_DIR}/", above))), None):
+                found.append(above)
+        base = len(self.prefix) + 1 if self.prefix else 0
+        for key in self._object_keys(self.key("")):
+            owner = internal_owner(key[base:])
+            if owner and self.key(owner) not in found:
+                found.append(self.key(owner))
+        return found

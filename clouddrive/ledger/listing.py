@@ -18,14 +18,7 @@ from typing import Any
 
 from clouddrive import errors
 from clouddrive.core.models import BaseEntry, RemoteEntry, Skipped
-from clouddrive.core.paths import (
-    INTERNAL_DIR,
-    UnsafeKey,
-    internal_owner,
-    is_internal,
-    key_to_path,
-    path_to_key,
-)
+from clouddrive.core.paths import UnsafeKey, is_internal, key_to_path
 from clouddrive.core.timeline import Entry, KeyHistory, order
 from clouddrive.ledger.base import RemoteBase, etag_of
 from clouddrive.ledger.pages import PAGE_FIELD, Page, raw_listing
@@ -393,22 +386,6 @@ class Listing(RemoteBase):
                 key, items = page_key, groups[page_key]
         if key is not None and (done := finish(key, items)) is not None:
             yield done
-
-    def other_drives(self) -> list[str]:
-        """Prefixes of other drives that overlap this one (for `init`): a `.clouddrive/`
-        folder at any prefix above this one, or anywhere below it but its own."""
-        found: list[str] = []
-        parts = self.prefix.split("/") if self.prefix else []
-        for i in range(len(parts)):
-            above = "/".join(parts[:i])
-            if next(iter(self._object_keys(path_to_key(f"{INTERNAL_DIR}/", above))), None):
-                found.append(above)
-        base = len(self.prefix) + 1 if self.prefix else 0
-        for key in self._object_keys(self.key("")):
-            owner = internal_owner(key[base:])
-            if owner and self.key(owner) not in found:
-                found.append(self.key(owner))
-        return found
 
     def list_objects(self, relprefix: str, *, start_after: str | None = None) -> list[str]:
         """The current keys under `PREFIX/relprefix` (relative to the prefix, in key order);
