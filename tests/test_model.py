@@ -277,8 +277,9 @@ class SharedDrives(HostileWorld, RuleBasedStateMachine):
     def bases_match_local_files_and_s3_versions(self) -> None:
         self.versions = self.book.refresh()
         for d, drive in enumerate(self.drives):
+            hit = {p for p, _ in self.exempt[d]}  # keys hard-deleted since this drive's sync
             for path, b in drive.state.load().items():
-                if (path, b.version_id) in self.exempt[d]:
+                if (path, b.version_id) in self.exempt[d] or path in hit:
                     continue
                 on_s3 = self.versions.get((path, b.version_id))
                 if on_s3 is None and path not in self.touched[d]:
