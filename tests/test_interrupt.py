@@ -25,6 +25,8 @@ from clouddrive.sync.executor import Outcome
 from tests.drivekit import FAST_RETRY, Shared, sync, tree, write
 from tests.servers import create_bucket, run_seaweedfs
 
+pytestmark = pytest.mark.slow  # real servers, some paused and resumed
+
 MiB = 1024 * 1024
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 from textual.widgets._footer import FooterKey
@@ -277,6 +278,7 @@ class _BusySync(FakeDrive):
         return report
 
 
+@pytest.mark.slow  # a 10,000-file sync, measured (printed, not asserted)
 def test_latency_during_a_sync_of_10000_files_and_filtering(capsys) -> None:
     """Item 11: how long a key takes to answer while a 10,000-file sync runs, and a filter
     keystroke on 4,500 deleted files. Printed; a CI machine's wall time proves nothing."""
