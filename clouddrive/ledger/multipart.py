@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,15 +103,8 @@ class Multipart(RemoteBase):
         if_match: str | None,
     ) -> PutResult:
         what = f"uploading {path}"
-        created = self._call(
-            what,
-            lambda: self.client.create_multipart_upload(
-                Bucket=self.bucket, Key=key, Metadata=metadata
-            ),
-        )
-        upload_id = created["UploadId"]
-        try:
-            self._remember(key, upload_id)
+
+        def send(upload_id: str) -> list[dict[str, Any]]:
             parts = []
             with source.open("rb") as fh:
                 number = 0
@@ -133,23 +127,9 @@ class Multipart(RemoteBase):
                     parts.append({"PartNumber": number, "ETag": part["ETag"]})
                     offset += len(chunk)
                     crash_point("mid-multipart")
-            resp: Any = self._call(
-                what,
-                lambda: self.client.complete_multipart_upload(
-                    Bucket=self.bucket,
-                    Key=key,
-                    UploadId=upload_id,
-                    MultipartUpload={"Parts": parts},  # type: ignore[typeddict-item]
-                    **self._conditions(if_match),  # type: ignore[arg-type]
-                ),
-            )
-        except BaseException:
-            with contextlib.suppress(Exception):  # the original failure is what matters
-                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
-                self._forget(upload_id)
-            raise
-        self._forget(upload_id)
-        return PutResult(str(resp.get("VersionId") or "null"), etag_of(resp.get("ETag")))
+            return parts
+
+        return self._in_parts(what, key, metadata, self._conditions(if_match), send)
 
     def _copy_multipart(
         self,
@@ -163,16 +143,9 @@ class Multipart(RemoteBase):
         journalled like an upload so that a killed restore's parts are aborted too."""
         what = f"restoring {path}"
         key = source["Key"]
-        created = self._call(
-            what,
-            lambda: self.client.create_multipart_upload(
-                Bucket=self.bucket, Key=key, Metadata=metadata
-            ),
-        )
-        upload_id = created["UploadId"]
-        self._remember(key, upload_id)
         chunk = max(self.part_size, 5 << 20, -(-size // 10_000))
-        try:
+
+        def send(upload_id: str) -> list[dict[str, Any]]:
             parts = []
             for number, start in enumerate(range(0, max(size, 1), chunk), start=1):
                 last = min(start + chunk, size) - 1
@@ -189,7 +162,32 @@ class Multipart(RemoteBase):
                     ),
                 )
                 parts.append({"PartNumber": number, "ETag": part["CopyPartResult"]["ETag"]})
-            resp = self._call(
+            return parts
+
+        return self._in_parts(what, key, metadata, conditions, send)
+
+    def _in_parts(
+        self,
+        what: str,
+        key: str,
+        metadata: dict[str, str],
+        conditions: dict[str, Any],
+        send: Callable[[str], list[dict[str, Any]]],
+    ) -> PutResult:
+        """One multipart upload's life: create it, journal its id, `send` the parts, complete
+        it under `conditions`. On any failure it is aborted, and its journal entry dropped
+        only if the abort went through (else the next run aborts it)."""
+        created = self._call(
+            what,
+            lambda: self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, Metadata=metadata
+            ),
+        )
+        upload_id = created["UploadId"]
+        try:
+            self._remember(key, upload_id)
+            parts = send(upload_id)
+            resp: Any = self._call(
                 what,
                 lambda: self.client.complete_multipart_upload(
                     Bucket=self.bucket,
@@ -202,7 +200,7 @@ class Multipart(RemoteBase):
         except BaseException:
             with contextlib.suppress(Exception):  # the original failure is what matters
                 self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
-            self._forget(upload_id)
+                self._forget(upload_id)
             raise
         self._forget(upload_id)
         return PutResult(str(resp.get("VersionId") or "null"), etag_of(resp.get("ETag")))
