@@ -147,6 +147,11 @@ class LocalPermissionDenied(LocalError):
     """A local file or folder cannot be written or read (permissions, a read-only mount)."""
 
 
+class SourceChanged(LocalError):
+    """A file being uploaded changed while it was read: what was sent is not what was
+    planned, so the upload was abandoned (nothing landed); the next run sees the edit."""
+
+
 class SyncIncomplete(CloudDriveError):
     """The run finished, but some files failed and were skipped (the log names them)."""
 

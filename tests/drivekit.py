@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 
 from clouddrive.drive import Drive
-from clouddrive.ledger import RetryPolicy
+from clouddrive.ledger import CRT_BEFORE_CALL, RetryPolicy, S3Remote
 from clouddrive.local.config import DriveConfig
 from clouddrive.local.scanner import FsTraits
 from clouddrive.sync.report import SyncReport
@@ -136,3 +136,17 @@ def sha(data: bytes) -> str:
 
 def conflict_copies(files: dict[str, bytes]) -> dict[str, bytes]:
     return {p: c for p, c in files.items() if "(conflict " in p}
+
+
+def count_requests(remote: S3Remote, operation: str) -> dict[str, int]:
+    """Count `operation` requests (`GetObject`, ...) from now on, whichever client carries
+    them: botocore's (`before-send`) or the CRT's (`CRT_BEFORE_CALL`)."""
+    calls = {"n": 0}
+
+    def hook(**_: Any) -> None:
+        calls["n"] += 1
+
+    events = remote.client.meta.events
+    events.register(f"before-send.s3.{operation}", hook)
+    events.register(f"{CRT_BEFORE_CALL}.{operation}", hook)
+    return calls

@@ -69,21 +69,52 @@ class TestCreateEditDelete:
 
 
 class TestLargeFiles:
-    def test_snapshot_and_multipart_uploads_arrive_intact(self, two, shared) -> None:
-        """Files past the in-memory limit go up from a snapshot, in parts past the threshold."""
+    def test_large_files_go_up_in_parts_from_the_file_itself(self, two, shared) -> None:
+        """Files past the in-memory limit go up in parts read straight from the file (no
+        snapshot copy), and arrive whole with their sha256."""
         a, b = two
-        a.remote.multipart_threshold = 10 * 1024 * 1024
         a.remote.part_size = 5 * 1024 * 1024
-        mid = os.urandom(9 * 1024 * 1024)  # snapshot, single PUT
-        big = os.urandom(12 * 1024 * 1024 + 7)  # snapshot, three parts
+        mid = os.urandom(9 * 1024 * 1024)  # two parts
+        big = os.urandom(12 * 1024 * 1024 + 7)  # three parts
         write(a.root, "mid.bin", mid)
         write(a.root, "big.bin", big)
         sync(a)
         sync(b)
         assert tree(b.root) == {"mid.bin": mid, "big.bin": big}
-        assert not list((a.root / ".clouddrive" / "tmp").iterdir())  # snapshots cleaned up
+        assert not list((a.root / ".clouddrive" / "tmp").iterdir())  # nothing copied aside
         head = shared.client().head_object(Bucket=shared.bucket, Key="team/big.bin")
         assert head["Metadata"]["clouddrive-sha256"] == sha(big)
+        assert head["ETag"].strip('"').endswith("-3")
+
+    def test_a_file_edited_mid_upload_never_lands(self, two, shared, monkeypatch) -> None:
+        """An edit between two parts: the bytes sent are not the planned ones, so the upload
+        is aborted before it completes: nothing lands, no multipart upload is left open, and
+        the next run uploads the edit."""
+        a, b = two
+        a.remote.part_size = 5 * 1024 * 1024
+        first, edited = os.urandom(11 * 1024 * 1024), os.urandom(11 * 1024 * 1024)
+        write(a.root, "doc.bin", first)
+        real = a.remote.client.upload_part
+        calls = {"n": 0}
+
+        def upload_part(**kwargs):  # type: ignore[no-untyped-def]
+            calls["n"] += 1
+            if calls["n"] == 1:  # the user saves again while part 1 is on its way
+                with open(a.root / "doc.bin", "r+b") as fh:
+                    fh.write(edited)
+            return real(**kwargs)
+
+        monkeypatch.setattr(a.remote.client, "upload_part", upload_part)
+        report = a.sync()
+        assert [o.action.path for o in report.failed] == ["doc.bin"]
+        assert "changed" in (report.failed[0].error or "")
+        assert shared.versions("doc.bin") == []
+        uploads = shared.client().list_multipart_uploads(Bucket=shared.bucket)
+        assert not uploads.get("Uploads")
+        monkeypatch.undo()
+        sync(a)
+        sync(b)
+        assert tree(b.root) == {"doc.bin": edited}
 
 
 class TestConflicts:

@@ -18,7 +18,7 @@ from botocore.awsrequest import AWSResponse
 
 from clouddrive.core.models import ActionKind
 from clouddrive.ledger import S3Remote, multipart_etag
-from tests.drivekit import Shared, conflict_copies, tree, write
+from tests.drivekit import Shared, conflict_copies, count_requests, tree, write
 from tests.test_retry import _Raw
 
 PART = 5 * 1024 * 1024
@@ -39,13 +39,7 @@ def upload_like_aws_cli(shared: Shared, path: str, data: bytes, tmp_path: Path) 
 
 
 def count(remote: S3Remote, operation: str) -> dict[str, int]:
-    calls = {"n": 0}
-
-    def hook(**_: Any) -> None:
-        calls["n"] += 1
-
-    remote.client.meta.events.register(f"before-send.s3.{operation}", hook)
-    return calls
+    return count_requests(remote, operation)
 
 
 def test_the_etag_is_recomputed_locally(shared: Shared, tmp_path: Path) -> None:

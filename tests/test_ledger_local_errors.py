@@ -19,7 +19,7 @@ from botocore.awsrequest import AWSResponse
 from clouddrive import errors
 from clouddrive.core.models import ActionKind
 from clouddrive.ledger import RetryPolicy, S3Remote, connect, objects
-from tests.drivekit import Shared, tree, write
+from tests.drivekit import Shared, count_requests, tree, write
 from tests.test_retry import Faults, _Raw
 
 #: retries fast but many: a local failure that were retried would show up as several calls
@@ -35,13 +35,7 @@ def remote(seaweedfs, bucket) -> S3Remote:  # type: ignore[no-untyped-def]
 
 
 def count_gets(remote: S3Remote) -> dict[str, int]:
-    calls = {"n": 0}
-
-    def hook(**_: Any) -> None:
-        calls["n"] += 1
-
-    remote.client.meta.events.register("before-send.s3.GetObject", hook)
-    return calls
+    return count_requests(remote, "GetObject")
 
 
 def fail_second_write(monkeypatch: pytest.MonkeyPatch, code: int) -> None:

@@ -155,6 +155,8 @@ class ActiveRun:
         written = self._write(INTERRUPTED if interrupted else FINISHED)
         if written is not None:
             self.runs.journal_end(self.run_id)
+        elif self.runs.journal is not None:
+            self.runs.journal.close(self.run_id)  # kept on disk, but no longer held open
         return written
 
     def __enter__(self) -> ActiveRun:

@@ -18,6 +18,8 @@ from clouddrive.ledger.calls import RetryPolicy, call
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from clouddrive.ledger.crt import CrtTransfers
+
 __all__ = [
     "META_CONFLICT_OF",
     "META_MTIME",
@@ -73,6 +75,11 @@ class RemoteBase:
         #: where open multipart uploads are remembered (None: nowhere), so that a killed
         #: run's upload is aborted by the next one (see `multipart.py`)
         self.upload_journal: Path | None = None
+        #: small GETs and PUTs through the AWS Common Runtime (None: all through botocore;
+        #: see `crt.py` for when and why)
+        self.crt: CrtTransfers | None = None
+        #: objects up to this size go through `crt` when it is set; larger ones stream
+        self.crt_limit = 8 * 1024 * 1024
         self._conditional_delete = True
         self._lock = threading.Lock()
 

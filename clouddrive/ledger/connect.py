@@ -13,6 +13,7 @@ import botocore.session
 from botocore.config import Config
 
 from clouddrive.ledger.calls import RetryPolicy, translate
+from clouddrive.ledger.crt import crt_transfers
 from clouddrive.ledger.pages import timestamp
 from clouddrive.ledger.remote import S3Remote
 
@@ -81,7 +82,8 @@ def connect(
             session.set_credentials(*keys)
         if region:
             session.set_config_variable("region", region)
-        if session.get_credentials() is None:
+        credentials = session.get_credentials()
+        if credentials is None:
             raise bexc.NoCredentialsError()
         config = Config(
             max_pool_connections=max_connections,
@@ -94,13 +96,20 @@ def connect(
             read_timeout=60,
             s3={"addressing_style": "path"} if endpoint_url else None,
         )
+        region_name = region or session.get_config_variable("region") or "us-east-1"
         client = session.create_client(
-            "s3",
-            endpoint_url=endpoint_url,
-            config=config,
-            region_name=region or session.get_config_variable("region") or "us-east-1",
+            "s3", endpoint_url=endpoint_url, config=config, region_name=region_name
         )
+
+        def current_keys() -> tuple[str, str, str | None]:
+            # botocore's own credentials object: refreshed (SSO, roles) as botocore would
+            frozen = credentials.get_frozen_credentials()
+            return str(frozen.access_key), str(frozen.secret_key), frozen.token
+
+        crt = crt_transfers(endpoint_url, region_name, current_keys)
     except Exception as exc:
         translated = translate(exc, bucket=bucket, what="connecting to S3")
         raise translated from exc
-    return S3Remote(cast("S3Client", client), bucket, prefix, retry=retry)
+    remote = S3Remote(cast("S3Client", client), bucket, prefix, retry=retry)
+    remote.crt = crt
+    return remote

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import itertools
 import json
 import os
 from collections.abc import Callable
@@ -100,19 +101,30 @@ class Multipart(RemoteBase):
         source: Path,
         size: int,
         metadata: dict[str, str],
-        if_match: str | None,
+        conditions: dict[str, str],
+        expected_sha256: str | None = None,
     ) -> PutResult:
+        """Send `source` in parts, read once and in order, on the calling thread (a stopped
+        run's gate then stops it at its next part).
+
+        With `expected_sha256` the file itself is sent (no snapshot copy): the parts are
+        hashed as they are read, and if the bytes are not the planned ones (the file changed
+        meanwhile) the upload is aborted before it completes, so nothing lands, and
+        `SourceChanged` is raised. Memory: one part.
+        """
         what = f"uploading {path}"
 
         def send(upload_id: str) -> list[dict[str, Any]]:
-            parts = []
+            digest = hashlib.sha256()
+            sent = 0
+            parts: list[dict[str, Any]] = []
             with source.open("rb") as fh:
-                number = 0
-                offset = 0
-                while offset < size:
-                    number += 1
-                    fh.seek(offset)
+                for number in itertools.count(1):
                     chunk = fh.read(self.part_size)
+                    if not chunk and number > 1:
+                        break
+                    digest.update(chunk)
+                    sent += len(chunk)
                     part = self._call(
                         f"{what} (part {number})",
                         functools.partial(
@@ -125,11 +137,14 @@ class Multipart(RemoteBase):
                         ),
                     )
                     parts.append({"PartNumber": number, "ETag": part["ETag"]})
-                    offset += len(chunk)
                     crash_point("mid-multipart")
+                    if not chunk:
+                        break
+            if sent != size or (expected_sha256 and digest.hexdigest() != expected_sha256):
+                raise errors.SourceChanged(f"{path} changed while it was uploaded")
             return parts
 
-        return self._in_parts(what, key, metadata, self._conditions(if_match), send)
+        return self._in_parts(what, key, metadata, conditions, send)
 
     def _copy_multipart(
         self,

@@ -169,10 +169,16 @@ class Executor(LocalSide):
             **(extra_meta or {}),
         }
         try:
-            result = self.remote.upload(path, body, metadata=metadata, if_match=if_match)
-        finally:
-            if isinstance(body, Path):
-                body.unlink(missing_ok=True)
+            result = self.remote.upload(
+                path,
+                body,
+                metadata=metadata,
+                if_match=if_match,
+                expect_sha256=sha256 if isinstance(body, Path) else None,
+                size=local.size,
+            )
+        except errors.SourceChanged as exc:
+            raise Changed(str(exc)) from exc
         crash_point("after-upload")
         transfer = Transfer("upload", path, result.version_id, parent)
         changed = not stat_matches(target, local.size, local.mtime_ns)

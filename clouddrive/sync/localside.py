@@ -20,8 +20,8 @@ from clouddrive.local.scanner import stat_matches
 __all__ = ["IN_MEMORY_LIMIT", "Changed", "LocalSide", "clean_tmp"]
 
 #: Files up to this size are read into memory once, hashed and sent from that one copy;
-#: larger ones are first copied to a snapshot under .clouddrive/tmp, so what goes up is
-#: exactly what the metadata's hash says even if the file changes meanwhile.
+#: larger ones go up in parts straight from the file, hashed as they are read, and the
+#: upload is aborted unless they are exactly what the metadata's hash says.
 IN_MEMORY_LIMIT = 8 * 1024 * 1024
 
 
@@ -71,23 +71,16 @@ class LocalSide:
         return BaseEntry(path, st.st_size, st.st_mtime_ns, sha256, version_id, etag)
 
     def _snapshot(self, source: Path, expected_sha: str) -> bytes | Path:
-        """The file's exact bytes (or a snapshot copy of them), proven to hash as planned."""
+        """A small file's exact bytes, proven to hash as planned; a larger file is sent from
+        where it is (the ledger hashes its parts as they go and aborts the upload if they
+        are not the planned bytes), so it is read once, not copied first."""
         size = source.stat().st_size
         if size <= IN_MEMORY_LIMIT:
             data = source.read_bytes()
             if hashlib.sha256(data).hexdigest() != expected_sha:
                 raise Changed("content differs from the scan")
             return data
-        snap = self._tmp_file(".snapshot")
-        digest = hashlib.sha256()
-        with source.open("rb") as src, snap.open("wb") as dst:
-            for chunk in iter(lambda: src.read(1024 * 1024), b""):
-                digest.update(chunk)
-                dst.write(chunk)
-        if digest.hexdigest() != expected_sha:
-            snap.unlink(missing_ok=True)
-            raise Changed("content differs from the scan")
-        return snap
+        return source
 
     def _keep_aside(self, path: str, target: Path) -> str | None:
         """A local edit raced a download: keep it as a visibly named copy (next run uploads);

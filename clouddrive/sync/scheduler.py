@@ -16,8 +16,9 @@ after it. Four pieces make that true:
 - worker threads are daemon threads, so a process that is exiting never waits for a request
   that will not come back.
 
-The gate is a botocore event hook reached through the client's own event system: nothing
-here imports boto3 or botocore (layers), and the ledger needs no change.
+The gate is a botocore event hook reached through the client's own event system (the
+ledger announces the transfers it sends through the CRT there too): nothing here imports
+boto3 or botocore.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 from clouddrive import errors
+from clouddrive.ledger import CRT_BEFORE_CALL
 
 __all__ = ["STOP_GRACE", "Batch", "Stopped", "install_gate", "landing", "run_batch"]
 
@@ -113,6 +115,8 @@ def install_gate(remote: object) -> None:
     if events is None:
         return
     events.register("before-call.s3", _gate, unique_id="clouddrive-stop-gate")
+    # transfers the CRT carries announce themselves on the same event system
+    events.register(CRT_BEFORE_CALL, _gate, unique_id="clouddrive-stop-gate-crt")
 
 
 def run_batch(

@@ -1,0 +1,188 @@
+"""Small transfers through the AWS Common Runtime (`ledger/crt.py`), on real servers.
+
+The CRT carries the GETs and PUTs of small objects whenever the drive has an explicit
+endpoint. These tests prove that it does, that it behaves exactly like botocore where the
+ledger depends on it (versions, metadata, conditions, odd keys), and that its failures
+reach `calls` as the same errors, retried or not in the same way, through a fault proxy
+that breaks real HTTP exchanges.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from clouddrive import errors
+from clouddrive.core.models import RemoteEntry
+from clouddrive.ledger import META_SHA256, RetryPolicy, S3Remote, connect
+from clouddrive.ledger.crt import TRANSFER_ENV
+from clouddrive.sync.scheduler import Batch, Stopped, install_gate, worker_context
+from clouddrive.testing.faultproxy import Fault, FaultProxy, Rule
+from tests.drivekit import count_requests
+
+FAST = RetryPolicy(attempts=3, initial=0.01, maximum=0.05)
+
+ODD_NAMES = ["a b.txt", "plus+sign.txt", "pct%20.txt", "q?mark#hash.txt", "ünï/cødé €.txt"]
+
+
+def meta(content: bytes, **extra: str) -> dict[str, str]:
+    return {META_SHA256: hashlib.sha256(content).hexdigest(), **extra}
+
+
+def entry_of(remote: S3Remote, path: str) -> RemoteEntry:
+    found = remote.latest(path)
+    assert found is not None
+    return found
+
+
+@pytest.fixture
+def remote(s3_backend, make_bucket) -> S3Remote:  # type: ignore[no-untyped-def]
+    bucket = make_bucket(s3_backend)
+    r = connect(bucket, "drive", endpoint_url=s3_backend.endpoint_url, retry=FAST)
+    assert r.crt is not None, "an explicit endpoint sends small transfers through the CRT"
+    return r
+
+
+class TestSameAsBotocore:
+    def test_the_crt_carries_small_transfers(self, remote: S3Remote, tmp_path: Path) -> None:
+        """A small upload and download go through the CRT; botocore sends neither."""
+        botocore_calls = {"n": 0}
+
+        def seen(**_: object) -> None:
+            botocore_calls["n"] += 1
+
+        remote.client.meta.events.register("before-send.s3.PutObject", seen)
+        remote.client.meta.events.register("before-send.s3.GetObject", seen)
+        puts, gets = count_requests(remote, "PutObject"), count_requests(remote, "GetObject")
+        remote.upload("a.txt", b"hello", metadata=meta(b"hello"), if_match=None)
+        remote.download(entry_of(remote, "a.txt"), tmp_path / "a")
+        assert (puts["n"], gets["n"], botocore_calls["n"]) == (1, 1, 0)
+
+    @pytest.mark.parametrize("name", ODD_NAMES)
+    def test_odd_keys_round_trip(self, remote: S3Remote, tmp_path: Path, name: str) -> None:
+        """Spaces, '+', '%', '?', '#' and non-ASCII names are encoded (and signed) as botocore
+        does: the version listed is the one written, and its bytes come back."""
+        body = name.encode() * 3
+        put = remote.upload(
+            name, body, metadata=meta(body, **{"clouddrive-user": "t"}), if_match=None
+        )
+        listed = entry_of(remote, name)
+        assert (listed.version_id, listed.etag) == (put.version_id, put.etag)
+        got = remote.download(listed, tmp_path / "x")
+        assert (tmp_path / "x").read_bytes() == body
+        assert got.metadata["clouddrive-user"] == "t"
+
+    def test_an_old_version_comes_down(self, remote: S3Remote, tmp_path: Path) -> None:
+        first = remote.upload("v.txt", b"one", metadata=meta(b"one"), if_match=None)
+        remote.upload("v.txt", b"two", metadata=meta(b"two"), if_match=first.etag)
+        old = next(e for e in remote.versions("v.txt") if e.get("VersionId") == first.version_id)
+        entry = RemoteEntry(
+            "v.txt", remote.key("v.txt"), first.version_id, False, old["LastModified"],
+            first.etag, 3,
+        )  # fmt: skip
+        remote.download(entry, tmp_path / "v")
+        assert (tmp_path / "v").read_bytes() == b"one"
+
+    def test_an_empty_file(self, remote: S3Remote, tmp_path: Path) -> None:
+        remote.upload("empty", b"", metadata=meta(b""), if_match=None)
+        got = remote.download(entry_of(remote, "empty"), tmp_path / "e")
+        assert got.size == 0 and (tmp_path / "e").read_bytes() == b""
+
+    def test_conditions_hold(self, remote: S3Remote) -> None:
+        """If-None-Match on an existing key and If-Match on a stale ETag are lost races."""
+        put = remote.upload("c.txt", b"1", metadata=meta(b"1"), if_match=None)
+        with pytest.raises(errors.PreconditionFailed):
+            remote.upload("c.txt", b"2", metadata=meta(b"2"), if_match=None)
+        remote.upload("c.txt", b"3", metadata=meta(b"3"), if_match=put.etag)
+        with pytest.raises(errors.PreconditionFailed):
+            remote.upload("c.txt", b"4", metadata=meta(b"4"), if_match=put.etag)
+
+    def test_non_ascii_metadata_goes_by_botocore(self, remote: S3Remote) -> None:
+        """Header values only travel alike in both clients as ASCII: anything else is left
+        to botocore, which refuses it before sending (S3 metadata is ASCII)."""
+        crt_calls = count_requests(remote, "PutObject")
+        with pytest.raises(errors.RemoteError, match="ASCII"):
+            remote.upload("u.txt", b"u", metadata=meta(b"u", **{"clouddrive-user": "zoë"}),
+                          if_match=None)  # fmt: skip
+        assert crt_calls["n"] == 0 and remote.latest("u.txt") is None
+
+    def test_switched_off_by_the_environment(
+        self, s3_backend, make_bucket, monkeypatch: pytest.MonkeyPatch
+    ) -> None:  # type: ignore[no-untyped-def]
+        monkeypatch.setenv(TRANSFER_ENV, "botocore")
+        r = connect(make_bucket(s3_backend), "d", endpoint_url=s3_backend.endpoint_url)
+        assert r.crt is None
+
+
+@pytest.fixture
+def proxy(seaweedfs) -> Iterator[FaultProxy]:  # type: ignore[no-untyped-def]
+    with FaultProxy(seaweedfs.endpoint_url) as p:
+        yield p
+
+
+@pytest.fixture
+def via_proxy(proxy: FaultProxy, bucket: str) -> S3Remote:
+    r = connect(bucket, "drive", endpoint_url=proxy.endpoint_url, retry=FAST)
+    assert r.crt is not None
+    r.upload("a.txt", b"a" * 100, metadata=meta(b"a" * 100), if_match=None)
+    return r
+
+
+class TestFailures:
+    @pytest.mark.parametrize("fault", [Fault.SLOW_DOWN, Fault.INTERNAL, Fault.RESET_REQUEST])
+    @pytest.mark.parametrize("operation", ["GetObject", "PutObject"])
+    def test_transient_failures_are_retried(
+        self, proxy: FaultProxy, via_proxy: S3Remote, tmp_path: Path, fault: Fault, operation: str
+    ) -> None:
+        """Throttling, 5xx and dropped connections are retried by `calls` (the CRT itself
+        never retries) and the transfer completes."""
+        proxy.add(Rule(fault, operation=operation, times=2))
+        if operation == "GetObject":
+            got = via_proxy.download(entry_of(via_proxy, "a.txt"), tmp_path / "a")
+            assert got.size == 100
+        else:
+            via_proxy.upload("b.txt", b"b", metadata=meta(b"b"), if_match=None)
+        assert proxy.fired(fault) == 2
+
+    @pytest.mark.parametrize("fault", [Fault.TRUNCATE_BODY, Fault.RESET_MID_BODY])
+    def test_a_cut_body_is_retried_never_kept(
+        self, proxy: FaultProxy, via_proxy: S3Remote, tmp_path: Path, fault: Fault
+    ) -> None:
+        proxy.add(Rule(fault, operation="GetObject", times=1))
+        via_proxy.download(entry_of(via_proxy, "a.txt"), tmp_path / "a")
+        assert (tmp_path / "a").read_bytes() == b"a" * 100
+        assert proxy.fired(fault) == 1
+
+    def test_expired_credentials_are_not_retried(
+        self, proxy: FaultProxy, via_proxy: S3Remote, tmp_path: Path
+    ) -> None:
+        proxy.add(Rule(Fault.EXPIRED, operation="GetObject", times=None))
+        with pytest.raises(errors.CredentialsError, match="ExpiredToken"):
+            via_proxy.download(entry_of(via_proxy, "a.txt"), tmp_path / "a")
+        assert proxy.fired(Fault.EXPIRED) == 1
+
+    def test_a_lost_race_is_not_retried(self, proxy: FaultProxy, via_proxy: S3Remote) -> None:
+        with pytest.raises(errors.PreconditionFailed):
+            via_proxy.upload("a.txt", b"x", metadata=meta(b"x"), if_match=None)
+        assert proxy.requests and not proxy.fired()
+
+    def test_nothing_listening_is_unreachable(self, bucket: str, tmp_path: Path) -> None:
+        r = connect(bucket, "d", endpoint_url="http://127.0.0.1:9", retry=FAST)
+        with pytest.raises(errors.ServerUnreachable):
+            r.upload("a.txt", b"a", metadata=meta(b"a"), if_match=None)
+
+    def test_a_stopped_run_sends_nothing_more(self, proxy: FaultProxy, via_proxy: S3Remote) -> None:
+        """The stop gate sees CRT transfers as it sees botocore's: a worker of a stopped
+        run raises `Stopped` before its request leaves."""
+        install_gate(via_proxy)
+        cancel = threading.Event()
+        cancel.set()
+        sent = proxy.requests
+        with worker_context(Batch(cancel)), pytest.raises(Stopped):
+            via_proxy.upload("s.txt", b"s", metadata=meta(b"s"), if_match=None)
+        assert proxy.requests == sent  # refused before it left
+        assert via_proxy.latest("s.txt") is None
