@@ -50,8 +50,9 @@ class Drive(TimeTravelOps):
     are thread-safe, the state database serialises its own calls). Runs that change the drive
     (sync, pull, resolve, reset) take the drive's lock file, so a second one is refused with
     `LockHeld`, never interleaved. Every thread pool a run starts has at most `workers`
-    threads, and the S3 connection pool has `workers + 4` connections, so a pool never waits
-    for a connection while a listing or a look-up runs beside it.
+    threads (`SMALL_FILE_FACTOR` times as many for files up to 1 MiB), and the S3 connection
+    pool has 4 more connections than that, so a pool never waits for a connection while a
+    listing or a look-up runs beside it.
     """
 
     def __init__(

@@ -15,6 +15,7 @@ from clouddrive.embedded.access import DEFAULT_BUCKET, EMBEDDED_ACCESS_KEY, EMBE
 from clouddrive.embedded.registry import ensure_embedded, is_embedded_endpoint
 from clouddrive.ledger import RetryPolicy, S3Remote, connect
 from clouddrive.local.config import CONFIG_NAME, DriveConfig, internal_dir
+from clouddrive.sync.executor import SMALL_FILE_FACTOR
 
 __all__ = [
     "MARKER",
@@ -177,8 +178,9 @@ def check_bucket(
 
 
 def connect_remote(config: DriveConfig, retry: RetryPolicy | None = None) -> S3Remote:
-    """The drive's S3 ledger, with a connection pool sized to its workers (`workers + 4`:
-    a run's transfers plus a listing or look-ups beside them never wait for a connection)."""
+    """The drive's S3 ledger, with a connection pool sized to its workers (the most threads
+    a run moves files with, plus 4: a run's transfers plus a listing or look-ups beside them
+    never wait for a connection)."""
     endpoint, access, secret = config.endpoint_url, None, None
     # also a drive that names the embedded server's endpoint (made before drives were
     # marked embedded): it gets the local keys, and a stopped server restarts
@@ -193,7 +195,7 @@ def connect_remote(config: DriveConfig, retry: RetryPolicy | None = None) -> S3R
         region=config.region,
         access_key=access,
         secret_key=secret,
-        max_connections=config.workers + 4,
+        max_connections=config.workers * SMALL_FILE_FACTOR + 4,
         retry=retry,
     )
     remote.multipart_threshold = config.multipart_threshold_mib * 1024 * 1024
