@@ -441,3 +441,35 @@ class TestLocalRules:
             ("locked.txt", "unreadable: Permission denied")
         ]
         assert shared.latest() == {"locked.txt": b"x"}
+
+
+class TestNamesThatAreNotAscii:
+    def test_a_user_named_zoe(self, shared, tmp_path) -> None:
+        """A user name that is not ASCII goes into every version's metadata (encoded as S3
+        does it) and comes back as it was: the other drive's history names her."""
+        zoe = shared.drive(tmp_path / "zoe", "Zoë")
+        bob = shared.drive(tmp_path / "bob", "bob")
+        write(zoe.root, "notes.txt", "from zoë")
+        write(zoe.root, "big.bin", os.urandom(9 * 1024 * 1024))  # in parts, by botocore
+        sync(zoe)
+        sync(bob)
+        assert (bob.root / "notes.txt").read_text() == "from zoë"
+        assert [v.author for v in bob.history("notes.txt")] == ["Zoë"]
+        assert [v.author for v in bob.history("big.bin")] == ["Zoë"]
+
+    def test_a_conflict_copy_of_a_name_that_is_not_ascii(self, two, shared) -> None:
+        """The conflict copy's metadata names the version it conflicted with, by key: a
+        key that is not ASCII travels encoded too, and both drives keep both edits."""
+        a, b = two
+        write(a.root, "Übersicht/plan ü.md", "base")
+        converge(a, b)
+        write(a.root, "Übersicht/plan ü.md", "ann's edit")
+        write(b.root, "Übersicht/plan ü.md", "bob's edit!")
+        sync(a)
+        report = sync(b)
+        assert [o.action.kind for o in report.done] == [ActionKind.CONFLICT]
+        copies = conflict_copies(tree(b.root))
+        assert list(copies.values()) == [b"bob's edit!"]
+        copy = next(iter(copies))
+        head = b.remote.head_version(copy, b.remote.latest(copy).version_id)
+        assert head["Metadata"]["clouddrive-conflict-of"].startswith("team/Übersicht/plan ü.md?")

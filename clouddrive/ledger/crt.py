@@ -35,6 +35,8 @@ from urllib.parse import quote, urlsplit
 
 import botocore.exceptions as bexc
 
+from clouddrive.ledger.metadata import decode_value
+
 __all__ = ["CRT_BEFORE_CALL", "CrtResponse", "CrtTransfers", "crt_transfers"]
 
 #: `CLOUDDRIVE_TRANSFER=botocore` sends every transfer through botocore.
@@ -54,9 +56,10 @@ class CrtResponse:
     body: bytes
 
     def metadata(self) -> dict[str, str]:
-        """The `x-amz-meta-*` headers, as botocore's `Metadata` (names without the prefix)."""
+        """The `x-amz-meta-*` headers, as botocore's `Metadata` (names without the prefix,
+        values decoded as `metadata.decode_value` does for botocore's answers)."""
         return {
-            name[len("x-amz-meta-") :]: value
+            name[len("x-amz-meta-") :]: decode_value(value)
             for name, value in self.headers.items()
             if name.startswith("x-amz-meta-")
         }

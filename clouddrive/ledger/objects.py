@@ -22,6 +22,7 @@ from clouddrive.ledger.base import META_MTIME, META_SHA256, PutResult, etag_of
 from clouddrive.ledger.calls import error_code
 from clouddrive.ledger.crt import CRT_BEFORE_CALL
 from clouddrive.ledger.listing import Listing
+from clouddrive.ledger.metadata import encode_value
 from clouddrive.ledger.multipart import Multipart
 
 __all__ = ["DownloadResult", "Objects", "simple_md5"]
@@ -220,7 +221,7 @@ class Objects(Multipart, Listing):
         """A small PUT through the CRT, answered in botocore's shape (`VersionId`, `ETag`)."""
         assert self.crt is not None
         self._announce("PutObject")
-        headers = {f"x-amz-meta-{name}": value for name, value in metadata.items()}
+        headers = {f"x-amz-meta-{name}": encode_value(value) for name, value in metadata.items()}
         if "IfMatch" in conditions:
             headers["If-Match"] = conditions["IfMatch"]
         if "IfNoneMatch" in conditions:
@@ -232,13 +233,11 @@ class Objects(Multipart, Listing):
         }
 
     def _by_crt(self, size: int, metadata: dict[str, str] | None = None) -> bool:
-        """Whether a transfer of `size` bytes goes through the CRT: small, and with header
-        values that travel the same way in both clients (ASCII)."""
+        """Whether a transfer of `size` bytes goes through the CRT: small, and with metadata
+        names that travel the same way in both clients (ASCII; values are encoded)."""
         if self.crt is None or size > self.crt_limit:
             return False
-        return metadata is None or all(
-            name.isascii() and value.isascii() for name, value in metadata.items()
-        )
+        return metadata is None or all(name.isascii() for name in metadata)
 
     def _announce(self, operation: str) -> None:
         """Tell the client's event hooks a transfer is about to start outside botocore, as

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from clouddrive.ledger.bucket import Bucket
 from clouddrive.ledger.calls import RetryPolicy
 from clouddrive.ledger.content import Content
+from clouddrive.ledger.metadata import register_metadata_codec
 from clouddrive.ledger.objects import Objects
 from clouddrive.ledger.pages import register_raw_listings
 
@@ -44,3 +45,4 @@ class S3Remote(Content, Objects, Bucket):
             part_size=part_size,
         )
         register_raw_listings(client)
+        register_metadata_codec(client)
