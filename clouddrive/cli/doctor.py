@@ -6,25 +6,35 @@ Exit codes: 0 when sync can run (warnings allowed), 1 when a check sync depends 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
 from clouddrive import errors
-from clouddrive.admin import doctor
-from clouddrive.admin.checks import Verdict
 from clouddrive.cli.common import error_json, open_drive, out, print_json
+
+if TYPE_CHECKING:
+    from clouddrive.admin.checks import Verdict
 
 __all__ = ["cmd_doctor", "register_doctor"]
 
-_VERDICT_STYLE = {
-    Verdict.OK: "[green]ok  [/]",
-    Verdict.WARN: "[yellow]warn[/]",
-    Verdict.FAIL: "[red]FAIL[/]",
-    Verdict.SKIP: "[dim]skip[/]",
-}
+
+def _verdict_style(verdict: Verdict) -> str:
+    from clouddrive.admin.checks import Verdict
+
+    return {
+        Verdict.OK: "[green]ok  [/]",
+        Verdict.WARN: "[yellow]warn[/]",
+        Verdict.FAIL: "[red]FAIL[/]",
+        Verdict.SKIP: "[dim]skip[/]",
+    }[verdict]
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    # imported here: `sync` and every other command should not pay for the checks
+    from clouddrive.admin import doctor
+    from clouddrive.admin.checks import Verdict
+
     with open_drive(args) as drive:
         if not args.json:
             out.print(
@@ -42,7 +52,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     else:
         for check in report.checks:
             fix = f" [bold]fix:[/] {escape(check.fix_line)}" if check.fix_line else ""
-            line = f"{_VERDICT_STYLE[check.verdict]} {check.name}: {escape(check.detail)}"
+            line = f"{_verdict_style(check.verdict)} {check.name}: {escape(check.detail)}"
             out.print(line + (" —" + fix if fix else ""), soft_wrap=True)
         if report.ok:
             out.print(

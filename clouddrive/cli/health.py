@@ -10,26 +10,24 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
 from clouddrive import errors
-from clouddrive.admin.apply import (
-    LifecycleResult,
-    apply_rules,
-    drive_scope,
-    open_bucket,
-    remove_rules,
-    show_rules,
-)
-from clouddrive.admin.merge import LifecycleChange
-from clouddrive.admin.overlaps import summarize
-from clouddrive.admin.policy import owner_policy, user_policy
+
+# The pure rules only (no I/O, a few milliseconds): their defaults are in the flags' help, so
+# building the parser needs them. Applying them (admin.apply: the bucket, the drive) and the
+# rest of admin are imported by the commands that use them: `sync` should not pay for them.
 from clouddrive.admin.rules import LifecycleSettings, is_own, missing_elements, to_json
 from clouddrive.cli.common import err, error_json, make_asker, open_drive, out, print_json
 from clouddrive.cli.doctor import register_doctor
 from clouddrive.core.paths import normalize_prefix
-from clouddrive.ledger import S3Remote
+
+if TYPE_CHECKING:
+    from clouddrive.admin.apply import LifecycleResult
+    from clouddrive.admin.merge import LifecycleChange
+    from clouddrive.ledger import S3Remote
 
 __all__ = ["apply_flags", "cmd_lifecycle_apply", "register", "target_flags"]
 
@@ -113,6 +111,8 @@ def _no_target_flags(args: argparse.Namespace) -> None:
 
 def _remote(args: argparse.Namespace) -> S3Remote:
     if args.bucket:
+        from clouddrive.admin.apply import open_bucket
+
         return open_bucket(
             args.bucket,
             args.prefix,
@@ -144,6 +144,9 @@ def _apply_command(args: argparse.Namespace) -> str:
 
 
 def _print_change(change: LifecycleChange, remote: S3Remote, *, to_stderr: bool = False) -> None:
+    from clouddrive.admin.apply import drive_scope
+    from clouddrive.admin.overlaps import summarize
+
     con = err if to_stderr else out
     con.print(f"[bold]Lifecycle rules for {escape(drive_scope(remote))}[/]", soft_wrap=True)
     wanted = {str(r.get("ID", "")): r for r in change.after}
@@ -176,6 +179,8 @@ def _print_change(change: LifecycleChange, remote: S3Remote, *, to_stderr: bool 
 
 
 def _report(result: LifecycleResult, remote: S3Remote, removing: bool) -> None:
+    from clouddrive.admin.apply import drive_scope
+
     scope_uri = drive_scope(remote)
     if result.enabled_versioning:
         out.print(f"Versioning enabled on bucket '{escape(remote.bucket)}'.", soft_wrap=True)
@@ -216,6 +221,9 @@ def _report(result: LifecycleResult, remote: S3Remote, removing: bool) -> None:
 
 
 def cmd_lifecycle_show(args: argparse.Namespace) -> int:
+    from clouddrive.admin.apply import drive_scope, show_rules
+    from clouddrive.admin.overlaps import summarize
+
     remote = _remote(args)
     view = show_rules(remote)
     unversioned = view.versioning != "Enabled"
@@ -279,6 +287,8 @@ def cmd_lifecycle_show(args: argparse.Namespace) -> int:
 
 
 def cmd_lifecycle_apply(args: argparse.Namespace) -> int:
+    from clouddrive.admin.apply import apply_rules, remove_rules
+
     settings = LifecycleSettings(
         noncurrent_days=args.noncurrent_days,
         keep_versions=args.keep_versions,
@@ -333,6 +343,8 @@ def cmd_lifecycle_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_lifecycle_policy(args: argparse.Namespace) -> int:
+    from clouddrive.admin.policy import owner_policy, user_policy
+
     bucket, prefix, embedded = _bucket_and_prefix(args)
     if embedded:
         err.print(

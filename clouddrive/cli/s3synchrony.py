@@ -6,14 +6,16 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
 from clouddrive import errors
 from clouddrive.cli.common import drive_command, err, make_asker, out
 from clouddrive.core.models import ActionKind
-from clouddrive.live.s3synchrony import AWS_FILE, ImportResult, import_folder
+
+if TYPE_CHECKING:
+    from clouddrive.live.s3synchrony import ImportResult
 
 __all__ = ["cmd_import_s3synchrony", "register"]
 
@@ -46,6 +48,9 @@ def _aws_file(result: ImportResult, delete: bool) -> None:
 
 
 def cmd_import_s3synchrony(args: argparse.Namespace) -> int:
+    # imported here: `sync` and every other command should not pay for it
+    from clouddrive.live.s3synchrony import import_folder
+
     folder = Path(args.folder).expanduser()
     try:
         result = import_folder(
@@ -130,6 +135,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--delete-aws-txt",
         action="store_true",
-        help=f"delete s3synchrony's plaintext .S3/{AWS_FILE} (otherwise asked on a terminal)",
+        # aws.txt is live.s3synchrony.AWS_FILE, spelled out (as in the flag's name) so that
+        # building the parser does not import it
+        help="delete s3synchrony's plaintext .S3/aws.txt (otherwise asked on a terminal)",
     )
     p.set_defaults(func=cmd_import_s3synchrony)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import shlex
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
@@ -21,10 +21,12 @@ from clouddrive.cli.common import shown as escape  # markup and control characte
 from clouddrive.core.paths import escape_name
 from clouddrive.core.timeline import Op, Step
 from clouddrive.core.when import format_moment
-from clouddrive.drive import Drive
-from clouddrive.history.apply import StepResult, TimeTravelReport
-from clouddrive.history.plans import TimeTravelPlan
 from clouddrive.views.planview import human_size
+
+if TYPE_CHECKING:
+    from clouddrive.drive import Drive
+    from clouddrive.history.apply import StepResult, TimeTravelReport
+    from clouddrive.history.plans import TimeTravelPlan
 
 __all__ = ["change_flags", "plan_table", "run_plan"]
 

@@ -11,16 +11,17 @@ import threading
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
 from clouddrive import errors
 from clouddrive.cli.common import err, open_drive, out
-from clouddrive.live.loop import Watcher, WatchOptions
-from clouddrive.live.service import launchd_plist, systemd_unit
-from clouddrive.sync.report import SyncReport
 from clouddrive.views.planview import plan_summary
+
+if TYPE_CHECKING:
+    from clouddrive.live.loop import WatchOptions
+    from clouddrive.sync.report import SyncReport
 
 __all__ = ["cmd_watch", "register"]
 
@@ -42,6 +43,10 @@ def _report(report: SyncReport) -> None:
 
 
 def _options(args: argparse.Namespace) -> WatchOptions:
+    # imported here, as in cmd_watch: the live drive (watchfiles, anyio) is for `watch` only;
+    # `sync` and every other command should not pay for it
+    from clouddrive.live.loop import WatchOptions
+
     for name in ("poll", "full_every", "settle"):
         if getattr(args, name) <= 0:
             raise errors.UserError(f"--{name.replace('_', '-')} must be more than 0 seconds")
@@ -51,6 +56,8 @@ def _options(args: argparse.Namespace) -> WatchOptions:
 
 
 def _print_service(kind: str, root: Path) -> int:
+    from clouddrive.live.service import launchd_plist, systemd_unit
+
     exe = shutil.which("clouddrive") or f"{sys.executable} -m clouddrive"
     text = systemd_unit(exe, root) if kind == "systemd" else launchd_plist(exe, root)
     print(text, end="")
@@ -58,6 +65,8 @@ def _print_service(kind: str, root: Path) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
+    from clouddrive.live.loop import Watcher  # imported here: see _options
+
     options = _options(args)
     with open_drive(args) as drive:
         if args.print_service:

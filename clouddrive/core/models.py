@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 __all__ = [
+    "PULL_KINDS",
     "Action",
     "ActionKind",
     "BaseEntry",
@@ -58,6 +59,13 @@ class ActionKind(StrEnum):
     CONFLICT = "conflict"  #: keep both: local becomes a conflict copy, remote comes down
     RECORD = "record"  #: both sides already agree: write the base only
     FORGET = "forget"  #: both sides deleted: drop the base
+
+
+#: what bringing S3's state into the drive may do without asking: only take S3's state
+#: for files unchanged here (the rest waits for a sync, which shows its plan and asks)
+PULL_KINDS = frozenset(
+    {ActionKind.DOWNLOAD, ActionKind.DELETE_LOCAL, ActionKind.RECORD, ActionKind.FORGET}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Collection, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clouddrive.core.models import (
     Action,
@@ -24,7 +25,6 @@ from clouddrive.drive.share import ShareLink, make_link
 from clouddrive.drive.travel import TimeTravelOps
 from clouddrive.history.lookup import VersionText, changed_by, read_version
 from clouddrive.history.runs import RunLog
-from clouddrive.history.timetravel import TimeTravel
 from clouddrive.history.views import s3_uri
 from clouddrive.ledger import RetryPolicy, S3Remote
 from clouddrive.ledger.progress import counting_bytes
@@ -37,6 +37,9 @@ from clouddrive.sync.engine import SyncEngine
 from clouddrive.sync.executor import Outcome
 from clouddrive.sync.gather import Gatherer
 from clouddrive.sync.report import PullReport, SyncReport
+
+if TYPE_CHECKING:
+    from clouddrive.history.timetravel import TimeTravel
 
 __all__ = ["Drive"]
 
@@ -267,6 +270,9 @@ class Drive(TimeTravelOps):
     def timetravel(self) -> TimeTravel:
         with self._lock:
             if self._timetravel is None:
+                # imported here: a sync should not pay for loading time travel
+                from clouddrive.history.timetravel import TimeTravel
+
                 self._timetravel = TimeTravel(
                     self.remote, self.user, runs=self.runs, workers=self.config.workers
                 )

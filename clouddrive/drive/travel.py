@@ -5,15 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from clouddrive import errors
-from clouddrive.history.apply import StepResult, TimeTravelReport, restored_paths
-from clouddrive.history.plans import TimeTravelPlan
 from clouddrive.history.records import RunAction, RunRecord
-from clouddrive.history.timetravel import TimeTravel
-from clouddrive.history.views import DeletedFile, FileVersion
-from clouddrive.sync.executor import Outcome
-from clouddrive.sync.report import PullReport
+
+# The time-travel machinery (plans, applying them, the queries) is for the commands that use
+# it: a `sync` should not pay for its import. Only annotations here; `apply` imports at run time.
+if TYPE_CHECKING:
+    from clouddrive.history.apply import StepResult, TimeTravelReport
+    from clouddrive.history.plans import TimeTravelPlan
+    from clouddrive.history.timetravel import TimeTravel
+    from clouddrive.history.views import DeletedFile, FileVersion
+    from clouddrive.sync.executor import Outcome
+    from clouddrive.sync.report import PullReport
 
 __all__ = ["TimeTravelOps"]
 
@@ -82,6 +87,8 @@ class TimeTravelOps:
     ) -> TimeTravelReport:
         """Carry out a time-travel plan (after `confirm`, if given), then bring the changed
         paths into this folder at once (`pull`: files unchanged here only)."""
+        from clouddrive.history.apply import restored_paths
+
         if confirm is not None and not plan.is_empty and not confirm(plan):
             raise errors.Refused("cancelled; nothing was changed")
         report = self.timetravel.execute(plan, on_result=on_result, record=False)

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from clouddrive import errors
-from clouddrive.core.models import Action, ActionKind, RemoteEntry
+from clouddrive.core.models import PULL_KINDS, Action, ActionKind, RemoteEntry
 from clouddrive.core.timeline import Op, Skip, Step
 from clouddrive.history.plans import TimeTravelPlan, planned_action
 from clouddrive.history.queries import parallel
@@ -71,13 +71,6 @@ class StepResult:
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-#: what bringing S3's state into the drive may do without asking: only take S3's state
-#: for files unchanged here (the rest waits for a sync, which shows its plan and asks)
-PULL_KINDS = frozenset(
-    {ActionKind.DOWNLOAD, ActionKind.DELETE_LOCAL, ActionKind.RECORD, ActionKind.FORGET}
-)
 
 
 def left_reason(action: Action) -> str:

