@@ -21,7 +21,7 @@ from clouddrive.drive import Drive
 from clouddrive.embedded.launch import ServerInfo
 from clouddrive.local.config import DriveConfig
 from clouddrive.local.scanner import FsTraits
-from clouddrive.sync.executor import Outcome
+from clouddrive.sync.executor import SMALL_FILE, Outcome
 from tests.drivekit import FAST_RETRY, Shared, sync, tree, write
 from tests.servers import create_bucket, run_seaweedfs
 
@@ -75,7 +75,8 @@ class Starts:
 class TestInProcessStop:
     def test_nothing_queued_starts_after_the_stop(self, shared: Shared, tmp_path: Path) -> None:
         drive = make_drive(shared, tmp_path / "ann", workers=2)
-        names = {f"f{i:02}.bin": os.urandom(256 * 1024) for i in range(24)}
+        # over SMALL_FILE, so that two workers (not four times as many) move them
+        names = {f"f{i:02}.bin": os.urandom(SMALL_FILE + 1024) for i in range(24)}
         for name, data in names.items():
             write(drive.root, name, data)
         cancel = threading.Event()

@@ -309,10 +309,22 @@ class FakeRemote:
     # -- writes ----------------------------------------------------------------------------
 
     def upload(
-        self, path: str, source: bytes | Path, *, metadata: dict[str, str], if_match: str | None
+        self,
+        path: str,
+        source: bytes | Path,
+        *,
+        metadata: dict[str, str],
+        if_match: str | None,
+        expect_sha256: str | None = None,
+        size: int | None = None,
     ) -> PutResult:
         key = self.key(path)
         body = source if isinstance(source, bytes) else source.read_bytes()
+        if isinstance(source, Path) and expect_sha256 is not None:
+            # as the real ledger's upload in parts: not the planned bytes, nothing lands
+            planned = len(body) if size is None else size
+            if len(body) != planned or hashlib.sha256(body).hexdigest() != expect_sha256:
+                raise errors.SourceChanged(f"{path} changed while it was uploaded")
         self.store._hook("put_object", key)
         with self.store._lock:
             newest = self.store.newest(key)
