@@ -47,3 +47,21 @@ def test_object_listing_without_namespace_or_encoding() -> None:
     page = parse_page(body)
     assert [i["Key"] for i in page.items] == ["p/a+b"]  # not url-encoded: kept as sent
     assert not page.is_truncated and page.next_continuation_token == ""
+
+
+FOLDERS = f"""<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult {NS}>
+  <Name>b</Name><Prefix>p/</Prefix><Delimiter>/</Delimiter><MaxKeys>1000</MaxKeys>
+  <EncodingType>url</EncodingType><IsTruncated>false</IsTruncated><KeyCount>3</KeyCount>
+  <Contents><Key>p/top+file.txt</Key><LastModified>2026-11-30T00:13:45Z</LastModified>
+    <ETag>"e1"</ETag><Size>1</Size></Contents>
+  <CommonPrefixes><Prefix>p/a+folder/</Prefix></CommonPrefixes>
+  <CommonPrefixes><Prefix>p/%C3%BC/</Prefix></CommonPrefixes>
+</ListBucketResult>""".encode()
+
+
+def test_common_prefixes_are_the_folders_decoded() -> None:
+    """A listing with a delimiter: files at the top are items, folders are `prefixes`."""
+    page = parse_page(FOLDERS)
+    assert [i["Key"] for i in page.items] == ["p/top file.txt"]
+    assert page.prefixes == ["p/a folder/", "p/ü/"]

@@ -52,6 +52,8 @@ class Page:
     next_version_id_marker: str = ""
     next_continuation_token: str = ""
     max_keys: int = 0
+    #: with a delimiter: the common prefixes ("folders") of this page, URL-decoded
+    prefixes: list[str] = field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -91,6 +93,9 @@ def parse_page(body: bytes) -> Page:
     for child in root:
         name = child.tag[cut:]
         marker = _ITEM_TAGS.get(name)
+        if name == "CommonPrefixes":
+            page.prefixes += [part.text or "" for part in child if part.tag[cut:] == "Prefix"]
+            continue
         if marker is None:
             top[name] = child.text or ""
             continue
@@ -108,6 +113,8 @@ def parse_page(body: bytes) -> Page:
             item["Size"] = int(item["Size"])
         if "IsLatest" in item:
             item["IsLatest"] = item["IsLatest"] == "true"
+    if decode:
+        page.prefixes = [unquote_plus(prefix) for prefix in page.prefixes]
     marker_key = top.get("NextKeyMarker", "")
     page.is_truncated = top.get("IsTruncated") == "true"
     page.next_key_marker = unquote_plus(marker_key) if decode else marker_key

@@ -74,14 +74,18 @@ class Gatherer:
         remote = self.remote
         remote.require_versioning()
         base = self.state.load()
-        listing = remote.list_latest(base)
-        # A base with no entry would read as "vanished": read those keys again on their own
-        # first, in case the listing dropped them (some servers' pagination does).
-        listing.entries.update(remote.recheck(p for p in base if p not in listing.entries))
         ignore = IgnoreRules.load(self.root)
         scan_start = time.time_ns()
         self.state.reading_from(scan_start)  # every content read below comes after this
-        local_scan = scan(self.root, base, ignore)
+        # The folder is scanned while S3 is listed: one waits for the disk, the other for
+        # the server (neither reads what the other writes; `base` is only read).
+        with ThreadPoolExecutor(1, thread_name_prefix="clouddrive-scan") as pool:
+            scanning = pool.submit(scan, self.root, base, ignore)
+            listing = remote.list_latest(base)
+            # A base with no entry would read as "vanished": read those keys again on their
+            # own first, in case the listing dropped them (some servers' pagination does).
+            listing.entries.update(remote.recheck(p for p in base if p not in listing.entries))
+            local_scan = scanning.result()
         self.state.restamp(local_scan.verified, scan_start)
         skipped = [*listing.skipped, *local_scan.skipped]
         # Names that cannot coexist after the run: a file swapped for a folder (or back) on

@@ -1,5 +1,6 @@
 """The local side of carrying out an action: resolving a path safely inside the root,
-checking that a file is still as planned, temp files, snapshots of what goes up, keeping a
+checking that a file is still as planned, temp files, what goes up (a small file's bytes,
+proven to hash as planned; a large file is hashed by the ledger as it is sent), keeping a
 racing local edit aside, and clearing empty folders. Shared by every action (`Executor`)."""
 
 from __future__ import annotations
@@ -107,5 +108,5 @@ def _now() -> datetime:
 
 
 def clean_tmp(root: Path) -> None:
-    """Remove leftovers of interrupted downloads and snapshots (never user files)."""
+    """Remove leftovers of interrupted downloads (never user files)."""
     shutil.rmtree(root / INTERNAL_DIR / "tmp", ignore_errors=True)
