@@ -62,6 +62,14 @@ class TestSameAsBotocore:
         remote.download(entry_of(remote, "a.txt"), tmp_path / "a")
         assert (puts["n"], gets["n"], botocore_calls["n"]) == (1, 1, 0)
 
+    def test_made_on_the_first_transfer(self, remote: S3Remote) -> None:
+        """A run with nothing to move (the no-op a live drive repeats) makes no CRT client."""
+        assert remote.crt is not None
+        remote.list_latest()
+        assert remote.crt._made is None
+        remote.upload("first.txt", b"1", metadata=meta(b"1"), if_match=None)
+        assert remote.crt._made is not None
+
     @pytest.mark.parametrize("name", ODD_NAMES)
     def test_odd_keys_round_trip(self, remote: S3Remote, tmp_path: Path, name: str) -> None:
         """Spaces, '+', '%', '?', '#' and non-ASCII names are encoded (and signed) as botocore

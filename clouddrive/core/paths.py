@@ -7,6 +7,7 @@ file system would fold together) are found across the whole set of names at once
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import defaultdict
@@ -65,7 +66,16 @@ def path_to_key(path: str, prefix: str) -> str:
     return f"{prefix}/{path}" if prefix else path
 
 
+@functools.lru_cache(maxsize=4096)  # folder names repeat on every key below them
 def _segment_reason(segment: str) -> str | None:
+    if segment.isascii() and segment.isprintable() and segment not in ("", ".", ".."):
+        # the common case, checked without a pass per character: no control or
+        # text-direction character, and NFKC changes nothing in printable ASCII
+        if "\\" in segment or "/" in segment:
+            return "name that reads as a dot or separator once normalised"
+        if len(segment) > MAX_NAME_BYTES:
+            return f"name longer than {MAX_NAME_BYTES} bytes"
+        return None
     if segment == "":
         return "empty path segment (//)"
     if segment in (".", ".."):
@@ -135,6 +145,8 @@ def escape_name(text: str) -> str:
 
 
 def _folded(name: str) -> str:
+    if name.isascii():
+        return name.lower()  # NFKC changes no ASCII; casefold is lower() on ASCII
     return unicodedata.normalize("NFKC", name).casefold()
 
 

@@ -24,8 +24,10 @@ cannot be tested from here. `CLOUDDRIVE_TRANSFER=botocore` turns it off everywhe
 from __future__ import annotations
 
 import functools
+import importlib.util
 import io
 import os
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -85,30 +87,39 @@ class CrtTransfers:
         *,
         timeout: float = 60.0,
     ) -> None:
-        from awscrt import auth, s3
-
         parts = urlsplit(endpoint_url)
         self.host = parts.netloc
         self.base_path = parts.path.rstrip("/")
         self.timeout = timeout  #: a whole request (small objects only), like botocore's read
-        self._s3 = s3
+        self._tls = parts.scheme == "https"
+        self._region = region
+        self._credentials = credentials
+        self._made: Any = None  #: (the awscrt.s3 module, its S3Client) once a request needs it
+        self._making = threading.Lock()
 
-        def current() -> Any:
-            access, secret, token = credentials()
-            return auth.AwsCredentials(access, secret, token)
+    def _client(self) -> tuple[Any, Any]:
+        """The CRT's S3 client, made on the first transfer: a run with nothing to move (the
+        no-op a live drive repeats) pays for neither the import nor the client's threads."""
+        with self._making:
+            if self._made is None:
+                from awscrt import auth, s3
 
-        self._client = s3.S3Client(
-            bootstrap=_bootstrap(),
-            region=region,
-            tls_mode=(
-                s3.S3RequestTlsMode.ENABLED
-                if parts.scheme == "https"
-                else s3.S3RequestTlsMode.DISABLED
-            ),
-            credential_provider=auth.AwsCredentialsProvider.new_delegate(current),
-            retry_config=s3.S3RetryConfig(retry_mode=s3.S3RetryMode.NONE),
-            connect_timeout_ms=10_000,
-        )
+                def current() -> Any:
+                    access, secret, token = self._credentials()
+                    return auth.AwsCredentials(access, secret, token)
+
+                client = s3.S3Client(
+                    bootstrap=_bootstrap(),
+                    region=self._region,
+                    tls_mode=(
+                        s3.S3RequestTlsMode.ENABLED if self._tls else s3.S3RequestTlsMode.DISABLED
+                    ),
+                    credential_provider=auth.AwsCredentialsProvider.new_delegate(current),
+                    retry_config=s3.S3RetryConfig(retry_mode=s3.S3RetryMode.NONE),
+                    connect_timeout_ms=10_000,
+                )
+                self._made = (s3, client)
+            return self._made  # type: ignore[no-any-return]
 
     def path(self, bucket: str, key: str, version_id: str | None = None) -> str:
         """The request path of `key`, percent-encoded as botocore encodes it."""
@@ -150,8 +161,9 @@ class CrtTransfers:
         def on_body(chunk: bytes, **_: Any) -> None:
             chunks.append(bytes(chunk))
 
-        sent = self._client.make_request(
-            type=self._s3.S3RequestType.DEFAULT,
+        s3, client = self._client()
+        sent = client.make_request(
+            type=s3.S3RequestType.DEFAULT,
             operation_name=operation,
             request=request,
             on_headers=on_headers,
@@ -162,7 +174,7 @@ class CrtTransfers:
         except FutureTimeout:
             sent.cancel()
             raise bexc.ReadTimeoutError(endpoint_url=f"{self.host}{path}") from None
-        except self._s3.S3ResponseError as exc:
+        except s3.S3ResponseError as exc:
             raise _client_error(exc, operation) from exc
         except AwsCrtError as exc:
             raise _network_error(exc, f"{self.host}{path}") from exc
@@ -217,8 +229,6 @@ def crt_transfers(
     no explicit endpoint (AWS itself), `CLOUDDRIVE_TRANSFER=botocore`, or no `awscrt`."""
     if not endpoint_url or os.environ.get(TRANSFER_ENV, "").lower() == "botocore":
         return None
-    try:
-        import awscrt.s3  # noqa: F401  (a platform without its wheel: botocore it is)
-    except ImportError:
-        return None
+    if importlib.util.find_spec("awscrt") is None:
+        return None  # a platform without its wheel: botocore it is
     return CrtTransfers(endpoint_url, region, credentials)

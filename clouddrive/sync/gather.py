@@ -7,6 +7,7 @@ whole plan, so that a failure to read never reads as "deleted" or "vanished".
 from __future__ import annotations
 
 import dataclasses
+import functools
 import posixpath
 import time
 from collections.abc import Callable
@@ -102,6 +103,7 @@ class Gatherer:
         skipped += [Skipped(p, reason) for p, reason in sorted(collisions.items())]
         excluded = {s.path for s in skipped}
 
+        @functools.cache  # the same paths are asked about for each side and the base
         def keep(path: str) -> bool:
             return not ignore.file_ignored(path) and not under(path, excluded)
 
