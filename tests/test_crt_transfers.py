@@ -199,3 +199,26 @@ class TestFailures:
             via_proxy.upload("s.txt", b"s", metadata=meta(b"s"), if_match=None)
         assert proxy.requests == sent  # refused before it left
         assert via_proxy.latest("s.txt") is None
+
+
+def test_bytes_moved_by_the_crt_are_counted(shared, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The app's progress in bytes (`on_bytes`) counts what the CRT moves, as it counts
+    botocore's streams: every byte of every small file, once, up and down."""
+    from tests.drivekit import write
+
+    ann = shared.drive(tmp_path / "ann", "ann")
+    bob = shared.drive(tmp_path / "bob", "bob")
+    assert ann.remote.crt is not None
+    files = {f"f{i}.txt": b"x" * (100 + i) for i in range(5)}
+    for name, data in files.items():
+        write(ann.root, name, data)
+    up: dict[str, int] = {}
+    ann.sync(on_bytes=lambda path, n: up.__setitem__(path, up.get(path, 0) + n))
+    down: dict[str, int] = {}
+    bob.sync(on_bytes=lambda path, n: down.__setitem__(path, down.get(path, 0) + n))
+    expected = {name: len(data) for name, data in files.items()}
+    # (the run record, clouddrive's own object under .clouddrive/, is counted as well)
+    assert {p: n for p, n in up.items() if not p.startswith(".clouddrive/")} == expected
+    assert {p: n for p, n in down.items() if not p.startswith(".clouddrive/")} == expected
+    ann.close()
+    bob.close()

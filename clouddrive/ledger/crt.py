@@ -39,7 +39,7 @@ import botocore.exceptions as bexc
 
 from clouddrive.ledger.metadata import decode_value
 
-__all__ = ["CRT_BEFORE_CALL", "CrtResponse", "CrtTransfers", "crt_transfers"]
+__all__ = ["CRT_BEFORE_CALL", "CRT_MOVED", "CrtResponse", "CrtTransfers", "crt_transfers"]
 
 #: `CLOUDDRIVE_TRANSFER=botocore` sends every transfer through botocore.
 TRANSFER_ENV = "CLOUDDRIVE_TRANSFER"
@@ -47,6 +47,9 @@ TRANSFER_ENV = "CLOUDDRIVE_TRANSFER"
 #: (`CRT_BEFORE_CALL.s3.GetObject`), as botocore emits `before-call.s3.GetObject`: hooks such
 #: as a stopped run's gate see every transfer, whichever client carries it.
 CRT_BEFORE_CALL = "clouddrive-before-crt-call.s3"
+#: Emitted after each CRT transfer with `key` and `size` (the body's bytes, once): what
+#: botocore's body streams tell the byte counter (`progress.counting_bytes`).
+CRT_MOVED = "clouddrive-crt-moved.s3"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from clouddrive import errors
 from clouddrive.core.models import RemoteEntry
 from clouddrive.ledger.base import META_MTIME, META_SHA256, PutResult, etag_of
 from clouddrive.ledger.calls import error_code
-from clouddrive.ledger.crt import CRT_BEFORE_CALL
+from clouddrive.ledger.crt import CRT_BEFORE_CALL, CRT_MOVED
 from clouddrive.ledger.listing import Listing
 from clouddrive.ledger.metadata import encode_value
 from clouddrive.ledger.multipart import Multipart
@@ -244,6 +244,7 @@ class Objects(Multipart, Listing):
         if "IfNoneMatch" in conditions:
             headers["If-None-Match"] = conditions["IfNoneMatch"]
         got = self.crt.put(self.bucket, key, body, headers)
+        self._moved("PutObject", key, len(body))
         return {
             "VersionId": got.headers.get("x-amz-version-id", ""),
             "ETag": got.headers.get("etag", ""),
@@ -255,6 +256,11 @@ class Objects(Multipart, Listing):
         if self.crt is None or size > self.crt_limit:
             return False
         return metadata is None or all(name.isascii() for name in metadata)
+
+    def _moved(self, operation: str, key: str, size: int) -> None:
+        """Tell the byte counter (`progress`) of a body the CRT moved."""
+        if size:
+            self.client.meta.events.emit(f"{CRT_MOVED}.{operation}", key=key, size=size)
 
     def _announce(self, operation: str) -> None:
         """Tell the client's event hooks a transfer is about to start outside botocore, as
@@ -286,6 +292,7 @@ class Objects(Multipart, Listing):
                 assert self.crt is not None
                 self._announce("GetObject")
                 got = self.crt.get(self.bucket, entry.key, entry.version_id)
+                self._moved("GetObject", entry.key, len(got.body))
                 metadata = got.metadata()
                 etag = etag_of(got.headers.get("etag"))
                 length = int(got.headers.get("content-length", len(got.body)))

@@ -1,5 +1,6 @@
 """Progress in bytes: object bodies counted as they stream, through botocore's events on
-the drive's client, with no change to the transfers themselves (the app's progress bar)."""
+the drive's client, with no change to the transfers themselves (the app's progress bar);
+small bodies the CRT moves are announced on the same events (`CRT_MOVED`), whole."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from clouddrive.core.paths import key_to_path
 from clouddrive.ledger.base import RemoteBase
+from clouddrive.ledger.crt import CRT_MOVED
 
 __all__ = ["counting_bytes"]
 
@@ -51,12 +53,16 @@ def counting_bytes(
         if key and size:  # an in-memory body goes in one piece: count it when it is in
             on_bytes(key_to_path(key, prefix), size)
 
+    def moved_by_crt(key: str, size: int, **_: Any) -> None:
+        on_bytes(key_to_path(key, prefix), size)  # the CRT hands over a whole small body
+
     uploads = ("PutObject", "UploadPart")
     hooks: list[tuple[str, Callable[..., None]]] = [
         *((f"before-parameter-build.s3.{op}", named) for op in ("GetObject", *uploads)),
         ("after-call.s3.GetObject", received),
         *((f"before-send.s3.{op}", sending) for op in uploads),
         *((f"after-call.s3.{op}", sent) for op in uploads),
+        (CRT_MOVED, moved_by_crt),
     ]
     for event, handler in hooks:
         events.register(event, handler, unique_id=f"clouddrive-bytes-{id(on_bytes)}-{event}")
