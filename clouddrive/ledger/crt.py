@@ -50,6 +50,8 @@ CRT_BEFORE_CALL = "clouddrive-before-crt-call.s3"
 #: Emitted after each CRT transfer with `key` and `size` (the body's bytes, once): what
 #: botocore's body streams tell the byte counter (`progress.counting_bytes`).
 CRT_MOVED = "clouddrive-crt-moved.s3"
+#: bytes per second a link is assumed to manage at worst, for a request's time limit
+SLOWEST_LINK = 32 * 1024
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,9 @@ class CrtTransfers:
         parts = urlsplit(endpoint_url)
         self.host = parts.netloc
         self.base_path = parts.path.rstrip("/")
-        self.timeout = timeout  #: a whole request (small objects only), like botocore's read
+        #: how long a whole request may take, at least (botocore's 60 s is per socket read):
+        #: a body adds a second per `SLOWEST_LINK` bytes, so a slow uplink still gets there
+        self.timeout = timeout
         self._tls = parts.scheme == "https"
         self._region = region
         self._credentials = credentials
@@ -129,13 +133,15 @@ class CrtTransfers:
         path = f"{self.base_path}/{bucket}/{quote(key, safe='/~')}"
         return f"{path}?versionId={quote(version_id, safe='')}" if version_id else path
 
-    def get(self, bucket: str, key: str, version_id: str | None) -> CrtResponse:
-        """GET one object (a version of it) whole, into memory."""
-        return self._request("GET", self.path(bucket, key, version_id), {}, None, "GetObject")
+    def get(self, bucket: str, key: str, version_id: str | None, size: int = 0) -> CrtResponse:
+        """GET one object (a version of it) whole, into memory; `size`: its expected size."""
+        path = self.path(bucket, key, version_id)
+        return self._request("GET", path, {}, None, "GetObject", size)
 
     def put(self, bucket: str, key: str, body: bytes, headers: Mapping[str, str]) -> CrtResponse:
         """PUT one object from memory, with the given headers (metadata, conditions)."""
-        return self._request("PUT", self.path(bucket, key), headers, body, "PutObject")
+        path = self.path(bucket, key)
+        return self._request("PUT", path, headers, body, "PutObject", len(body))
 
     def _request(
         self,
@@ -144,6 +150,7 @@ class CrtTransfers:
         headers: Mapping[str, str],
         body: bytes | None,
         operation: str,
+        size: int,
     ) -> CrtResponse:
         from awscrt import http
         from awscrt.exceptions import AwsCrtError
@@ -173,7 +180,7 @@ class CrtTransfers:
             on_body=on_body,
         )
         try:
-            sent.finished_future.result(self.timeout)
+            sent.finished_future.result(self.timeout + size / SLOWEST_LINK)
         except FutureTimeout:
             sent.cancel()
             raise bexc.ReadTimeoutError(endpoint_url=f"{self.host}{path}") from None

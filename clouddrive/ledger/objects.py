@@ -291,7 +291,7 @@ class Objects(Multipart, Listing):
             if self._by_crt(entry.size):
                 assert self.crt is not None
                 self._announce("GetObject")
-                got = self.crt.get(self.bucket, entry.key, entry.version_id)
+                got = self.crt.get(self.bucket, entry.key, entry.version_id, entry.size)
                 self._moved("GetObject", entry.key, len(got.body))
                 metadata = got.metadata()
                 etag = etag_of(got.headers.get("etag"))
