@@ -123,3 +123,13 @@ def test_temporary_credentials_cap_the_life_of_a_link() -> None:
 class _Expiring:
     def __init__(self, when: datetime) -> None:
         self._expiry_time = when
+
+
+def test_the_history_hint_can_be_pasted(drive: Drive) -> None:
+    """A name with a space is quoted in the hint, so the command runs as printed."""
+    put(drive, "my notes.txt", b"x")
+    (drive.root / "my notes.txt").unlink()
+    drive.sync()
+    with pytest.raises(errors.UserError) as refused:
+        drive.link("my notes.txt")
+    assert "see: clouddrive history 'my notes.txt')" in str(refused.value)

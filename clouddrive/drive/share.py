@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -46,7 +47,7 @@ def make_link(drive: Drive, path: str, *, life: timedelta, version: str | None) 
         if history[0].is_delete_marker:
             raise errors.UserError(
                 f"{path} is deleted; share one of its versions with --version ID "
-                f"(see 'clouddrive history {path}') or restore it first"
+                f"(see: clouddrive history {shlex.quote(path)}) or restore it first"
             )
         chosen = versions[0]
     else:
@@ -54,7 +55,8 @@ def make_link(drive: Drive, path: str, *, life: timedelta, version: str | None) 
         if len(matches) != 1:
             what = "no version" if not matches else f"{len(matches)} versions"
             raise errors.UserError(
-                f"{what} of {path} start with {version!r}; see 'clouddrive history {path}'"
+                f"{what} of {path} start with {version!r}; "
+                f"see: clouddrive history {shlex.quote(path)}"
             )
         chosen = matches[0]
     remote = drive.remote
