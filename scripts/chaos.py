@@ -69,7 +69,7 @@ from clouddrive.history.views import UNKNOWN
 from clouddrive.ledger import RetryPolicy
 from clouddrive.local.config import DriveConfig
 from clouddrive.testing.faultproxy import Fault, FaultProxy, Rule
-from clouddrive.testing.faults import CRASH_ENV
+from clouddrive.testing.faults import CRASH_ENV, CRASH_POINTS
 from tests.chaoskit import FOLDERS, Report, Workload, snapshot, tree
 from tests.modelkit import Interrupted, VersionBook, interrupt_at, original_of, under, unreadable
 
@@ -78,15 +78,6 @@ BUCKET = "chaos"
 QUICK_RETRY = RetryPolicy(attempts=6, initial=0.02, maximum=0.2)
 PREFIX = "shared"
 USERS = ("ann", "bob", "cat")
-CRASH_POINTS = [
-    "after-upload",
-    "after-download-temp",
-    "after-download-replace",
-    "after-delete-local",
-    "after-delete-remote",
-    "after-conflict-rename",
-    "mid-listing",
-]
 
 
 class Chaos(Workload):

@@ -22,7 +22,7 @@ from typing import Any
 from boto3.s3.transfer import TransferConfig
 
 import clouddrive.drive  # noqa: F401 - loads every module that has a crash point
-from clouddrive.testing.faults import crash_point
+from clouddrive.testing.faults import CRASH_POINTS, crash_point
 
 __all__ = [
     "CRASH_POINTS",
@@ -35,16 +35,6 @@ __all__ = [
     "unreadable",
 ]
 
-#: crash points (clouddrive.testing.faults) that an interrupt may hit mid-run
-CRASH_POINTS = [
-    "after-upload",
-    "after-download-temp",
-    "after-download-replace",
-    "after-delete-local",
-    "after-delete-remote",
-    "after-conflict-rename",
-    "mid-listing",
-]
 
 #: how coarse the simulated file system's timestamps are (FAT: 2 s, many network shares: 1 s)
 TICK_NS = 1_000_000_000

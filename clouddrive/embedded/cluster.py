@@ -35,36 +35,34 @@ class Cluster:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def stop(self, role: str, timeout: float = 10.0) -> None:
-        proc = self.procs[role]
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout)
+        _end([self.procs[role]], timeout)
 
     def close(self, timeout: float = 3.0) -> None:
-        """End every role: all asked at once, then killed if still running after `timeout`
-        (one by one, a master waiting for its volume servers took 30 s to go)."""
-        running = [proc for proc in self.procs.values() if proc.poll() is None]
-        for proc in running:
-            with contextlib.suppress(OSError):
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for proc in running:
-            try:
-                proc.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(5)
+        """End every role: all asked at once (one by one, a master waiting for its volume
+        servers took 30 s to go)."""
+        _end(list(self.procs.values()), timeout)
 
     def __enter__(self) -> Cluster:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _end(procs: list[subprocess.Popen[bytes]], timeout: float) -> None:
+    """Ask every process to stop (SIGTERM), then kill what still runs after `timeout`."""
+    running = [proc for proc in procs if proc.poll() is None]
+    for proc in running:
+        with contextlib.suppress(OSError):
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for proc in running:
+        try:
+            proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(5)
 
 
 def _free_ports(count: int) -> list[int]:

@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -97,47 +97,54 @@ class Objects(Multipart, Listing):
         single PUT cannot be taken back once sent.
         """
         key = self.key(path)
+        actual = len(source) if isinstance(source, bytes) else source.stat().st_size
         if isinstance(source, Path) and (
-            expect_sha256 is not None or source.stat().st_size > self.multipart_threshold
+            expect_sha256 is not None or actual > self.multipart_threshold
         ):
-            planned = source.stat().st_size if size is None else size
-
-            def in_parts(conditions: dict[str, str]) -> PutResult:
-                return self._upload_multipart(
+            planned = actual if size is None else size
+            return self._unless_refused_as_a_folder(
+                path,
+                if_match,
+                lambda conditions: self._upload_multipart(
                     key, path, source, planned, metadata, conditions, expect_sha256
-                )
+                ),
+            )
 
-            try:
-                return in_parts(self._conditions(if_match))
-            except errors.PreconditionFailed:
-                if if_match is not None or not self._refused_as_a_folder(path):
-                    raise
-                return in_parts({})
-        size = len(source) if isinstance(source, bytes) else source.stat().st_size
+        def put(conditions: dict[str, str]) -> PutResult:
+            def send() -> Any:
+                if isinstance(source, bytes) and self._by_crt(actual, metadata):
+                    return self._crt_put(key, source, metadata, conditions)
+                with contextlib.ExitStack() as stack:
+                    # A snapshot file streams from disk: memory stays bounded per worker.
+                    body = (
+                        source
+                        if isinstance(source, bytes)
+                        else stack.enter_context(source.open("rb"))
+                    )
+                    return self.client.put_object(
+                        Bucket=self.bucket,
+                        Key=key,
+                        Body=body,
+                        Metadata=metadata,
+                        **conditions,  # type: ignore[arg-type]
+                    )
 
-        def put(conditions: dict[str, str]) -> Any:
-            if isinstance(source, bytes) and self._by_crt(size, metadata):
-                return self._crt_put(key, source, metadata, conditions)
-            with contextlib.ExitStack() as stack:
-                # A snapshot file streams from disk: memory stays bounded per worker.
-                body = (
-                    source if isinstance(source, bytes) else stack.enter_context(source.open("rb"))
-                )
-                return self.client.put_object(
-                    Bucket=self.bucket,
-                    Key=key,
-                    Body=body,
-                    Metadata=metadata,
-                    **conditions,  # type: ignore[arg-type]
-                )
+            resp = self._call(f"uploading {path}", send)
+            return PutResult(str(resp.get("VersionId") or "null"), etag_of(resp.get("ETag")))
 
+        return self._unless_refused_as_a_folder(path, if_match, put)
+
+    def _unless_refused_as_a_folder(
+        self, path: str, if_match: str | None, write: Callable[[dict[str, str]], PutResult]
+    ) -> PutResult:
+        """`write` under the key's condition; if SeaweedFS refused `If-None-Match: *` only
+        because the key is also a folder (`_refused_as_a_folder`), once more without it."""
         try:
-            resp = self._call(f"uploading {path}", lambda: put(self._conditions(if_match)))
+            return write(self._conditions(if_match))
         except errors.PreconditionFailed:
             if if_match is not None or not self._refused_as_a_folder(path):
                 raise
-            resp = self._call(f"uploading {path}", lambda: put({}))
-        return PutResult(str(resp.get("VersionId") or "null"), etag_of(resp.get("ETag")))
+            return write({})
 
     def _refused_as_a_folder(self, path: str) -> bool:
         """Whether a 412 to `If-None-Match: *` is SeaweedFS taking the key for a folder, not a
@@ -295,7 +302,7 @@ class Objects(Multipart, Listing):
                 self._moved("GetObject", entry.key, len(got.body))
                 metadata = got.metadata()
                 etag = etag_of(got.headers.get("etag"))
-                length = int(got.headers.get("content-length", len(got.body)))
+                length: int | None = int(got.headers.get("content-length", len(got.body)))
                 body: Any = io.BytesIO(got.body)
             else:
                 resp = self.client.get_object(
@@ -304,7 +311,7 @@ class Objects(Multipart, Listing):
                 metadata = {str(k): str(v) for k, v in resp.get("Metadata", {}).items()}
                 etag = etag_of(resp.get("ETag"))
                 body = resp["Body"]
-                length = int(resp.get("ContentLength", -1))
+                length = resp.get("ContentLength")
             want_sha = metadata.get(META_SHA256)
             want_md5 = None if want_sha else simple_md5(etag)
             sha = hashlib.sha256()
@@ -332,7 +339,7 @@ class Objects(Multipart, Listing):
                         os.fsync(fh.fileno())
             finally:
                 body.close()
-            if size != (length if length >= 0 else size) or size != entry.size:
+            if (length is not None and size != length) or size != entry.size:
                 raise errors.TransientRemoteError(
                     f"{what}: got {size} bytes of {entry.size} (truncated body)"
                 )

@@ -9,9 +9,21 @@ from __future__ import annotations
 import os
 import signal
 
-__all__ = ["CRASH_ENV", "crash_point"]
+__all__ = ["CRASH_ENV", "CRASH_POINTS", "crash_point"]
 
 CRASH_ENV = "CLOUDDRIVE_CRASH_AT"
+
+#: the crash points an ordinary run of small files passes through (`mid-multipart` needs a
+#: large file): what the model test and the chaos script interrupt a run at
+CRASH_POINTS = (
+    "after-upload",
+    "after-download-temp",
+    "after-download-replace",
+    "after-delete-local",
+    "after-delete-remote",
+    "after-conflict-rename",
+    "mid-listing",
+)
 
 
 def crash_point(name: str) -> None:
