@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,3 +109,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             SLOW_TESTS
         ):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Captured output may hold names that are not UTF-8 (surrogate escapes, on purpose in
+    the tests of such names); pytest-xdist sends reports between processes as UTF-8, so
+    they are written as backslash escapes there."""
+    outcome: Any = yield
+    report = outcome.get_result()
+    report.sections = [
+        (title, text.encode("utf-8", "backslashreplace").decode("utf-8"))
+        for title, text in report.sections
+    ]
