@@ -222,3 +222,114 @@ def test_bytes_moved_by_the_crt_are_counted(shared, tmp_path: Path) -> None:  # 
     assert {p: n for p, n in down.items() if not p.startswith(".clouddrive/")} == expected
     ann.close()
     bob.close()
+
+
+class TestPrefetch:
+    """Small downloads sent ahead of the workers (`ledger/prefetch.py`): each version is
+    asked for once, checked as before, retried afresh when its answer failed, and a stop
+    sends nothing more."""
+
+    @staticmethod
+    def _files(remote: S3Remote, n: int) -> dict[str, bytes]:
+        files = {f"p/{i:02}.txt": f"file {i}".encode() * (i + 1) for i in range(n)}
+        for name, data in files.items():
+            remote.upload(name, data, metadata=meta(data), if_match=None)
+        return files
+
+    @staticmethod
+    def _download_all(
+        remote: S3Remote, entries: list[RemoteEntry], into: Path, threads: int = 4
+    ) -> None:
+        todo = list(entries)
+        lock = threading.Lock()
+
+        def work() -> None:
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    entry = todo.pop(0)
+                remote.download(entry, into / entry.path.replace("/", "_"))
+
+        workers = [threading.Thread(target=work) for _ in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+
+    def test_each_version_is_asked_for_once(
+        self, proxy: FaultProxy, via_proxy: S3Remote, tmp_path: Path
+    ) -> None:
+        files = self._files(via_proxy, 30)
+        entries = [entry_of(via_proxy, name) for name in files]
+        before = proxy.requests
+        with via_proxy.prefetching(entries, threading.Event()):
+            self._download_all(via_proxy, entries, tmp_path)
+        assert proxy.requests - before == len(files)
+        for name, data in files.items():
+            assert (tmp_path / name.replace("/", "_")).read_bytes() == data
+
+    @pytest.mark.parametrize("fault", [Fault.INTERNAL, Fault.TRUNCATE_BODY])
+    def test_a_failed_answer_is_asked_for_again(
+        self, proxy: FaultProxy, via_proxy: S3Remote, tmp_path: Path, fault: Fault
+    ) -> None:
+        """An answer that failed (or came back cut) while it waited is not used: `calls`
+        retries it with a fresh request, and only checked bytes land."""
+        files = self._files(via_proxy, 10)
+        entries = [entry_of(via_proxy, name) for name in files]
+        proxy.add(Rule(fault, operation="GetObject", times=3))
+        with via_proxy.prefetching(entries, threading.Event()):
+            self._download_all(via_proxy, entries, tmp_path)
+        assert proxy.fired(fault) == 3
+        for name, data in files.items():
+            assert (tmp_path / name.replace("/", "_")).read_bytes() == data
+
+    def test_the_window_bounds_what_is_sent_ahead(self, via_proxy: S3Remote) -> None:
+        from clouddrive.ledger.prefetch import Prefetch
+
+        files = self._files(via_proxy, 12)
+        entries = [entry_of(via_proxy, name) for name in files]
+        assert via_proxy.crt is not None
+        ahead = Prefetch(via_proxy.crt, via_proxy.bucket, entries, stopped=threading.Event(),
+                         window=4)  # fmt: skip
+        assert len(ahead._pending) == 4
+        taken = ahead.take(entries[0])
+        assert taken is not None and taken.result().body == files["p/00.txt"]
+        assert len(ahead._pending) == 4  # one taken, the next one sent
+        assert ahead.take(entries[11]) is None  # not sent yet: the caller asks itself...
+        for entry in entries[1:11]:
+            assert ahead.take(entry) is not None
+        assert not ahead._pending  # ...and it is never sent ahead afterwards
+        ahead.close()
+
+    def test_the_byte_budget_bounds_memory(self, via_proxy: S3Remote) -> None:
+        from clouddrive.ledger.prefetch import Prefetch
+
+        files = self._files(via_proxy, 12)
+        entries = [entry_of(via_proxy, name) for name in files]
+        assert via_proxy.crt is not None
+        budget = sum(e.size for e in entries[:3])
+        ahead = Prefetch(via_proxy.crt, via_proxy.bucket, entries, stopped=threading.Event(),
+                         budget=budget)  # fmt: skip
+        assert len(ahead._pending) == 3
+        ahead.close()
+
+    def test_a_stop_sends_nothing_more(self, proxy: FaultProxy, via_proxy: S3Remote) -> None:
+        from clouddrive.ledger.prefetch import Prefetch
+
+        files = self._files(via_proxy, 12)
+        entries = [entry_of(via_proxy, name) for name in files]
+        assert via_proxy.crt is not None
+        stopped = threading.Event()
+        ahead = Prefetch(via_proxy.crt, via_proxy.bucket, entries, stopped=stopped, window=4)
+        stopped.set()
+        for entry in entries[:4]:
+            assert ahead.take(entry) is not None  # sent before the stop: still there
+        assert [ahead.take(entry) for entry in entries[4:]] == [None] * 8
+        ahead.close()
+        stopped_before = threading.Event()
+        stopped_before.set()
+        sent = proxy.requests
+        with via_proxy.prefetching(entries, stopped_before):
+            pass
+        assert proxy.requests == sent

@@ -14,11 +14,13 @@ drive: a watch, the app) belongs to a run in progress, never to an interrupted o
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -56,6 +58,7 @@ class RunJournal:
         #: the open journal of each run being appended to: one open per run, not per action
         #: (an open and close per finished file was a measurable part of a small transfer)
         self._open: dict[str, TextIO] = {}
+        self._holding = False  #: inside `grouped`: appends are flushed when it ends
 
     def _path(self, run_id: str) -> Path:
         return self.folder / f"{run_id}.jsonl"
@@ -75,14 +78,31 @@ class RunJournal:
             os.replace(tmp, path)
 
     def _append(self, run_id: str, entry: dict[str, Any]) -> None:
-        """One line, written through to the OS at once (a kill right after loses nothing)."""
+        """One line, written through to the OS at once (a kill right after loses nothing),
+        or at the end of the `grouped` block it is written in."""
         line = json.dumps(entry) + "\n"
         with self._lock:
             fh = self._open.get(run_id)
             if fh is None:
                 fh = self._open[run_id] = self._path(run_id).open("a", encoding="utf-8")
             fh.write(line)
-            fh.flush()
+            if not self._holding:
+                fh.flush()
+
+    @contextlib.contextmanager
+    def grouped(self) -> Iterator[None]:
+        """Lines appended inside reach the OS together when it ends: one write for a group
+        of outcomes rather than one per line (see `StateStore.grouped` for why)."""
+        with self._lock:
+            nested, self._holding = self._holding, True
+        try:
+            yield
+        finally:
+            if not nested:
+                with self._lock:
+                    self._holding = False
+                    for fh in self._open.values():
+                        fh.flush()
 
     def close(self, run_id: str) -> None:
         """Stop appending to a run's journal (it stays on disk)."""

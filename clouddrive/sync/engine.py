@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import uuid
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,13 +136,19 @@ class SyncEngine:
             if on_outcome is not None:
                 on_outcome(outcome)
 
-        left = executor.run(actions, finished)
+        @contextlib.contextmanager
+        def grouped() -> Iterator[None]:
+            """Outcomes that arrive together are written out together (bases, journal, log)."""
+            with scope.grouped(), self.state.grouped():
+                yield
+
+        left = executor.run(actions, finished, grouped)
         for _round in range(MAX_REPLANS):
             if not retry or executor.cancel.is_set():
                 break
             lost, retry = retry, []
             fresh = [a for a in (self.gatherer.replan(a.path) for a in lost) if a is not None]
-            left += executor.run(fresh, finished)
+            left += executor.run(fresh, finished, grouped)
         if executor.cancel.is_set():  # a stop: lost races wait for the next run like the rest
             left += retry
             retry = []

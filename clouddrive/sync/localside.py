@@ -6,9 +6,10 @@ racing local edit aside, and clearing empty folders. Shared by every action (`Ex
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import shutil
-import uuid
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +25,9 @@ __all__ = ["IN_MEMORY_LIMIT", "Changed", "LocalSide", "clean_tmp"]
 #: larger ones go up in parts straight from the file, hashed as they are read, and the
 #: upload is aborted unless they are exactly what the metadata's hash says.
 IN_MEMORY_LIMIT = 8 * 1024 * 1024
+
+
+_TMP_NAMES = itertools.count()  #: `next` on it is atomic under the GIL: thread-safe
 
 
 class Changed(Exception):
@@ -43,16 +47,21 @@ class LocalSide:
         if reason:
             raise errors.LocalError(f"{path}: unsafe path ({reason})")
         target = self.root / path
-        folder = self.root
+        folder = str(self.root)
         for part in path.split("/")[:-1]:
-            folder = folder / part
-            if folder.is_symlink():
-                raise errors.LocalError(f"{path}: '{folder.relative_to(self.root)}' is a symlink")
-            if folder.exists() and not folder.is_dir():
-                raise errors.LocalError(
-                    f"{path}: '{folder.relative_to(self.root)}' is a file, not a folder"
-                )
+            folder = os.path.join(folder, part)
+            try:  # one lstat a level: is it a link, a file, a folder or nothing yet
+                mode = os.lstat(folder).st_mode
+            except FileNotFoundError:
+                break  # nothing below it exists either; the download makes the folders
+            if stat.S_ISLNK(mode):
+                raise errors.LocalError(f"{path}: '{self._rel(folder)}' is a symlink")
+            if not stat.S_ISDIR(mode):
+                raise errors.LocalError(f"{path}: '{self._rel(folder)}' is a file, not a folder")
         return target
+
+    def _rel(self, folder: str) -> str:
+        return Path(folder).relative_to(self.root).as_posix()
 
     def _check_local(self, path: Path, planned: LocalFile | None) -> None:
         """Raise Changed unless the local file is exactly as planned (or still absent)."""
@@ -63,7 +72,9 @@ class LocalSide:
             raise Changed("the file was modified")
 
     def _tmp_file(self, suffix: str) -> Path:
-        return self.tmp_dir / f"{uuid.uuid4().hex}{suffix}"
+        """A fresh name in the drive's temp folder: the run holds the drive's lock and the
+        folder is emptied when a run starts, so the process id and a counter are unique."""
+        return self.tmp_dir / f"{os.getpid()}-{next(_TMP_NAMES)}{suffix}"
 
     def _base_from_disk(
         self, path: str, target: Path, sha256: str, version_id: str, etag: str

@@ -12,9 +12,10 @@ Names are escaped in the log, so a file name holding a newline cannot forge a lo
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -46,8 +47,25 @@ class _RunLogHandler(logging.FileHandler):
     """The run's log file. An entry that cannot be written (a full disk) is dropped without
     the traceback `logging` prints by default: the run goes on, its outcome says the rest."""
 
+    holding = False  #: inside `RunScope.grouped`: lines are flushed when it ends
+
     def handleError(self, record: logging.LogRecord) -> None:
         self.lost = getattr(self, "lost", 0) + 1
+
+    def flush(self) -> None:
+        if not self.holding:
+            super().flush()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Lines written inside reach the file together when it ends."""
+        nested, self.holding = self.holding, True
+        try:
+            yield
+        finally:
+            if not nested:
+                self.holding = False
+                self.flush()
 
 
 _BOOKKEEPING = frozenset({ActionKind.RECORD, ActionKind.FORGET})
@@ -77,7 +95,7 @@ class RunScope:
         self.user = user
         self._runs = runs
         self._lock = DriveLock(internal_dir(root) / "lock")
-        self._handler: logging.Handler | None = None
+        self._handler: _RunLogHandler | None = None
         self._active: ActiveRun | None = None
         self.log = logging.getLogger(f"clouddrive.run.{run_id}")
         self.started = datetime.now(UTC)
@@ -153,6 +171,17 @@ class RunScope:
             self._active.done(RunAction(t.op, t.path, t.version_id, t.parent))
         if outcome.error:
             self._active.failed(action.path, action.kind.value, outcome.error)
+
+    @contextlib.contextmanager
+    def grouped(self) -> Iterator[None]:
+        """Log lines and journal entries of the outcomes handled inside are written out
+        together when it ends (`StateStore.grouped` says why)."""
+        with contextlib.ExitStack() as stack:
+            if self._handler is not None:
+                stack.enter_context(self._handler.held())
+            if self._active is not None and self._active.runs.journal is not None:
+                stack.enter_context(self._active.runs.journal.grouped())
+            yield
 
     def finish(self, report: SyncReport, *, wait: float | None = None) -> None:
         """Complete the run record: `finished`, or `interrupted` for a cancelled run.
