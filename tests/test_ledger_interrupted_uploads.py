@@ -44,3 +44,54 @@ def test_a_finished_upload_leaves_no_journal_entry(shared: Shared, tmp_path: Pat
     assert list((a.root / ".clouddrive" / "uploads").glob("*.json")) == []
     assert open_uploads(shared) == []
     assert shared.latest() == {"big.bin": big}
+
+
+def test_parts_go_side_by_side_and_land_in_order(shared: Shared, tmp_path: Path) -> None:
+    """A large file's parts overlap on the wire (up to `PARTS_IN_FLIGHT`), and the object
+    is the file, byte for byte, in order."""
+    import threading
+
+    from clouddrive.ledger.multipart import PARTS_IN_FLIGHT
+
+    a = shared.drive(tmp_path / "ann", "ann", multipart_threshold_mib=5, part_size_mib=5)
+    big = os.urandom(41 * 1024 * 1024)  # 9 parts, the last a short one
+    write(a.root, "big.bin", big)
+    lock = threading.Lock()
+    now = {"in": 0, "most": 0}
+
+    def going(**_: object) -> None:
+        with lock:
+            now["in"] += 1
+            now["most"] = max(now["most"], now["in"])
+
+    def back(**_: object) -> None:
+        with lock:
+            now["in"] -= 1
+
+    events = a.remote.client.meta.events
+    events.register("before-send.s3.UploadPart", going)
+    events.register("needs-retry.s3.UploadPart", back)
+    assert not a.sync().failed
+    assert 1 < now["most"] <= PARTS_IN_FLIGHT
+    assert shared.latest() == {"big.bin": big}
+    assert open_uploads(shared) == []
+
+
+def test_a_part_that_keeps_failing_aborts_the_upload(shared: Shared, tmp_path: Path) -> None:
+    """One part refused for good while others are on their way: the upload is aborted once
+    they are back (none is left open), nothing lands, and the run says which file."""
+    from botocore.exceptions import ClientError
+
+    a = shared.drive(tmp_path / "ann", "ann", multipart_threshold_mib=5, part_size_mib=5)
+    write(a.root, "big.bin", os.urandom(30 * 1024 * 1024))
+
+    def refuse_part_3(params: dict[str, object], **_: object) -> None:
+        if params.get("PartNumber") == 3:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "UploadPart")
+
+    a.remote.client.meta.events.register("before-parameter-build.s3.UploadPart", refuse_part_3)
+    report = a.sync()
+    assert [o.action.path for o in report.failed] == ["big.bin"]
+    assert shared.latest() == {}
+    assert open_uploads(shared) == []
+    assert list((a.root / ".clouddrive" / "uploads").glob("*.json")) == []

@@ -10,21 +10,53 @@ holds (`abort_interrupted_uploads`, called under the drive's lock).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import hashlib
 import itertools
 import json
 import os
+import threading
+from collections import deque
 from collections.abc import Callable
+from concurrent import futures
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from clouddrive import errors
 from clouddrive.ledger.base import PutResult, RemoteBase, etag_of
 from clouddrive.ledger.calls import error_code
 from clouddrive.testing.faults import crash_point
 
-__all__ = ["Multipart"]
+__all__ = ["PARTS_IN_FLIGHT", "Multipart"]
+
+#: parts of one upload sent at once (memory: this many parts). The file is still read and
+#: hashed once, in order; only the sending overlaps (512 MiB went up 1.3x slower than
+#: s5cmd's with one part at a time).
+PARTS_IN_FLIGHT = 4
+
+R = TypeVar("R")
+
+
+def _in_background(fn: Callable[..., R], *args: Any) -> Future[R]:
+    """Run `fn` on a daemon thread of its own, in a copy of this thread's context (a stopped
+    run's gate, a context variable, then stops it too). Daemon: a process that is exiting
+    does not wait for a part a paused server never answers (the next run aborts the
+    upload, from its journal)."""
+    future: Future[R] = Future()
+    context = contextvars.copy_context()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(context.run(fn, *args))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="cd-part", daemon=True).start()
+    return future
 
 
 class Multipart(RemoteBase):
@@ -114,32 +146,49 @@ class Multipart(RemoteBase):
         """
         what = f"uploading {path}"
 
+        def send_part(upload_id: str, number: int, chunk: bytes) -> dict[str, Any]:
+            part = self._call(
+                f"{what} (part {number})",
+                functools.partial(
+                    self.client.upload_part,
+                    Bucket=self.bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    Body=chunk,
+                ),
+            )
+            return {"PartNumber": number, "ETag": part["ETag"]}
+
         def send(upload_id: str) -> list[dict[str, Any]]:
             digest = hashlib.sha256()
             sent = 0
             parts: list[dict[str, Any]] = []
+            in_flight: deque[Future[dict[str, Any]]] = deque()
+
+            def landed(future: Future[dict[str, Any]]) -> None:
+                parts.append(future.result())
+                crash_point("mid-multipart")
+
             with source.open("rb") as fh:
-                for number in itertools.count(1):
-                    chunk = fh.read(self.part_size)
-                    if not chunk and number > 1:
-                        break
-                    digest.update(chunk)
-                    sent += len(chunk)
-                    part = self._call(
-                        f"{what} (part {number})",
-                        functools.partial(
-                            self.client.upload_part,
-                            Bucket=self.bucket,
-                            Key=key,
-                            UploadId=upload_id,
-                            PartNumber=number,
-                            Body=chunk,
-                        ),
-                    )
-                    parts.append({"PartNumber": number, "ETag": part["ETag"]})
-                    crash_point("mid-multipart")
-                    if not chunk:
-                        break
+                try:
+                    for number in itertools.count(1):
+                        chunk = fh.read(self.part_size)
+                        if not chunk and number > 1:
+                            break
+                        digest.update(chunk)
+                        sent += len(chunk)
+                        if len(in_flight) >= PARTS_IN_FLIGHT:
+                            landed(in_flight.popleft())
+                        in_flight.append(_in_background(send_part, upload_id, number, chunk))
+                        if not chunk:
+                            break
+                    while in_flight:
+                        landed(in_flight.popleft())
+                finally:
+                    # a failure: the parts still on their way end before the upload is
+                    # aborted (a part that lands after the abort would be kept and billed)
+                    futures.wait(in_flight)
             if sent != size or (expected_sha256 and digest.hexdigest() != expected_sha256):
                 raise errors.SourceChanged(f"{path} changed while it was uploaded")
             return parts

@@ -24,6 +24,7 @@ boto3 or botocore.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import queue
 import threading
 import time
@@ -86,17 +87,22 @@ class Batch:
                     self._state.notify_all()
 
 
-_worker = threading.local()
+#: the batch whose transfer worker this is: a context variable, not a thread-local, so the
+#: threads a transfer fans out to (the parts of a large upload, `contextvars.copy_context`)
+#: are stopped by the gate like the worker itself
+_worker_batch: contextvars.ContextVar[Batch | None] = contextvars.ContextVar(
+    "clouddrive_worker_batch", default=None
+)
 
 
 @contextlib.contextmanager
 def worker_context(batch: Batch) -> Iterator[None]:
     """Marks the current thread as a transfer worker of `batch` (for the gate and landing)."""
-    _worker.batch = batch
+    token = _worker_batch.set(batch)
     try:
         yield
     finally:
-        _worker.batch = None
+        _worker_batch.reset(token)
 
 
 @contextlib.contextmanager
@@ -104,7 +110,7 @@ def landing() -> Iterator[None]:
     """Around the final move of a download into the folder: raises `Stopped` if the run
     abandoned this worker's batch, and keeps it from being abandoned half-way. Outside a
     worker (resolve, tests) it does nothing."""
-    batch: Batch | None = getattr(_worker, "batch", None)
+    batch = _worker_batch.get()
     if batch is None:
         yield
         return
@@ -115,7 +121,7 @@ def landing() -> Iterator[None]:
 def _gate(model: Any = None, **_: Any) -> None:
     """botocore `before-call` hook: a worker whose run was stopped sends nothing more but
     the abort of its multipart upload. Other threads (planning, the run record) pass."""
-    batch: Batch | None = getattr(_worker, "batch", None)
+    batch = _worker_batch.get()
     if batch is None or not batch.cancel.is_set():
         return
     if getattr(model, "name", "") == "AbortMultipartUpload":
