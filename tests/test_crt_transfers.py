@@ -333,3 +333,30 @@ class TestPrefetch:
         with via_proxy.prefetching(entries, stopped_before):
             pass
         assert proxy.requests == sent
+
+
+def test_a_prefetch_that_cannot_send_steps_aside() -> None:
+    """Sending ahead is only a help: if the CRT refuses to send, nothing is raised there,
+    and each download asks for itself (its own request then reports the failure)."""
+    from datetime import UTC, datetime
+    from typing import Any, cast
+
+    from clouddrive.ledger.crt import CrtTransfers
+    from clouddrive.ledger.prefetch import Prefetch
+
+    class Refusing:
+        sent = 0
+
+        def send_get(self, *_: Any) -> Any:
+            self.sent += 1
+            raise RuntimeError("no client")
+
+    crt = Refusing()
+    entries = [
+        RemoteEntry(f"f{i}", f"p/f{i}", f"v{i}", False, datetime.now(UTC), "e", 10)
+        for i in range(5)
+    ]
+    ahead = Prefetch(cast(CrtTransfers, crt), "b", entries, stopped=threading.Event())
+    assert [ahead.take(e) for e in entries] == [None] * 5
+    assert crt.sent == 1  # it stopped trying after the first refusal
+    ahead.close()

@@ -136,13 +136,14 @@ class Multipart(RemoteBase):
         conditions: dict[str, str],
         expected_sha256: str | None = None,
     ) -> PutResult:
-        """Send `source` in parts, read once and in order, on the calling thread (a stopped
-        run's gate then stops it at its next part).
+        """Send `source` in parts, read once and in order on the calling thread, up to
+        `PARTS_IN_FLIGHT` of them on the wire at once (a stopped run's gate stops each at
+        its next request, whichever thread sends it).
 
         With `expected_sha256` the file itself is sent (no snapshot copy): the parts are
         hashed as they are read, and if the bytes are not the planned ones (the file changed
         meanwhile) the upload is aborted before it completes, so nothing lands, and
-        `SourceChanged` is raised. Memory: one part.
+        `SourceChanged` is raised. Memory: `PARTS_IN_FLIGHT` parts.
         """
         what = f"uploading {path}"
 

@@ -97,6 +97,12 @@ class Prefetch:
                     continue
                 # sent under the lock: a `take` racing this one finds it pending, never
                 # both sends (the CRT's `make_request` only queues it, it does not wait)
-                pending = self._crt.send_get(self._bucket, entry.key, entry.version_id, entry.size)
+                try:
+                    pending = self._crt.send_get(
+                        self._bucket, entry.key, entry.version_id, entry.size
+                    )
+                except Exception:  # the download's own request then reports the failure
+                    self._closed = True  # sending ahead is only a help: stop helping
+                    return
                 self._pending[key] = (pending, entry.size)
                 self._held += entry.size
