@@ -144,6 +144,34 @@ class TestExecutorOnTheFake:
         assert outcome.error and "changed while syncing" in outcome.error
         assert "team/x.txt" not in bucket.keys
 
+    @pytest.mark.parametrize("swap", ["symlink", "fifo", "same-size-edit", "grown", "gone"])
+    def test_a_file_swapped_after_planning_is_not_uploaded(self, tmp_path: Path, swap: str) -> None:
+        """What the upload reads is checked through the descriptor it reads with: a link,
+        a FIFO (never waited on), an edit of the same size, a longer file or no file at all
+        since the plan is left for the next run, and S3 gets nothing."""
+        import os
+
+        bucket = FakeBucket()
+        a = drive_on(bucket, tmp_path / "a", "ann")
+        target = a.root / "x.txt"
+        write(a.root, "x.txt", "planned")
+        plan = a.status()
+        planned = target.stat()
+        target.unlink()
+        if swap == "symlink":
+            (tmp_path / "elsewhere").write_text("planned")
+            target.symlink_to(tmp_path / "elsewhere")
+        elif swap == "fifo":
+            os.mkfifo(target)
+        elif swap == "same-size-edit":
+            target.write_text("PLANNED")
+            os.utime(target, ns=(planned.st_atime_ns, planned.st_mtime_ns))  # one mtime tick
+        elif swap == "grown":
+            target.write_text("planned and more")
+        [outcome] = self._run(a, plan.actions)
+        assert outcome.error and "changed while syncing" in outcome.error, outcome.error
+        assert "team/x.txt" not in bucket.keys
+
     def test_a_download_over_a_file_edited_since_keeps_the_edit_aside(self, tmp_path: Path) -> None:
         """A local edit made between planning and a download is kept as a conflict copy,
         never overwritten."""

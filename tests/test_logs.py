@@ -230,3 +230,27 @@ class TestPullGuards:
         assert files[copy] == b"ann's edit, made during the download"
         assert report.log_path is not None
         assert copy in report.log_path.read_text(encoding="utf-8")
+
+
+def test_lines_held_for_a_group_are_dropped_quietly_on_a_full_disk(tmp_path: Path) -> None:
+    """The run's log flushes a group of outcomes' lines at once; a disk that fills then
+    drops them, as a single line is dropped (the run goes on; its outcome says the rest)."""
+    from clouddrive.sync.run import _RunLogHandler
+
+    handler = _RunLogHandler(tmp_path / "run.log", encoding="utf-8")
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "download a.txt", None, None)
+    with handler.held():
+        handler.emit(record)
+        assert (tmp_path / "run.log").read_text() == ""  # held: not written yet
+
+    def full() -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    assert handler.stream is not None
+    with handler.held():
+        handler.emit(record)
+        handler.stream.flush = full  # type: ignore[method-assign]
+    assert handler.lost == 1
+    handler.stream.flush = lambda: None  # type: ignore[method-assign]
+    handler.close()
+    assert (tmp_path / "run.log").read_text().count("download a.txt") >= 1

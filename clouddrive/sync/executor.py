@@ -169,8 +169,7 @@ class Executor(LocalSide):
         an edit made during the upload then reads as an ordinary modification next run.
         """
         target = self._target(path)
-        self._check_local(target, local)
-        body = self._snapshot(target, sha256)
+        body = self._snapshot(target, local, sha256)
         metadata = {
             META_USER: self.user,
             META_MTIME: str(local.mtime_ns),

@@ -65,7 +65,10 @@ class _RunLogHandler(logging.FileHandler):
         finally:
             if not nested:
                 self.holding = False
-                self.flush()
+                try:
+                    self.flush()
+                except OSError:  # a full disk: the lines are dropped, as `emit` drops them
+                    self.lost = getattr(self, "lost", 0) + 1
 
 
 _BOOKKEEPING = frozenset({ActionKind.RECORD, ActionKind.FORGET})
