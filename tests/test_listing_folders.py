@@ -45,3 +45,33 @@ def test_split_listing_pages_each_folder(remote: S3Remote) -> None:
     remote.page_size = 2
     split = sorted(str(i["Key"]) for i in remote._objects_by_folder("drive/"))
     assert split == sorted(f"drive/{k}" for k in KEYS)
+
+
+def _versions(pages) -> list[tuple[str, str, bool, bool]]:  # type: ignore[no-untyped-def]
+    return sorted(
+        (str(i["Key"]), str(i.get("VersionId")), bool(i.get("IsLatest")), i["IsDeleteMarker"])
+        for page in pages
+        for i in page.items
+    )
+
+
+@pytest.mark.parametrize("page_size", [None, 2])
+def test_split_version_listing_equals_the_sequential_one(
+    remote: S3Remote, page_size: int | None
+) -> None:
+    """The first sync's version listing, split the same way, reads every version and
+    delete marker the sequential one reads (a key's versions across pages included), and
+    none of clouddrive's own."""
+    for key in ("a b/one.txt", "top.txt", "f03/x.txt"):
+        remote.client.put_object(Bucket=remote.bucket, Key=f"drive/{key}", Body=b"again")
+    remote.client.delete_object(Bucket=remote.bucket, Key="drive/plus+sign/x")
+    remote.page_size = page_size
+    everything = _versions(remote._pages("drive/"))
+    split = _versions(remote._version_pages_by_folder("drive/"))
+    assert split == [v for v in everything if not v[0].startswith("drive/.clouddrive/")]
+    assert {v[0] for v in split} == {f"drive/{k}" for k in KEYS}
+    assert len([v for v in split if v[0] == "drive/top.txt"]) == 2
+    assert [v[3] for v in split if v[0] == "drive/plus+sign/x" and v[2]] == [True]
+    latest = remote.list_latest()  # a drive without bases: the version listing
+    assert "plus+sign/x" in latest.entries and latest.entries["plus+sign/x"].is_delete_marker
+    assert len(latest.history["top.txt"]) == 2
