@@ -44,7 +44,6 @@ __all__ = [
     "CRT_MOVED",
     "CrtResponse",
     "CrtTransfers",
-    "PendingRequest",
     "crt_transfers",
 ]
 
@@ -142,14 +141,8 @@ class CrtTransfers:
 
     def get(self, bucket: str, key: str, version_id: str | None, size: int = 0) -> CrtResponse:
         """GET one object (a version of it) whole, into memory; `size`: its expected size."""
-        return self.send_get(bucket, key, version_id, size).result()
-
-    def send_get(
-        self, bucket: str, key: str, version_id: str | None, size: int = 0
-    ) -> PendingRequest:
-        """Send a GET and return at once; its `result()` waits for the answer."""
         path = self.path(bucket, key, version_id)
-        return self._send("GET", path, {}, None, "GetObject", size)
+        return self._send("GET", path, {}, None, "GetObject", size).result()
 
     def put(self, bucket: str, key: str, body: bytes, headers: Mapping[str, str]) -> CrtResponse:
         """PUT one object from memory, with the given headers (metadata, conditions)."""

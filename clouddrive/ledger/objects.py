@@ -11,8 +11,7 @@ import contextlib
 import hashlib
 import io
 import os
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -25,7 +24,6 @@ from clouddrive.ledger.crt import CRT_BEFORE_CALL, CRT_MOVED
 from clouddrive.ledger.listing import Listing
 from clouddrive.ledger.metadata import encode_value
 from clouddrive.ledger.multipart import Multipart
-from clouddrive.ledger.prefetch import Prefetch
 
 __all__ = ["DownloadResult", "Objects", "simple_md5"]
 
@@ -77,9 +75,6 @@ def _write_chunk(fh: IO[bytes], chunk: bytes) -> None:
 
 class Objects(Multipart, Listing):
     """Putting, fetching, deleting and copying objects of the prefix."""
-
-    #: GETs sent ahead of the downloads that will want them (`prefetching`), if any
-    _prefetch: Prefetch | None = None
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -281,24 +276,6 @@ class Objects(Multipart, Listing):
 
     # -- reads -----------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def prefetching(
-        self, entries: Sequence[RemoteEntry], stopped: threading.Event
-    ) -> Iterator[None]:
-        """While inside, small versions of `entries` are fetched ahead of the `download`
-        calls that want them, in this order (see `prefetch.py`); sending stops once
-        `stopped` is set. Without the CRT path it changes nothing."""
-        small = [e for e in entries if self._by_crt(e.size)]
-        if self.crt is None or not small:
-            yield
-            return
-        self._prefetch = Prefetch(self.crt, self.bucket, small, stopped=stopped)
-        try:
-            yield
-        finally:
-            prefetch, self._prefetch = self._prefetch, None
-            prefetch.close()
-
     def head_version(self, path: str, version_id: str) -> dict[str, Any]:
         """HEAD of one version: its Metadata, ContentLength, ETag, LastModified."""
         key = self.key(path)
@@ -316,18 +293,12 @@ class Objects(Multipart, Listing):
         `dest` is removed, so nothing half-written is left.
         """
         what = f"downloading {entry.path}"
-        sent_ahead = self._prefetch.take(entry) if self._prefetch is not None else None
 
         def fetch() -> DownloadResult:
-            nonlocal sent_ahead
             if self._by_crt(entry.size):
                 assert self.crt is not None
                 self._announce("GetObject")
-                if sent_ahead is not None:  # the first attempt only: a retry asks anew
-                    pending, sent_ahead = sent_ahead, None
-                    got = pending.result()
-                else:
-                    got = self.crt.get(self.bucket, entry.key, entry.version_id, entry.size)
+                got = self.crt.get(self.bucket, entry.key, entry.version_id, entry.size)
                 self._moved("GetObject", entry.key, len(got.body))
                 metadata = got.metadata()
                 etag = etag_of(got.headers.get("etag"))
@@ -379,11 +350,7 @@ class Objects(Multipart, Listing):
                 raise errors.TransientRemoteError(f"{what}: content does not match its hash")
             return DownloadResult(size=size, sha256=digest, etag=etag, metadata=metadata)
 
-        try:
-            return self._call(what, fetch)
-        finally:
-            if sent_ahead is not None:  # stopped before its body was used
-                sent_ahead.cancel()
+        return self._call(what, fetch)
 
     def read_bytes(self, relkey: str) -> bytes:
         key = self.key(relkey)

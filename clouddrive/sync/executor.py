@@ -111,21 +111,18 @@ class Executor(LocalSide):
             if self.cancel.is_set():
                 left.extend(batch)
                 continue
-            # the small files' bodies are asked for ahead of the workers, in the order the
-            # workers take them: a worker then mostly writes, it seldom waits
-            with self.remote.prefetching(_fetched(batch) if not large else [], self.cancel):
-                left.extend(
-                    run_batch(
-                        batch,
-                        self.execute,
-                        workers=self.workers if large else self.workers * SMALL_FILE_FACTOR,
-                        cancel=self.cancel,
-                        grace=self.grace,
-                        on_start=self.on_start,
-                        on_outcome=on_outcome,
-                        grouped=grouped,
-                    )
+            left.extend(
+                run_batch(
+                    batch,
+                    self.execute,
+                    workers=self.workers if large else self.workers * SMALL_FILE_FACTOR,
+                    cancel=self.cancel,
+                    grace=self.grace,
+                    on_start=self.on_start,
+                    on_outcome=on_outcome,
+                    grouped=grouped,
                 )
+            )
         return left
 
     def execute(self, action: Action) -> Outcome:
@@ -382,17 +379,6 @@ def _as_planned(now: os.stat_result | None, planned: LocalFile | None) -> bool:
         and stat.S_ISREG(now.st_mode)
         and (now.st_size, now.st_mtime_ns) == (planned.size, planned.mtime_ns)
     )
-
-
-def _fetched(actions: Iterable[Action]) -> list[RemoteEntry]:
-    """The versions these actions download, in order (a conflict downloads S3's side)."""
-    return [
-        a.remote
-        for a in actions
-        if a.kind in (ActionKind.DOWNLOAD, ActionKind.CONFLICT)
-        and a.remote is not None
-        and not a.remote.is_delete_marker
-    ]
 
 
 def _size(action: Action) -> int:

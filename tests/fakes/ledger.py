@@ -19,7 +19,6 @@ another writer win a race at an exact moment.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 import threading
@@ -303,13 +302,6 @@ class FakeRemote:
             return found
         body = self.store.find(self.key(entry.path), entry.version_id).body
         return None if body is None else hashlib.sha256(body).hexdigest()
-
-    @contextlib.contextmanager
-    def prefetching(
-        self, entries: Iterable[RemoteEntry], stopped: threading.Event
-    ) -> Iterator[None]:
-        """Nothing to send ahead: every read is from memory."""
-        yield
 
     def abort_interrupted_uploads(self) -> int:
         return 0  # no multipart uploads in the fake, so none is ever left open
