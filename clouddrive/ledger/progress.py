@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from clouddrive.core.paths import key_to_path
+from clouddrive.core.paths import UnsafeKey, is_internal, key_to_path
 from clouddrive.ledger.base import RemoteBase
 from clouddrive.ledger.crt import CRT_MOVED
 
@@ -32,29 +32,33 @@ def counting_bytes(
         return _CountingBody(body, lambda n: on_bytes(path, n))
 
     def named(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["clouddrive_key"] = params.get("Key")
+        path = _drive_path(params.get("Key"), prefix)
+        if path is not None:
+            context["clouddrive_path"] = path
 
     def received(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        key = context.get("clouddrive_key")
-        if key and "Body" in parsed:
-            parsed["Body"] = counted(key_to_path(key, prefix), parsed["Body"])
+        path = context.get("clouddrive_path")
+        if path and "Body" in parsed:
+            parsed["Body"] = counted(path, parsed["Body"])
 
     def sending(request: Any, **_: Any) -> None:
-        key = request.context.get("clouddrive_key")
-        if not key:
+        path = request.context.get("clouddrive_path")
+        if not path:
             return
         if hasattr(request.body, "read"):
-            request.body = counted(key_to_path(key, prefix), request.body)
+            request.body = counted(path, request.body)
         elif isinstance(request.body, bytes | bytearray):
             request.context["clouddrive_sent"] = len(request.body)
 
     def sent(context: dict[str, Any], **_: Any) -> None:
-        key, size = context.get("clouddrive_key"), context.pop("clouddrive_sent", 0)
-        if key and size:  # an in-memory body goes in one piece: count it when it is in
-            on_bytes(key_to_path(key, prefix), size)
+        path, size = context.get("clouddrive_path"), context.pop("clouddrive_sent", 0)
+        if path and size:  # an in-memory body goes in one piece: count it when it is in
+            on_bytes(path, size)
 
     def moved_by_crt(key: str, size: int, **_: Any) -> None:
-        on_bytes(key_to_path(key, prefix), size)  # the CRT hands over a whole small body
+        path = _drive_path(key, prefix)
+        if path is not None:
+            on_bytes(path, size)  # the CRT hands over a whole small body
 
     uploads = ("PutObject", "UploadPart")
     hooks: list[tuple[str, Callable[..., None]]] = [
@@ -71,6 +75,18 @@ def counting_bytes(
     finally:
         for event, _handler in hooks:
             events.unregister(event, unique_id=f"clouddrive-bytes-{id(on_bytes)}-{event}")
+
+
+def _drive_path(key: object, prefix: str) -> str | None:
+    """The drive path whose bytes a request moves; None for clouddrive's own objects (run
+    records under `.clouddrive/`: not the user's files, not in a transfer's progress)."""
+    if not isinstance(key, str):
+        return None
+    try:
+        path = key_to_path(key, prefix)
+    except UnsafeKey:
+        return None
+    return None if is_internal(path) else path
 
 
 class _CountingBody:
