@@ -66,9 +66,10 @@ class TestStop:
         play(app, scenario)
         assert seen == {"title": "Stopping", "cancel": True}
 
-    def test_escape_counts_what_never_started_as_left(self) -> None:
-        """The end message counts the actions that never started (and those in flight that
-        did not finish) as left for the next sync."""
+    def test_escape_names_what_was_abandoned_in_flight_and_what_never_started(self) -> None:
+        """The end message names the transfers abandoned in flight apart from the actions
+        that never started: the first may still complete on S3 (the next sync checks
+        them and moves nothing twice), the second wait for the next sync."""
         app, drive = fake_app(hold_after=4)
 
         async def scenario(pilot: Pilot_, app: CloudDriveApp) -> None:
@@ -81,8 +82,12 @@ class TestStop:
             await wait_for(pilot, lambda: not app.syncing, what="stopped")
 
         play(app, scenario)
-        # 7 visible actions; 3 finished before the pause (the record is bookkeeping)
-        assert "Sync stopped: 3 done, 0 failed, 4 left for the next sync" in journal(app)
+        # 7 visible actions; 3 finished before the pause (the record is bookkeeping), 2 in
+        # flight when escape came, 2 never started
+        assert (
+            "Sync stopped: 3 done, 0 failed, 2 in flight abandoned (the next sync checks "
+            "them), 2 left for the next sync" in journal(app)
+        )
 
 
 # -- 2: escape before the confirmation -------------------------------------------------------

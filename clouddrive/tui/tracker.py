@@ -146,6 +146,11 @@ class SyncTracker:
             )
         return finished, snap
 
+    def in_flight(self) -> set[str]:
+        """The paths of the actions running right now."""
+        with self._lock:
+            return set(self._in_flight)
+
     def left(self) -> int:
         """Actions neither done nor failed (nor running): what a stop leaves for next time."""
         with self._lock:

@@ -5,6 +5,7 @@ wait for the screen), stop it on escape, and report how it ended."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.timer import Timer
@@ -23,6 +24,9 @@ from clouddrive.tui.sync_worker import run_sync
 from clouddrive.tui.tracker import SyncTracker
 from clouddrive.tui.widgets.drive_header import DriveHeader
 from clouddrive.tui.widgets.progress import SyncProgressPanel
+
+if TYPE_CHECKING:
+    from clouddrive.sync.report import SyncReport
 
 __all__ = ["PROGRESS_EVERY", "TOASTS_PER_RUN", "SyncRun"]
 
@@ -159,20 +163,14 @@ class SyncRun(PlanPane):
     def on_sync_done(self, message: SyncDone) -> None:
         self._drain()  # the last outcomes
         report = message.report
+        running = self.tracker.in_flight() if self.tracker is not None else set()
         self._sync_over()
         done = [o for o in report.done if not o.action.is_bookkeeping]
         failed = report.failed
         if not report.plan.visible():
             self.shell.note("Everything was already in sync.")
         elif report.cancelled:
-            touched = {o.action.path for o in report.outcomes}
-            left = len({a.path for a in report.plan.visible()} - touched)
-            failed = [o for o in failed if not o.action.is_bookkeeping]
-            self.shell.note(
-                f"Sync stopped: {len(done)} done, {len(failed)} failed, {left} left for the "
-                "next sync. Finished actions are recorded.",
-                severity="warning",
-            )
+            self.shell.note(_stopped_note(report, running), severity="warning")
         elif failed:
             self.shell.note(
                 f"Synced {len(done)}; {len(failed)} failed (see the log: l)", severity="error"
@@ -227,3 +225,19 @@ def _without_cli_flags(error: str) -> str:
     import re
 
     return re.split(r"\.?\s*(?:Check the plan with|Run with --force|use --max-delete)", error)[0]
+
+
+def _stopped_note(report: SyncReport, running: set[str]) -> str:
+    """What a stopped sync did, and what it leaves: transfers abandoned in flight may still
+    complete on S3 (the next sync adopts them, moving nothing twice), so they are named
+    apart from the actions that never started."""
+    done = [o for o in report.done if not o.action.is_bookkeeping]
+    failed = [o for o in report.failed if not o.action.is_bookkeeping]
+    touched = {o.action.path for o in report.outcomes}
+    unfinished = {a.path for a in report.plan.visible()} - touched
+    abandoned = len(unfinished & running)
+    left = len(unfinished) - abandoned
+    parts = f"Sync stopped: {len(done)} done, {len(failed)} failed"
+    if abandoned:
+        parts += f", {abandoned} in flight abandoned (the next sync checks them)"
+    return f"{parts}, {left} left for the next sync. Finished actions are recorded."
