@@ -115,21 +115,28 @@ class Listing(RemoteBase):
 
     def _version_pages_by_folder(self, prefix: str) -> Iterator[Page]:
         """Every page of the version listing under `prefix`, its top-level folders listed
-        side by side as `_objects_by_folder` lists objects (a first sync of 100,000 keys
-        waited for 100 pages one after another). Pages of one folder come in their order;
-        the folders do not. clouddrive's own folders are not listed."""
+        side by side (a first sync of 100,000 keys waited for 100 pages one after another);
+        see `_by_folder`."""
+        return self._by_folder(prefix, self._pages)
+
+    def _by_folder(self, prefix: str, pages: Callable[..., Iterator[Page]]) -> Iterator[Page]:
+        """The pages of a listing (`pages`: the version or the object listing) under
+        `prefix`, split by top-level folder: one listing with a delimiter names the keys at
+        the top and the folders, then each folder is listed on its own, `LISTING_THREADS`
+        at a time. Pages of one folder come in their order; the folders do not.
+        clouddrive's own folders are not listed (their keys are never a drive's files)."""
         folders: list[str] = []
-        for page in self._pages(prefix, delimiter="/"):
+        for page in pages(prefix, delimiter="/"):
             yield page
             folders += [f for f in page.prefixes if not is_internal(f[len(prefix) :].rstrip("/"))]
         if len(folders) < 2:
             for folder in folders:
-                yield from self._pages(folder)
+                yield from pages(folder)
             return
         threads = min(LISTING_THREADS, len(folders))
         with ThreadPoolExecutor(threads, thread_name_prefix="clouddrive-list") as pool:
-            for pages in pool.map(lambda folder: list(self._pages(folder)), folders):
-                yield from pages
+            for listed in pool.map(lambda folder: list(pages(folder)), folders):
+                yield from listed
 
     def _object_keys(self, prefix: str, start_after: str | None = None) -> Iterator[str]:
         """Every current key under `prefix` (ListObjectsV2), in key order."""
@@ -137,25 +144,11 @@ class Listing(RemoteBase):
             yield str(item["Key"])
 
     def _objects_by_folder(self, prefix: str) -> Iterator[dict[str, Any]]:
-        """Every current object under `prefix`, its top-level folders listed side by side.
-
-        One listing with a delimiter names the files at the top and the folders; each
-        folder is then listed on its own, `LISTING_THREADS` at a time (a sequential listing
-        waits for one page after another: 20,000 keys are 20 round trips). Not in key order.
-        clouddrive's own folders are not listed (their keys are never a drive's files).
-        """
-        folders: list[str] = []
-        for page in self._object_pages(prefix, delimiter="/"):
+        """Every current object under `prefix`, its top-level folders listed side by side
+        (a sequential listing waits for one page after another: 20,000 keys are 20 round
+        trips); see `_by_folder`. Not in key order."""
+        for page in self._by_folder(prefix, self._object_pages):
             yield from page.items
-            folders += [f for f in page.prefixes if not is_internal(f[len(prefix) :].rstrip("/"))]
-        if len(folders) < 2:
-            for folder in folders:
-                yield from self._objects(folder)
-            return
-        threads = min(LISTING_THREADS, len(folders))
-        with ThreadPoolExecutor(threads, thread_name_prefix="clouddrive-list") as pool:
-            for items in pool.map(lambda folder: list(self._objects(folder)), folders):
-                yield from items
 
     def _objects(self, prefix: str, start_after: str | None = None) -> Iterator[dict[str, Any]]:
         """Every current object under `prefix` (ListObjectsV2: key, ETag, size, time)."""
