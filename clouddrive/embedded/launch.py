@@ -109,8 +109,7 @@ def start_server(
         log_offset = log_path.stat().st_size if log_path.exists() else 0
         proc = _spawn(weed, data_dir, chosen, log_path, detach=detach, extra_flags=extra_flags)
         try:
-            _wait_ready(proc, endpoint_url, log_path, log_offset, deadline, ready_timeout)
-            _wait_volumes_registered(proc, chosen, deadline, ready_timeout, log_path)
+            _wait_ready(proc, endpoint_url, chosen, log_path, log_offset, deadline, ready_timeout)
         except _PortClash:
             if attempt == _START_ATTEMPTS:
                 raise EmbeddedServerError(
@@ -193,12 +192,19 @@ class _PortClash(Exception):
 def _wait_ready(
     proc: subprocess.Popen[bytes],
     endpoint_url: str,
+    ports: Mapping[str, int],
     log_path: Path,
     log_offset: int,
     deadline: float,
     ready_timeout: float,
 ) -> None:
-    """Poll S3 until it answers; fail fast if weed exits, with its last error in the message."""
+    """Poll until S3 answers and the master knows every volume on disk; fail fast if weed
+    exits, with its last error in the message.
+
+    Why the volumes: on a restart S3 answers before the volume server's first heartbeat
+    reaches the master, and until then every read of an existing object fails with
+    InternalError (measured: up to 5 s). A fresh data directory has no volumes.
+    """
     client = s3_client(endpoint_url, quick=True)
     last_error = ""
     while True:
@@ -215,7 +221,9 @@ def _wait_ready(
             )
         try:
             client.list_buckets()
-            return
+            if _volumes_registered(ports):
+                return
+            last_error = "the master does not know every volume yet"
         except (BotoCoreError, ClientError) as exc:
             last_error = str(exc)
         if time.monotonic() >= deadline:
@@ -226,35 +234,14 @@ def _wait_ready(
         time.sleep(_POLL_INTERVAL)
 
 
-def _wait_volumes_registered(
-    proc: subprocess.Popen[bytes],
-    ports: Mapping[str, int],
-    deadline: float,
-    ready_timeout: float,
-    log_path: Path,
-) -> None:
-    """Wait until the master knows every volume the volume server has loaded.
-
-    On a restart S3 answers before the volume server's first heartbeat reaches the master;
-    until then every read of an existing object fails with InternalError (measured: up to
-    5 s). A fresh data directory has no volumes, so this returns at once.
-    """
+def _volumes_registered(ports: Mapping[str, int]) -> bool:
+    """Whether the master's topology holds as many volumes as the volume server loaded."""
     master = f"http://{HOST}:{ports['master.port']}/vol/status"
     volume = f"http://{HOST}:{ports['volume.port']}/status"
-    while True:
-        if proc.poll() is not None:
-            raise EmbeddedServerError(
-                f"the embedded SeaweedFS server exited during startup; see {log_path}"
-            )
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            if _master_volume_count(_get_json(master)) >= len(_get_json(volume)["Volumes"] or []):
-                return
-        if time.monotonic() >= deadline:
-            raise EmbeddedServerError(
-                f"the embedded SeaweedFS server's volumes were not ready within "
-                f"{ready_timeout:g} s; see {log_path}"
-            )
-        time.sleep(_POLL_INTERVAL)
+    try:
+        return _master_volume_count(_get_json(master)) >= len(_get_json(volume)["Volumes"] or [])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def _get_json(url: str) -> dict[str, Any]:
