@@ -39,13 +39,7 @@ import botocore.exceptions as bexc
 
 from clouddrive.ledger.metadata import decode_value
 
-__all__ = [
-    "CRT_BEFORE_CALL",
-    "CRT_MOVED",
-    "CrtResponse",
-    "CrtTransfers",
-    "crt_transfers",
-]
+__all__ = ["CRT_BEFORE_CALL", "CRT_MOVED", "CrtResponse", "CrtTransfers", "crt_transfers"]
 
 #: `CLOUDDRIVE_TRANSFER=botocore` sends every transfer through botocore.
 TRANSFER_ENV = "CLOUDDRIVE_TRANSFER"
@@ -142,14 +136,14 @@ class CrtTransfers:
     def get(self, bucket: str, key: str, version_id: str | None, size: int = 0) -> CrtResponse:
         """GET one object (a version of it) whole, into memory; `size`: its expected size."""
         path = self.path(bucket, key, version_id)
-        return self._send("GET", path, {}, None, "GetObject", size).result()
+        return self._request("GET", path, {}, None, "GetObject", size)
 
     def put(self, bucket: str, key: str, body: bytes, headers: Mapping[str, str]) -> CrtResponse:
         """PUT one object from memory, with the given headers (metadata, conditions)."""
         path = self.path(bucket, key)
-        return self._send("PUT", path, headers, body, "PutObject", len(body)).result()
+        return self._request("PUT", path, headers, body, "PutObject", len(body))
 
-    def _send(
+    def _request(
         self,
         method: str,
         path: str,
@@ -157,8 +151,9 @@ class CrtTransfers:
         body: bytes | None,
         operation: str,
         size: int,
-    ) -> PendingRequest:
+    ) -> CrtResponse:
         from awscrt import http
+        from awscrt.exceptions import AwsCrtError
 
         fields = [("Host", self.host), *headers.items()]
         if body is not None:
@@ -184,57 +179,17 @@ class CrtTransfers:
             on_headers=on_headers,
             on_body=on_body,
         )
-        return PendingRequest(
-            sent,
-            answer,
-            chunks,
-            operation,
-            f"{self.host}{path}",
-            self.timeout + size / SLOWEST_LINK,
-        )
-
-
-class PendingRequest:
-    """A request on its way: `result()` waits for the answer (at most its time limit) and
-    raises its failure in botocore's shape; `cancel()` gives it up."""
-
-    def __init__(
-        self,
-        sent: Any,
-        answer: dict[str, Any],
-        chunks: list[bytes],
-        operation: str,
-        url: str,
-        limit: float,
-    ) -> None:
-        self._sent = sent
-        self._answer = answer
-        self._chunks = chunks
-        self._operation = operation
-        self._url = url
-        self._limit = limit
-
-    def done(self) -> bool:
-        return bool(self._sent.finished_future.done())
-
-    def cancel(self) -> None:
-        self._sent.cancel()
-
-    def result(self) -> CrtResponse:
-        from awscrt import s3
-        from awscrt.exceptions import AwsCrtError
-
         try:
-            self._sent.finished_future.result(self._limit)
+            sent.finished_future.result(self.timeout + size / SLOWEST_LINK)
         except FutureTimeout:
-            self._sent.cancel()
-            raise bexc.ReadTimeoutError(endpoint_url=self._url) from None
+            sent.cancel()
+            raise bexc.ReadTimeoutError(endpoint_url=f"{self.host}{path}") from None
         except s3.S3ResponseError as exc:
-            raise _client_error(exc, self._operation) from exc
+            raise _client_error(exc, operation) from exc
         except AwsCrtError as exc:
-            raise _network_error(exc, self._url) from exc
-        status = int(self._answer.get("status", 0))
-        return CrtResponse(status, self._answer.get("headers", {}), b"".join(self._chunks))
+            raise _network_error(exc, f"{self.host}{path}") from exc
+        status = int(answer.get("status", 0))
+        return CrtResponse(status, answer.get("headers", {}), b"".join(chunks))
 
 
 #: CRT errors that mean nothing answered at that address (botocore: EndpointConnectionError)

@@ -26,6 +26,7 @@ __all__ = [
     "LocalScan",
     "file_md5",
     "file_sha256",
+    "is_same_file",
     "probe_fs",
     "scan",
     "stat_matches",
@@ -56,7 +57,18 @@ def stat_matches(path: Path, size: int, mtime_ns: int) -> bool:
         st = path.lstat()
     except FileNotFoundError:
         return False
-    return stat.S_ISREG(st.st_mode) and st.st_size == size and st.st_mtime_ns == mtime_ns
+    return is_same_file(st, size, mtime_ns)
+
+
+def is_same_file(st: os.stat_result | None, size: int, mtime_ns: int) -> bool:
+    """Is `st` (an lstat or fstat already made; None: nothing there) the regular file of
+    this size and mtime? What `stat_matches` asks, for callers that have the stat."""
+    return (
+        st is not None
+        and stat.S_ISREG(st.st_mode)
+        and st.st_size == size
+        and st.st_mtime_ns == mtime_ns
+    )
 
 
 @dataclass(frozen=True)

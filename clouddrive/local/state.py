@@ -28,7 +28,8 @@ from clouddrive.core.models import BaseEntry
 
 __all__ = ["COMMIT_AFTER", "COMMIT_EVERY", "StateDamaged", "StateStore"]
 
-_PUT = "INSERT OR REPLACE INTO base VALUES (?, ?, ?, ?, ?, ?, ?)"
+_ROW = "(?, ?, ?, ?, ?, ?, ?)"  #: one base row's parameters
+_PUT = f"INSERT OR REPLACE INTO base VALUES {_ROW}"
 _FORGET = "DELETE FROM base WHERE path = ?"
 #: rows of a group written by one statement (7 parameters a row; SQLite allows 32,766)
 _ROWS_A_STATEMENT = 500
@@ -38,7 +39,7 @@ def _write_rows(db: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]) -
     """Many rows in one statement: `executemany` steps once a row and gives up the GIL at
     each step (100 rows took 30 ms while transfer threads ran); one statement steps once."""
     if sql == _PUT:
-        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(rows))
+        values = ", ".join([_ROW] * len(rows))
         db.execute(f"INSERT OR REPLACE INTO base VALUES {values}", _flat(rows))
     else:
         marks = ", ".join(["?"] * len(rows))
@@ -163,10 +164,11 @@ class StateStore:
     @contextlib.contextmanager
     def grouped(self) -> Iterator[None]:
         """Puts and forgets inside are written together when it ends, in their order (one
-        `executemany` a run of puts). Why: the outcomes of a bulk transfer arrive by the
-        hundred, and each `execute` gives up the GIL and waits to get it back from the
-        transfer threads (5,000 single puts took 2.6 s of the main thread's time). Reads
-        inside see the state from before it; only the engine's outcome loop groups."""
+        statement a run of puts or of forgets, `_write_rows`). Why: the outcomes of a bulk
+        transfer arrive by the hundred, and each `execute` gives up the GIL and waits to get
+        it back from the transfer threads (5,000 single puts took 2.6 s of the main thread's
+        time). Reads inside see the state from before it; only the engine's outcome loop
+        groups."""
         with self._lock:
             nested = self._held is not None
             if not nested:
@@ -184,8 +186,7 @@ class StateStore:
                         rows = [row for _, row in group]
                         for start in range(0, len(rows), _ROWS_A_STATEMENT):
                             _write_rows(self._db, sql, rows[start : start + _ROWS_A_STATEMENT])
-                        for _ in rows:
-                            self._wrote()
+                        self._wrote(len(rows))
 
     def restamp(self, paths: Iterable[str], recorded_ns: int) -> None:
         """Mark the bases of `paths` as recorded at `recorded_ns` (their files were just hashed
@@ -223,12 +224,13 @@ class StateStore:
         with self._lock, self._translated():
             self._commit()
 
-    def _wrote(self) -> None:
-        """One base written (lock held): commit its group when it is full or old enough."""
+    def _wrote(self, count: int = 1) -> None:
+        """`count` bases written (lock held): commit their group when it is full or old
+        enough."""
         now = time.monotonic()
         if self._pending == 0:
             self._since = now
-        self._pending += 1
+        self._pending += count
         if self._pending >= COMMIT_EVERY or now - self._since >= COMMIT_AFTER:
             self._commit()
 

@@ -26,7 +26,7 @@ from clouddrive.ledger import (
     META_USER,
     S3Remote,
 )
-from clouddrive.local.scanner import stat_matches
+from clouddrive.local.scanner import is_same_file, stat_matches
 from clouddrive.sync.localside import Changed, LocalSide
 from clouddrive.sync.scheduler import STOP_GRACE, Stopped, install_gate, landing, run_batch
 from clouddrive.testing.faults import crash_point
@@ -374,11 +374,7 @@ def _as_planned(now: os.stat_result | None, planned: LocalFile | None) -> bool:
     """Is the file found at a download's target (`now`, None: nothing) the one planned?"""
     if planned is None:
         return now is None
-    return (
-        now is not None
-        and stat.S_ISREG(now.st_mode)
-        and (now.st_size, now.st_mtime_ns) == (planned.size, planned.mtime_ns)
-    )
+    return is_same_file(now, planned.size, planned.mtime_ns)
 
 
 def _size(action: Action) -> int:

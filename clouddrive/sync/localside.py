@@ -18,7 +18,7 @@ from clouddrive import errors
 from clouddrive.core.models import BaseEntry, LocalFile
 from clouddrive.core.paths import INTERNAL_DIR, unsafe_reason
 from clouddrive.core.planner import conflict_name
-from clouddrive.local.scanner import stat_matches
+from clouddrive.local.scanner import is_same_file, stat_matches
 
 __all__ = ["IN_MEMORY_LIMIT", "Changed", "LocalSide", "clean_tmp"]
 
@@ -107,11 +107,7 @@ class LocalSide:
                 raise Changed("the file was modified") from exc
             raise
         try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or (st.st_size, st.st_mtime_ns) != (
-                planned.size,
-                planned.mtime_ns,
-            ):
+            if not is_same_file(os.fstat(fd), planned.size, planned.mtime_ns):
                 raise Changed("the file was modified")
             data = os.read(fd, planned.size + 1)  # one more: a file that grew reads long
             while len(data) < planned.size and (more := os.read(fd, planned.size + 1)):

@@ -231,22 +231,18 @@ class _BatchRun(Generic[A, R]):
             self.batch.abandon()
         # What finished while the run stopped waiting still counts (and is recorded).
         with grouped():
-            for result in self._waiting(None):
+            for result in self._waiting():
                 self._take(result, on_outcome)
         with self.starting:
             return [*self.stopped, *self.in_flight.values(), *self.todo]
 
-    def _waiting(
-        self, most: int | None
-    ) -> Iterator[tuple[A, R | None, BaseException | None] | None]:
-        """The worker messages already waiting, without waiting for more (`most`: at most)."""
-        taken = 0
-        while most is None or taken < most:
+    def _waiting(self) -> Iterator[tuple[A, R | None, BaseException | None] | None]:
+        """The worker messages already waiting, without waiting for more."""
+        while True:
             try:
                 yield self.results.get_nowait()
             except queue.Empty:
                 return
-            taken += 1
 
     def _arriving(
         self, most: int, within: float
