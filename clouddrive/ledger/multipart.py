@@ -148,17 +148,7 @@ class Multipart(RemoteBase):
         what = f"uploading {path}"
 
         def send_part(upload_id: str, number: int, chunk: bytes) -> dict[str, Any]:
-            part = self._call(
-                f"{what} (part {number})",
-                functools.partial(
-                    self.client.upload_part,
-                    Bucket=self.bucket,
-                    Key=key,
-                    UploadId=upload_id,
-                    PartNumber=number,
-                    Body=chunk,
-                ),
-            )
+            part = self._part(what, self.client.upload_part, key, upload_id, number, Body=chunk)
             return {"PartNumber": number, "ETag": part["ETag"]}
 
         def send(upload_id: str) -> list[dict[str, Any]]:
@@ -214,22 +204,37 @@ class Multipart(RemoteBase):
             parts = []
             for number, start in enumerate(range(0, max(size, 1), chunk), start=1):
                 last = min(start + chunk, size) - 1
-                part = self._call(
-                    f"{what} (part {number})",
-                    functools.partial(
-                        self.client.upload_part_copy,
-                        Bucket=self.bucket,
-                        Key=key,
-                        UploadId=upload_id,
-                        PartNumber=number,
-                        CopySource=source,
-                        CopySourceRange=f"bytes={start}-{max(last, start)}",
-                    ),
+                part = self._part(
+                    what,
+                    self.client.upload_part_copy,
+                    key,
+                    upload_id,
+                    number,
+                    CopySource=source,
+                    CopySourceRange=f"bytes={start}-{max(last, start)}",
                 )
                 parts.append({"PartNumber": number, "ETag": part["CopyPartResult"]["ETag"]})
             return parts
 
         return self._in_parts(what, key, metadata, conditions, send)
+
+    def _part(
+        self,
+        what: str,
+        send: Callable[..., Any],
+        key: str,
+        upload_id: str,
+        number: int,
+        **body: Any,
+    ) -> Any:
+        """One part of a multipart upload (`send`: UploadPart or UploadPartCopy, `body`:
+        what it sends), retried as any call is."""
+        return self._call(
+            f"{what} (part {number})",
+            functools.partial(
+                send, Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, **body
+            ),
+        )
 
     def _in_parts(
         self,
