@@ -18,7 +18,8 @@ from botocore.awsrequest import AWSResponse
 
 from clouddrive import errors
 from clouddrive.core.models import ActionKind
-from clouddrive.ledger import RetryPolicy, S3Remote, connect, objects
+from clouddrive.ledger import RetryPolicy, S3Remote, connect, crt, objects
+from clouddrive.ledger.crt import CrtTransfers
 from tests.drivekit import Shared, count_requests, tree, write
 from tests.test_retry import Faults, _Raw
 
@@ -53,6 +54,8 @@ def fail_second_write(monkeypatch: pytest.MonkeyPatch, code: int) -> None:
 
 
 class TestDownloadToAFullOrLockedDisk:
+    """Through botocore's stream (large files; drives on AWS), written chunk by chunk."""
+
     @pytest.mark.parametrize(
         ("code", "kind", "words"),
         [
@@ -65,6 +68,7 @@ class TestDownloadToAFullOrLockedDisk:
     def test_one_attempt_its_own_kind_nothing_left(
         self, remote, tmp_path, monkeypatch, code, kind, words
     ) -> None:
+        remote.crt_limit = 0  # botocore's stream, not the CRT
         entry = remote.latest("big.bin")
         gets = count_gets(remote)
         fail_second_write(monkeypatch, code)
@@ -72,10 +76,7 @@ class TestDownloadToAFullOrLockedDisk:
         with pytest.raises(kind) as caught:
             remote.download(entry, dest)
         assert gets["n"] == 1  # not retried
-        assert words in str(caught.value)
-        assert "S3" not in str(caught.value)
-        assert "\n" not in str(caught.value)
-        assert not isinstance(caught.value, errors.RemoteError)
+        assert_one_local_line(caught.value, words)
         assert not dest.exists()  # nothing half-written
 
     def test_a_sync_reports_it_per_file_and_leaves_no_temp_file(
@@ -87,19 +88,103 @@ class TestDownloadToAFullOrLockedDisk:
         b = shared.drive(tmp_path / "bob", "bob")
         write(a.root, "big.bin", BIG)
         assert not a.sync().failed
-        gets = count_gets(b.remote)
+        b.remote.crt_limit = 0
         fail_second_write(monkeypatch, errno.ENOSPC)
-        report = b.sync()
-        [failed] = report.failed
-        assert failed.action.kind is ActionKind.DOWNLOAD
-        assert failed.error is not None and failed.error.startswith("disk full while")
+        assert_a_sync_fails_once_then_finishes(b, monkeypatch, {"big.bin": BIG})
+
+
+def assert_one_local_line(exc: BaseException, words: str) -> None:
+    assert words in str(exc)
+    assert "S3" not in str(exc)
+    assert "\n" not in str(exc)
+    assert not isinstance(exc, errors.RemoteError)
+
+
+def assert_a_sync_fails_once_then_finishes(
+    b: Any, monkeypatch: pytest.MonkeyPatch, files: dict[str, bytes]
+) -> None:
+    """`b`'s sync meets a full disk on its one download: one attempt, the disk-full line,
+    nothing left in the drive or its temp folder; once space is back (the patch undone),
+    the next run finishes the job."""
+    gets = count_gets(b.remote)
+    report = b.sync()
+    [failed] = report.failed
+    assert failed.action.kind is ActionKind.DOWNLOAD
+    assert failed.error is not None and failed.error.startswith("disk full while")
+    assert gets["n"] == 1
+    assert tree(b.root) == {}
+    tmp = b.root / ".clouddrive" / "tmp"
+    assert not tmp.exists() or list(tmp.iterdir()) == []
+    monkeypatch.undo()
+    assert not b.sync().failed
+    assert tree(b.root) == files
+
+
+def into_a_full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every body the CRT writes goes to /dev/full (a link at its temp name): the kernel
+    answers ENOSPC to the CRT's own writes, as a disk that filled up would."""
+    real = CrtTransfers.get
+
+    def get(self: CrtTransfers, *args: Any) -> Any:
+        into = args[4] if len(args) > 4 else None
+        if into is not None:
+            os.symlink("/dev/full", into)
+        return real(self, *args)
+
+    monkeypatch.setattr(CrtTransfers, "get", get)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+class TestTheCrtWritingToAFullDisk:
+    """Small files: the CRT writes the body to the file itself (`recv_filepath`), so its
+    own write errors must come back as the same local errors, tried once."""
+
+    def test_one_attempt_disk_full_nothing_left(self, remote, tmp_path) -> None:
+        entry = remote.latest("big.bin")
+        assert remote.crt is not None
+        gets = count_gets(remote)
+        dest = tmp_path / "big.bin.part"
+        dest.symlink_to("/dev/full")
+        with pytest.raises(errors.DiskFull) as caught:
+            remote.download(entry, dest)
         assert gets["n"] == 1
-        assert tree(b.root) == {}
-        tmp = b.root / ".clouddrive" / "tmp"
-        assert not tmp.exists() or list(tmp.iterdir()) == []
-        monkeypatch.undo()
-        assert not b.sync().failed  # space freed: the next run finishes the job
-        assert tree(b.root) == {"big.bin": BIG}
+        assert_one_local_line(caught.value, "disk full while downloading big.bin")
+        assert not os.path.lexists(dest)
+
+    def test_a_folder_that_is_gone_is_a_local_error(self, remote, tmp_path) -> None:
+        """The CRT opens the file before it sends anything: a missing folder fails there,
+        once."""
+        entry = remote.latest("big.bin")
+        gets = count_gets(remote)
+        with pytest.raises(errors.LocalError) as caught:
+            remote.download(entry, tmp_path / "gone" / "big.bin.part")
+        assert gets["n"] == 1
+        assert_one_local_line(caught.value, "downloading big.bin")
+
+    def test_a_sync_reports_it_per_file_and_leaves_no_temp_file(
+        self, shared: Shared, tmp_path: Path, monkeypatch
+    ) -> None:
+        a = shared.drive(tmp_path / "ann", "ann")
+        b = shared.drive(tmp_path / "bob", "bob")
+        write(a.root, "small.bin", b"x" * 4096)
+        assert not a.sync().failed
+        into_a_full_disk(monkeypatch)
+        assert_a_sync_fails_once_then_finishes(b, monkeypatch, {"small.bin": b"x" * 4096})
+
+    @pytest.mark.parametrize(
+        ("name", "kind"),
+        [
+            ("AWS_ERROR_NO_SPACE", errors.DiskFull),
+            ("AWS_ERROR_NO_PERMISSION", errors.LocalPermissionDenied),
+            ("AWS_ERROR_FILE_INVALID_PATH", errors.LocalError),
+            ("AWS_ERROR_FILE_WRITE_FAILURE", errors.LocalError),
+        ],
+    )
+    def test_each_crt_file_error_is_its_local_kind(self, name: str, kind: type) -> None:
+        exc = crt._local_error(name, "/x/y.part", RuntimeError(name))
+        local = errors.local_error(exc, "downloading y")
+        assert type(local) is kind
+        assert "/x/y.part" in str(local)
 
 
 def skewed(request: Any) -> AWSResponse:

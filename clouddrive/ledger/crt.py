@@ -23,10 +23,12 @@ cannot be tested from here. `CLOUDDRIVE_TRANSFER=botocore` turns it off everywhe
 
 from __future__ import annotations
 
+import errno
 import functools
 import importlib.util
 import io
 import os
+import re
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
@@ -133,10 +135,18 @@ class CrtTransfers:
         path = f"{self.base_path}/{bucket}/{quote(key, safe='/~')}"
         return f"{path}?versionId={quote(version_id, safe='')}" if version_id else path
 
-    def get(self, bucket: str, key: str, version_id: str | None, size: int = 0) -> CrtResponse:
-        """GET one object (a version of it) whole, into memory; `size`: its expected size."""
+    def get(
+        self, bucket: str, key: str, version_id: str | None, size: int = 0, into: str | None = None
+    ) -> CrtResponse:
+        """GET one object (a version of it) whole; `size`: its expected size.
+
+        With `into`, the CRT writes the body to that file itself, on its own threads (the
+        answer's `body` is then empty): no Python runs per chunk, which is what a download of
+        thousands of small files spent its time on. The file is created or truncated; a
+        local failure (a full disk, no permission) is an `OSError` with its errno, as if
+        Python had written it."""
         path = self.path(bucket, key, version_id)
-        return self._request("GET", path, {}, None, "GetObject", size)
+        return self._request("GET", path, {}, None, "GetObject", size, into)
 
     def put(self, bucket: str, key: str, body: bytes, headers: Mapping[str, str]) -> CrtResponse:
         """PUT one object from memory, with the given headers (metadata, conditions)."""
@@ -151,6 +161,7 @@ class CrtTransfers:
         body: bytes | None,
         operation: str,
         size: int,
+        into: str | None = None,
     ) -> CrtResponse:
         from awscrt import http
         from awscrt.exceptions import AwsCrtError
@@ -172,13 +183,18 @@ class CrtTransfers:
             chunks.append(bytes(chunk))
 
         s3, client = self._client()
-        sent = client.make_request(
-            type=s3.S3RequestType.DEFAULT,
-            operation_name=operation,
-            request=request,
-            on_headers=on_headers,
-            on_body=on_body,
-        )
+        try:
+            sent = client.make_request(
+                type=s3.S3RequestType.DEFAULT,
+                operation_name=operation,
+                request=request,
+                on_headers=on_headers,
+                **({"recv_filepath": into} if into else {"on_body": on_body}),
+            )
+        except RuntimeError as exc:  # the file `into` could not be opened
+            if into is None:
+                raise
+            raise _local_error(_error_name(str(exc)), into, exc) from exc
         try:
             sent.finished_future.result(self.timeout + size / SLOWEST_LINK)
         except FutureTimeout:
@@ -187,6 +203,8 @@ class CrtTransfers:
         except s3.S3ResponseError as exc:
             raise _client_error(exc, operation) from exc
         except AwsCrtError as exc:
+            if exc.name in _LOCAL:
+                raise _local_error(exc.name, into, exc) from exc
             raise _network_error(exc, f"{self.host}{path}") from exc
         status = int(answer.get("status", 0))
         return CrtResponse(status, answer.get("headers", {}), b"".join(chunks))
@@ -201,6 +219,31 @@ _UNREACHABLE = (
     "AWS_IO_DNS_INVALID_NAME",
     "AWS_IO_DNS_NO_ADDRESS_FOR_HOST",
 )
+
+
+#: CRT errors of the local file a body is written to, with the errno each stands for
+_LOCAL = {
+    "AWS_ERROR_NO_SPACE": errno.ENOSPC,
+    "AWS_ERROR_NO_PERMISSION": errno.EACCES,
+    "AWS_ERROR_FILE_INVALID_PATH": errno.ENOENT,
+    "AWS_ERROR_MAX_FDS_EXCEEDED": errno.EMFILE,
+    "AWS_ERROR_FILE_WRITE_FAILURE": errno.EIO,
+    "AWS_ERROR_FILE_OPEN_FAILURE": errno.EIO,
+}
+
+
+def _error_name(message: str) -> str:
+    """The CRT error name in a message such as "44 (AWS_ERROR_FILE_INVALID_PATH): ..."."""
+    found = re.search(r"\((AWS_[A-Z0-9_]+)\)", message)
+    return found.group(1) if found else ""
+
+
+def _local_error(name: str, filename: str | None, exc: Exception) -> OSError:
+    """A failure writing the body to `filename`, as the OSError Python's own write would
+    have raised: `errors.local_error` then names it (disk full, permission) and it is never
+    retried as a network failure."""
+    code = _LOCAL.get(name, errno.EIO)
+    return OSError(code, f"{os.strerror(code)} ({name or exc})", filename)
 
 
 def _network_error(exc: Any, url: str) -> Exception:

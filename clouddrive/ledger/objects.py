@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from botocore.exceptions import BotoCoreError
 
 from clouddrive import errors
 from clouddrive.core.models import RemoteEntry
@@ -54,7 +55,8 @@ def simple_md5(etag: str) -> str | None:
 #: While a large download is written, the disk is asked to start writing what has arrived
 #: every this many bytes, so the fsync before it is moved into place (which must not be
 #: skipped: a file must not come back empty after a power cut while its base says it is in
-#: sync) waits for the last stretch only, not the whole file (512 MiB: 1.5 s less).
+#: sync; `clouddrive.local.durable`) waits for the last stretch only, not the whole file
+#: (512 MiB: 1.5 s less).
 _WRITE_BACK_EVERY = 32 * 1024 * 1024
 
 
@@ -286,71 +288,59 @@ class Objects(Multipart, Listing):
         return dict(resp)
 
     def download(self, entry: RemoteEntry, dest: Path) -> DownloadResult:
-        """Stream exactly `entry`'s version into `dest`, checking its size and hash.
+        """Write exactly `entry`'s version into `dest`, checking its size and hash.
 
         A truncated or corrupt body is a retryable failure: `dest` is rewritten from scratch.
         A local failure (disk full, no permission) is not: it is a `LocalError` at once, and
-        `dest` is removed, so nothing half-written is left.
+        `dest` is removed, so nothing half-written is left. The bytes are not yet forced to
+        the disk: a caller that moves `dest` into place does that first
+        (`clouddrive.local.durable`), for many files at once where it can.
         """
         what = f"downloading {entry.path}"
 
         def fetch() -> DownloadResult:
             if self._by_crt(entry.size):
-                assert self.crt is not None
-                self._announce("GetObject")
-                got = self.crt.get(self.bucket, entry.key, entry.version_id, entry.size)
-                self._moved("GetObject", entry.key, len(got.body))
-                metadata = got.metadata()
-                etag = etag_of(got.headers.get("etag"))
-                length: int | None = int(got.headers.get("content-length", len(got.body)))
-                body: Any = io.BytesIO(got.body)
-            else:
-                resp = self.client.get_object(
-                    Bucket=self.bucket, Key=entry.key, VersionId=entry.version_id
-                )
-                metadata = {str(k): str(v) for k, v in resp.get("Metadata", {}).items()}
-                etag = etag_of(resp.get("ETag"))
-                body = resp["Body"]
-                length = resp.get("ContentLength")
-            want_sha = metadata.get(META_SHA256)
-            want_md5 = None if want_sha else simple_md5(etag)
-            sha = hashlib.sha256()
-            # the MD5 only where it is the check (no sha256 in the metadata): it costs a
-            # second pass over every byte of a large file
-            md5 = hashlib.md5(usedforsecurity=False) if want_md5 else None
-            size = 0
+                return self._crt_download(entry, dest, what)
+            resp = self.client.get_object(
+                Bucket=self.bucket, Key=entry.key, VersionId=entry.version_id
+            )
+            metadata = {str(k): str(v) for k, v in resp.get("Metadata", {}).items()}
+            check = _Check(what, entry, metadata, etag_of(resp.get("ETag")))
+            body = resp["Body"]
             try:
                 with _local_writes(what, dest):
                     out = dest.open("wb")
                 with out as fh:
                     written_back = 0
                     for chunk in iter(lambda: body.read(_CHUNK), b""):
-                        sha.update(chunk)
-                        if md5 is not None:
-                            md5.update(chunk)
+                        check.update(chunk)
                         with _local_writes(what, dest):
                             _write_chunk(fh, chunk)
-                        size += len(chunk)
-                        if size - written_back >= _WRITE_BACK_EVERY:
+                        if check.size - written_back >= _WRITE_BACK_EVERY:
                             with _local_writes(what, dest):
-                                written_back = _start_write_back(fh, written_back, size)
+                                written_back = _start_write_back(fh, written_back, check.size)
                     with _local_writes(what, dest):
                         fh.flush()
-                        os.fsync(fh.fileno())
             finally:
                 body.close()
-            if (length is not None and size != length) or size != entry.size:
-                raise errors.TransientRemoteError(
-                    f"{what}: got {size} bytes of {entry.size} (truncated body)"
-                )
-            digest = sha.hexdigest()
-            if (want_sha and want_sha != digest) or (
-                md5 is not None and want_md5 != md5.hexdigest()
-            ):
-                raise errors.TransientRemoteError(f"{what}: content does not match its hash")
-            return DownloadResult(size=size, sha256=digest, etag=etag, metadata=metadata)
+            return check.result(resp.get("ContentLength"))
 
         return self._call(what, fetch)
+
+    def _crt_download(self, entry: RemoteEntry, dest: Path, what: str) -> DownloadResult:
+        """A small download the CRT writes to `dest` itself, then read back once to hash
+        what is in the file (not what went past)."""
+        assert self.crt is not None
+        self._announce("GetObject")
+        with _local_writes(what, dest):
+            got = self.crt.get(self.bucket, entry.key, entry.version_id, entry.size, str(dest))
+            check = _Check(what, entry, got.metadata(), etag_of(got.headers.get("etag")))
+            with dest.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(_CHUNK), b""):
+                    check.update(chunk)
+        self._moved("GetObject", entry.key, check.size)
+        length = got.headers.get("content-length")
+        return check.result(int(length) if length and length.isdigit() else None)
 
     def read_bytes(self, relkey: str) -> bytes:
         key = self.key(relkey)
@@ -361,11 +351,51 @@ class Objects(Multipart, Listing):
         return self._call(f"reading {relkey}", fetch)
 
 
+class _Check:
+    """The size and hash of a download's bytes as they come, against what S3 says they are:
+    the sha256 of the metadata, else a plain ETag's MD5 (other tools' uploads)."""
+
+    def __init__(self, what: str, entry: RemoteEntry, metadata: dict[str, str], etag: str):
+        self.what = what
+        self.entry = entry
+        self.metadata = metadata
+        self.etag = etag
+        self.want_sha = metadata.get(META_SHA256)
+        self.want_md5 = None if self.want_sha else simple_md5(etag)
+        self.sha = hashlib.sha256()
+        # the MD5 only where it is the check (no sha256 in the metadata): it costs a second
+        # pass over every byte of a large file
+        self.md5 = hashlib.md5(usedforsecurity=False) if self.want_md5 else None
+        self.size = 0
+
+    def update(self, chunk: bytes) -> None:
+        self.sha.update(chunk)
+        if self.md5 is not None:
+            self.md5.update(chunk)
+        self.size += len(chunk)
+
+    def result(self, length: int | None) -> DownloadResult:
+        """The download's result, if every byte is there and hashes as it should; else a
+        retryable failure (the body was cut or corrupted on the way)."""
+        if (length is not None and self.size != length) or self.size != self.entry.size:
+            raise errors.TransientRemoteError(
+                f"{self.what}: got {self.size} bytes of {self.entry.size} (truncated body)"
+            )
+        digest = self.sha.hexdigest()
+        if (self.want_sha and self.want_sha != digest) or (
+            self.md5 is not None and self.want_md5 != self.md5.hexdigest()
+        ):
+            raise errors.TransientRemoteError(f"{self.what}: content does not match its hash")
+        return DownloadResult(self.size, digest, self.etag, self.metadata)
+
+
 @contextlib.contextmanager
 def _local_writes(what: str, dest: Path) -> Iterator[None]:
     """Turn an OSError of the local disk into a LocalError (never retried) and remove `dest`."""
     try:
         yield
+    except BotoCoreError:
+        raise  # a read timeout is an OSError too, but of the network
     except OSError as exc:
         with contextlib.suppress(OSError):
             dest.unlink(missing_ok=True)

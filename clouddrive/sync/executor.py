@@ -26,6 +26,7 @@ from clouddrive.ledger import (
     META_USER,
     S3Remote,
 )
+from clouddrive.local.durable import Durable
 from clouddrive.local.scanner import is_same_file, stat_matches
 from clouddrive.sync.localside import Changed, LocalSide
 from clouddrive.sync.scheduler import STOP_GRACE, Stopped, install_gate, landing, run_batch
@@ -84,6 +85,8 @@ class Executor(LocalSide):
         self.cancel = cancel or threading.Event()
         self.on_start = on_start  #: told (on a worker thread) as each action begins
         self.tmp_dir = root / INTERNAL_DIR / "tmp"
+        #: makes each download durable before it lands (small ones in shared flushes)
+        self.durable = Durable(self.tmp_dir)
         self.grace = grace  #: after a stop, how long transfers in flight get to finish
 
     # -- scheduling ------------------------------------------------------------------------
@@ -225,6 +228,7 @@ class Executor(LocalSide):
             result = self.remote.download(remote, tmp)
             if result.mtime_ns is not None:
                 os.utime(tmp, ns=(result.mtime_ns, result.mtime_ns))
+            self.durable.make_durable(tmp, result.size)
             crash_point("after-download-temp")
             with landing():
                 # one lstat: is the target as planned, and which mode does it have (the file
