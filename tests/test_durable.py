@@ -119,3 +119,21 @@ def test_linux_flushes_with_syncfs(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     for i in range(3):
         files.make_durable(small_file(tmp_path, str(i)), 100)
     assert callable(files._syncfs)
+
+
+def test_a_slow_shared_flush_ends_sharing_for_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A syncfs slowed by other programs' dirty data (longer than SLOW_FLUSH) is not
+    repeated: each file after it waits for its own fsync only."""
+    monkeypatch.setattr(durable, "SLOW_FLUSH", 0.01)
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(durable.os, "fsync", lambda fd: (synced.append(fd), real(fd)))
+    flushes = Flushes(took=0.02)
+    files = Durable(tmp_path, syncfs=flushes)
+    files.make_durable(small_file(tmp_path, "a"), 100)
+    assert len(flushes.runs) == 1 and synced == []
+    files.make_durable(small_file(tmp_path, "b"), 100)
+    files.make_durable(small_file(tmp_path, "c"), 100)
+    assert len(flushes.runs) == 1 and len(synced) == 2

@@ -9,19 +9,26 @@ database does for its log): whoever arrives while no flush runs starts one; whoe
 while one runs waits for the next, since the running one may have started before its
 writes. Large files still get an fsync of their own, so no small file waits for a large
 file's megabytes, and elsewhere (no `syncfs`) every file does.
+
+`syncfs` writes out everything dirty on the file system, other programs' data too: when one
+takes longer than `SLOW_FLUSH` (someone is copying gigabytes onto the same disk), the rest
+of the run goes back to an fsync per file, which waits for its own file only.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["GROUP_LIMIT", "Durable"]
+__all__ = ["GROUP_LIMIT", "SLOW_FLUSH", "Durable"]
 
 #: files up to this size share a flush; larger ones are fsync'd on their own
 GROUP_LIMIT = 1024 * 1024
+#: a shared flush slower than this (seconds) ends sharing for the run (see above)
+SLOW_FLUSH = 0.5
 
 
 def _libc_syncfs() -> Callable[[int], None] | None:
@@ -51,19 +58,21 @@ class Durable:
         self._syncfs: Callable[[int], None] | bool | None = syncfs
         self._lock = threading.Condition()
         self._started = 0  #: flushes started so far
-        self._done = 0  #: flushes finished so far (the first `_done` cover their writers)
+        self._done = 0  #: flushes finished so far
         self._running = False
 
     def make_durable(self, path: Path, size: int) -> None:
         """Return once `path`'s bytes (written before this call) are on the disk."""
-        syncfs = self._group() if size <= GROUP_LIMIT else None
-        if syncfs is None:
+        if size > GROUP_LIMIT or not self._shared_flush():
             fd = os.open(path, os.O_RDONLY)
             try:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            return
+
+    def _shared_flush(self) -> bool:
+        """Wait for a shared flush that starts after this call; False where there is none
+        to share (no `syncfs`, or sharing ended by a slow one): the caller fsyncs."""
         with self._lock:
             # a flush running now may have started before this file was written: wait for
             # the one after it, which this caller starts if nobody else has
@@ -72,21 +81,28 @@ class Durable:
                 if self._running:
                     self._lock.wait()
                     continue
+                syncfs = self._group()
+                if syncfs is None:
+                    return False
                 self._running = True
                 self._started += 1
                 flush = self._started
                 self._lock.release()
                 try:
+                    began = time.monotonic()
                     fd = os.open(self.folder, os.O_RDONLY)
                     try:
                         syncfs(fd)
                     finally:
                         os.close(fd)
+                    if time.monotonic() - began > SLOW_FLUSH:
+                        self._syncfs = None  # others' data is in the way: fsync per file
                 finally:
                     self._lock.acquire()
                     self._running = False
                     self._lock.notify_all()
                 self._done = flush
+            return True
 
     def _group(self) -> Callable[[int], None] | None:
         if self._syncfs is True:
