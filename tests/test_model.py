@@ -285,12 +285,13 @@ class SharedDrives(HostileWorld, RuleBasedStateMachine):
                 if (path, b.version_id) in self.exempt[d] or path in hit:
                     continue
                 on_s3 = self.versions.get((path, b.version_id))
-                if on_s3 is None and path not in self.touched[d]:
+                if on_s3 is None:
                     # A drive that reads current objects takes a key whose ETag and size are
                     # its base's as unchanged (ledger/listing.py `_list_current`): after an
                     # outside hard delete that left the very same bytes current, its base may
                     # name the deleted version; the content is still there, which is what
-                    # must hold.
+                    # must hold. A local change since (the file deleted here, not yet
+                    # synced) changes nothing about that base.
                     same = [v for (k, v), s in self.versions.items() if k == path and s == b.sha256]
                     on_s3 = b.sha256 if same else None
                 assert on_s3 is not None, (
