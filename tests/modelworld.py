@@ -9,6 +9,7 @@ family out of a test.
 from __future__ import annotations
 
 import shutil
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
 from tests.drivekit import tree, write
-from tests.modelkit import CRASH_POINTS, VersionBook, same_tick_edit, sha, under
+from tests.modelkit import CRASH_POINTS, TICK_NS, VersionBook, same_tick_edit, sha, under
 
 __all__ = [
     "COLLIDING",
@@ -134,6 +135,17 @@ class HostileWorld:
         self.stats["swaps"] += 1
         self.maybe_sync(d, then_sync)
 
+    def fresh(self, d: int) -> list[str]:
+        """Drive `d`'s files written less than a tick ago."""
+        now = time.time_ns()
+        return [p for p in self.present(d) if now - self.mtime_ns(d, p) < TICK_NS]
+
+    def mtime_ns(self, d: int, path: str) -> int:
+        try:
+            return (self.root(d) / path).lstat().st_mtime_ns
+        except OSError:
+            return 0
+
     @precondition(lambda self: "same_tick" in self.features)
     @rule(**SAME_TICK)
     def edit_within_the_tick(
@@ -141,9 +153,14 @@ class HostileWorld:
     ) -> None:
         """A same-size edit that keeps the mtime (coarse timestamps), often right after a
         sync recorded the file."""
+        # Only a file written within the tick can be edited so: the user edits what they
+        # just saved, and saves one first if nothing is that fresh (picking among all files
+        # missed so often that whole batches of examples had no such edit at all).
+        if not self.fresh(d):
+            self.write_file(d, which, data or b"x", then_sync=False)
         if sync_first:
             self.sync_drive(d)
-        present = self.present(d)
+        present = self.fresh(d) or self.present(d)
         if present:
             path = present[which % len(present)]
             if not self.protected(d, path) and same_tick_edit(self.root(d) / path, data):
