@@ -125,11 +125,17 @@ def into_a_full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
     answers ENOSPC to the CRT's own writes, as a disk that filled up would."""
     real = CrtTransfers.get
 
-    def get(self: CrtTransfers, *args: Any) -> Any:
-        into = args[4] if len(args) > 4 else None
+    def get(
+        self: CrtTransfers,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        size: int = 0,
+        into: str | None = None,
+    ) -> Any:
         if into is not None:
             os.symlink("/dev/full", into)
-        return real(self, *args)
+        return real(self, bucket, key, version_id, size, into)
 
     monkeypatch.setattr(CrtTransfers, "get", get)
 
