@@ -29,7 +29,7 @@ from clouddrive.core.timeline import (
     top_markers,
 )
 from clouddrive.history.queries import exact_history, parallel
-from clouddrive.history.records import CREATING_OPS, FINISHED, RunAction, RunRecord
+from clouddrive.history.records import RunAction, RunRecord
 from clouddrive.history.runs import RunLog
 from clouddrive.history.views import iso, step_json, utc_text
 from clouddrive.ledger import S3Remote
@@ -257,12 +257,11 @@ class Planner:
     def _unjournalled(
         self, record: RunRecord, created: dict[str, list[str]]
     ) -> list[tuple[str, str]]:
-        """Writes a run that did not finish made but had no time to journal (killed between
-        the write and its entry): for each key it planned to write and does not list, the
-        entries of the right kind stamped within the run's time that no record claims."""
-        wanted = {
-            a.path: a.op for a in record.planned if a.op in CREATING_OPS and a.path not in created
-        }
+        """Writes a run made but did not record (`RunRecord.unconfirmed_writes`: killed
+        between the write and its entry, or the answer lost and the write reported failed):
+        for each such key, the entries of the right kind stamped within the run's time that
+        no record claims."""
+        wanted = {a.path: a.op for a in record.unconfirmed_writes if a.path not in created}
         if not wanted:
             return []
         histories = self._histories_of(list(wanted))
@@ -289,9 +288,8 @@ class Planner:
         for action in record.remote_actions:
             assert action.version_id is not None
             created.setdefault(action.path, []).append(action.version_id)
-        if record.state != FINISHED:
-            for path, version_id in self._unjournalled(record, created):
-                created.setdefault(path, []).append(version_id)
+        for path, version_id in self._unjournalled(record, created):
+            created.setdefault(path, []).append(version_id)
         local_only = len(record.actions) - len(record.remote_actions)
         title = (
             f"undo run {record.run_id} ({record.kind} by {record.user} at "

@@ -128,6 +128,20 @@ class RunRecord:
     def is_finished(self) -> bool:
         return self.state == FINISHED
 
+    @property
+    def unconfirmed_writes(self) -> list[RunAction]:
+        """Planned writes that may have landed on S3 without being recorded as done.
+
+        A run that did not finish may have been killed between a write and its journal
+        entry: every planned write it does not list is one. A finished run may have made
+        a write whose answer was lost (S3 applied it, the retry was refused and the check
+        for our own entry failed too): the planned writes at the paths it lists as failed."""
+        done = {a.path for a in self.remote_actions}
+        if self.is_finished:
+            failed = {str(f.get("path")) for f in self.failed}
+            return [a for a in self.planned if a.op in CREATING_OPS and a.path in failed - done]
+        return [a for a in self.planned if a.op in CREATING_OPS and a.path not in done]
+
     def counts(self) -> dict[str, int]:
         found: dict[str, int] = {}
         for action in self.actions:

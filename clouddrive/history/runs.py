@@ -43,7 +43,6 @@ from clouddrive import errors
 from clouddrive.history.cache import RecordCache
 from clouddrive.history.journal import RunJournal
 from clouddrive.history.records import (
-    CREATING_OPS,
     FINISHED,
     INTERRUPTED,
     RUNNING,
@@ -83,8 +82,9 @@ def _could_have_written(started: datetime, times: Sequence[datetime]) -> bool:
 class Writers:
     """Who wrote which version or delete marker: (path, version id) -> run record.
 
-    A run that did not finish may have written a key it had no time to journal: a key it
-    planned to write, and that no record claims, is put down to it (`get` falls back to it)."""
+    A run may have written a key it did not record (`RunRecord.unconfirmed_writes`): a key
+    it planned to write, and that no record claims, is put down to it (`get` falls back to
+    it)."""
 
     def __init__(self) -> None:
         self.exact: dict[tuple[str, str], RunRecord] = {}
@@ -386,11 +386,9 @@ class RunLog:
             for action in record.remote_actions:
                 assert action.version_id is not None
                 found.exact[(action.path, action.version_id)] = record
-            # A run that did not finish (killed: still `running`; or `interrupted`, completed
-            # from its journal) may have written a key between the write and its journal
-            # entry: a key it planned, that no record claims, is put down to it.
-            if record.state != FINISHED:
-                for action in record.planned:
-                    if action.op in CREATING_OPS:
-                        found.planned.setdefault(action.path, record)
+            # A write the run may have made without recording it (killed before its journal
+            # entry; or an answer lost and the write reported failed): a key it planned,
+            # that no record claims, is put down to it.
+            for action in record.unconfirmed_writes:
+                found.planned.setdefault(action.path, record)
         return found
