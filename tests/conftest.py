@@ -10,6 +10,7 @@ import pytest
 
 from clouddrive.drive import Drive
 from clouddrive.embedded.launch import ServerInfo
+from tests.authkit import AuthServer, run_auth_seaweedfs
 from tests.drivekit import Shared
 from tests.servers import (
     BACKENDS,
@@ -37,6 +38,12 @@ def seaweedfs(
 ) -> Iterator[ServerInfo]:
     """One SeaweedFS server (`weed mini`) for the session; `.endpoint_url`."""
     yield from run_seaweedfs(tmp_path_factory.mktemp("seaweedfs"))
+
+
+@pytest.fixture(scope="session")
+def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
+    """One key-checking SeaweedFS for the session (`tests/authkit.py`)."""
+    yield from run_auth_seaweedfs(tmp_path_factory.mktemp("auth-weed"))
 
 
 @pytest.fixture(scope="session")

@@ -11,18 +11,24 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import botocore.exceptions as bexc
+import botocore.session
 import pytest
+from botocore.credentials import RefreshableCredentials
 
 from clouddrive import errors
 from clouddrive.core.models import RemoteEntry
 from clouddrive.ledger import META_SHA256, RetryPolicy, S3Remote, connect
-from clouddrive.ledger.crt import TRANSFER_ENV
+from clouddrive.ledger.crt import TRANSFER_ENV, CrtTransfers
 from clouddrive.sync.scheduler import Batch, Stopped, install_gate, worker_context
 from clouddrive.testing.faultproxy import Fault, FaultProxy, Rule
+from tests.authkit import WRITER, AuthServer
 from tests.drivekit import count_requests
+from tests.servers import TEST_ACCESS_KEY, TEST_SECRET_KEY
 
 FAST = RetryPolicy(attempts=3, initial=0.01, maximum=0.05)
 
@@ -129,6 +135,55 @@ class TestSameAsBotocore:
         monkeypatch.setenv(TRANSFER_ENV, "botocore")
         r = connect(make_bucket(s3_backend), "d", endpoint_url=s3_backend.endpoint_url)
         assert r.crt is None
+
+
+class TestCredentials:
+    """Keys that never change are given to the CRT once; keys botocore refreshes (SSO,
+    assumed roles) are read again for every request the CRT signs."""
+
+    def test_fixed_keys_are_read_once(self, remote: S3Remote) -> None:
+        assert remote.crt is not None
+        keys = remote.crt._credentials
+        reads: list[int] = []
+
+        def counted() -> tuple[str, str, str | None]:
+            reads.append(1)
+            return keys()
+
+        remote.crt._credentials = counted
+        for i in range(3):
+            remote.upload(f"k{i}.txt", b"k", metadata=meta(b"k"), if_match=None)
+        assert len(reads) == 1
+
+    def test_refreshed_keys_are_read_for_each_request(self, auth_server: AuthServer) -> None:
+        """A rotation mid-run is used at the next request: stale keys are refused by a
+        server that checks them, the refreshed ones accepted, by the same client."""
+        bucket = auth_server.create_bucket(f"rot-{time.time_ns()}")
+        current = [("AKIASTALE", "stale-secret", None)]
+        crt = CrtTransfers(auth_server.endpoint_url, "us-east-1", lambda: current[0])
+        with pytest.raises(bexc.ClientError, match="InvalidAccessKeyId"):
+            crt.put(bucket, "r.txt", b"r", {})
+        current[0] = (WRITER.access_key, WRITER.secret_key, None)
+        assert crt.put(bucket, "r.txt", b"r", {}).status == 200
+
+    def test_botocore_refreshable_keys_take_the_refreshed_path(  # type: ignore[no-untyped-def]
+        self, s3_backend, make_bucket, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        refreshable = RefreshableCredentials.create_from_metadata(
+            {
+                "access_key": TEST_ACCESS_KEY,
+                "secret_key": TEST_SECRET_KEY,
+                "token": None,
+                "expiry_time": "2999-01-01T00:00:00Z",
+            },
+            refresh_using=lambda: {},
+            method="test",
+        )
+        monkeypatch.setattr(botocore.session.Session, "get_credentials", lambda self: refreshable)
+        r = connect(make_bucket(s3_backend), "d", endpoint_url=s3_backend.endpoint_url)
+        assert r.crt is not None and r.crt._refreshed
+        r.upload("x.txt", b"x", metadata=meta(b"x"), if_match=None)
+        assert r.read_bytes("x.txt") == b"x"
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from clouddrive.drive import Drive
 from clouddrive.ledger import RetryPolicy, connect
 from clouddrive.local.config import DriveConfig
 from clouddrive.local.scanner import FsTraits
-from tests.authkit import READER, AuthServer, run_auth_seaweedfs
+from tests.authkit import READER
 from tests.servers import s3_client
 
 FAST = RetryPolicy(attempts=2, initial=0.01, maximum=0.05)
@@ -48,11 +47,6 @@ def probe_versions(endpoint: str, bucket: str) -> list[dict[str, Any]]:
 
 def verdicts(report: DoctorReport) -> dict[str, str]:
     return {c.name: c.verdict.value for c in report.checks}
-
-
-@pytest.fixture(scope="module")
-def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
-    yield from run_auth_seaweedfs(tmp_path_factory.mktemp("auth-weed"))
 
 
 class TestHealthyDrive:

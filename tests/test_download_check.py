@@ -8,13 +8,14 @@ import hashlib
 import os
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from clouddrive import errors
 from clouddrive.core.models import RemoteEntry
 from clouddrive.ledger.base import META_SHA256
-from clouddrive.ledger.objects import _Check
+from clouddrive.ledger.objects import _Check, _read_back
 
 BODY = [os.urandom(1 << 20) for _ in range(20)] + [b"tail"]
 SIZE = sum(len(c) for c in BODY)
@@ -64,3 +65,16 @@ def test_a_failed_download_ends_its_hashing_thread() -> None:
     check.close()
     check.close()  # twice is harmless (the download's `finally`, then a result)
     assert hashers() == 0
+
+
+@pytest.mark.parametrize("expected", [0, 1, 4095, 4096, 4097, 3 << 20])
+@pytest.mark.parametrize("actual", [0, 4096, (2 << 20) + 5])
+def test_a_small_download_is_read_back_whole_whatever_its_expected_size(
+    tmp_path: Path, expected: int, actual: int
+) -> None:
+    """The read back of a file the CRT wrote returns every byte in the file, so a file
+    longer (or shorter) than S3 said is caught by the size check, not cut to fit."""
+    data = os.urandom(actual)
+    path = tmp_path / "got.part"
+    path.write_bytes(data)
+    assert b"".join(_read_back(path, expected)) == data

@@ -11,7 +11,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,13 +20,8 @@ import pytest
 from clouddrive import errors
 from clouddrive.drive import Drive
 from clouddrive.ledger.presign import check_life
-from tests.authkit import ADMIN, AuthServer, run_auth_seaweedfs
+from tests.authkit import ADMIN, AuthServer
 from tests.drivekit import Shared
-
-
-@pytest.fixture(scope="module")
-def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
-    yield from run_auth_seaweedfs(tmp_path_factory.mktemp("link-weed"))
 
 
 @pytest.fixture

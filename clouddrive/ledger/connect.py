@@ -11,6 +11,7 @@ import botocore.exceptions as bexc
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
 
 from clouddrive.ledger.calls import RetryPolicy, translate
 from clouddrive.ledger.crt import crt_transfers
@@ -114,7 +115,12 @@ def connect(
             frozen = credentials.get_frozen_credentials()
             return str(frozen.access_key), str(frozen.secret_key), frozen.token
 
-        crt = crt_transfers(endpoint_url, region_name, current_keys)
+        crt = crt_transfers(
+            endpoint_url,
+            region_name,
+            current_keys,
+            refreshed=isinstance(credentials, RefreshableCredentials),
+        )
     except Exception as exc:
         translated = translate(exc, bucket=bucket, what="connecting to S3")
         raise translated from exc

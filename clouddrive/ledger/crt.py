@@ -93,6 +93,7 @@ class CrtTransfers:
         credentials: Callable[[], tuple[str, str, str | None]],
         *,
         timeout: float = 60.0,
+        refreshed: bool = True,
     ) -> None:
         parts = urlsplit(endpoint_url)
         self.host = parts.netloc
@@ -103,6 +104,10 @@ class CrtTransfers:
         self._tls = parts.scheme == "https"
         self._region = region
         self._credentials = credentials
+        #: False: the keys never change (environment, config file, embedded server), so
+        #: the CRT is given them once, not a callback into Python for every request it
+        #: signs (a wait for the GIL on the CRT's own threads, per file)
+        self._refreshed = refreshed
         self._made: Any = None  #: (the awscrt.s3 module, its S3Client) once a request needs it
         self._making = threading.Lock()
 
@@ -117,13 +122,17 @@ class CrtTransfers:
                     access, secret, token = self._credentials()
                     return auth.AwsCredentials(access, secret, token)
 
+                if self._refreshed:
+                    provider = auth.AwsCredentialsProvider.new_delegate(current)
+                else:
+                    provider = auth.AwsCredentialsProvider.new_static(*self._credentials())
                 client = s3.S3Client(
                     bootstrap=_bootstrap(),
                     region=self._region,
                     tls_mode=(
                         s3.S3RequestTlsMode.ENABLED if self._tls else s3.S3RequestTlsMode.DISABLED
                     ),
-                    credential_provider=auth.AwsCredentialsProvider.new_delegate(current),
+                    credential_provider=provider,
                     retry_config=s3.S3RetryConfig(retry_mode=s3.S3RetryMode.NONE),
                     connect_timeout_ms=10_000,
                 )
@@ -278,6 +287,8 @@ def crt_transfers(
     endpoint_url: str | None,
     region: str,
     credentials: Callable[[], tuple[str, str, str | None]],
+    *,
+    refreshed: bool = True,
 ) -> CrtTransfers | None:
     """The CRT path for a drive's endpoint, or None where botocore should carry transfers:
     no explicit endpoint (AWS itself), `CLOUDDRIVE_TRANSFER=botocore`, or no `awscrt`."""
@@ -285,4 +296,4 @@ def crt_transfers(
         return None
     if importlib.util.find_spec("awscrt") is None:
         return None  # a platform without its wheel: botocore it is
-    return CrtTransfers(endpoint_url, region, credentials)
+    return CrtTransfers(endpoint_url, region, credentials, refreshed=refreshed)
