@@ -129,6 +129,29 @@ class TestSameAsBotocore:
         got = remote.download(entry, tmp_path / "z")
         assert got.metadata["clouddrive-user"] == "Zoë 山田"
 
+    def test_an_endpoint_from_the_aws_environment_takes_the_crt(  # type: ignore[no-untyped-def]
+        self, s3_backend, make_bucket, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        """`AWS_ENDPOINT_URL_S3` (or `AWS_ENDPOINT_URL`, a profile's `endpoint_url`) names
+        an S3-compatible server as an explicit endpoint does: small transfers take the
+        CRT there too, and botocore sends neither the upload nor the download."""
+        bucket = make_bucket(s3_backend)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_backend.endpoint_url)
+        r = connect(bucket, "d", retry=FAST)
+        assert r.crt is not None and r.crt.host == s3_backend.endpoint_url.split("://")[1]
+        sent: list[str] = []
+        r.client.meta.events.register("before-send.s3.PutObject", lambda **_: sent.append("put"))
+        r.client.meta.events.register("before-send.s3.GetObject", lambda **_: sent.append("get"))
+        r.upload("e.txt", b"env", metadata=meta(b"env"), if_match=None)
+        got = r.download(entry_of(r, "e.txt"), tmp_path / "e")
+        assert (got.size, (tmp_path / "e").read_bytes(), sent) == (3, b"env", [])
+
+    def test_aws_itself_keeps_botocore(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "https://s3.eu-west-1.amazonaws.com")
+        assert connect("some-bucket", "d", region="eu-west-1").crt is None
+        monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
+        assert connect("some-bucket", "d", region="eu-west-1").crt is None
+
     def test_switched_off_by_the_environment(
         self, s3_backend, make_bucket, monkeypatch: pytest.MonkeyPatch
     ) -> None:  # type: ignore[no-untyped-def]

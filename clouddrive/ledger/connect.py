@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
 import botocore.exceptions as bexc
 import botocore.loaders
@@ -51,6 +52,21 @@ def _shared_loader() -> botocore.loaders.Loader:
     """One botocore data loader for every client this process makes: the S3 service model
     is parsed once (about half of what making a client costs), not per drive."""
     return botocore.loaders.create_loader()
+
+
+#: hosts of AWS itself: botocore carries every transfer there (`ledger/crt.py`)
+_AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
+
+
+def _configured_endpoint(client: Any) -> str | None:
+    """The endpoint the AWS configuration chose without an explicit one in the drive
+    (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, a profile's `endpoint_url`), unless it is
+    AWS itself: the CRT then carries small transfers there as for an explicit endpoint."""
+    url = str(client.meta.endpoint_url or "")
+    host = urlsplit(url).hostname or ""
+    if not host or host.endswith(_AWS_DOMAINS):
+        return None
+    return url
 
 
 def connect(
@@ -116,7 +132,7 @@ def connect(
             return str(frozen.access_key), str(frozen.secret_key), frozen.token
 
         crt = crt_transfers(
-            endpoint_url,
+            endpoint_url or _configured_endpoint(client),
             region_name,
             current_keys,
             refreshed=isinstance(credentials, RefreshableCredentials),

@@ -16,7 +16,8 @@ sha256 in the metadata guards the content), no retries of its own (`RetryMode.NO
 retrying lives in `calls`), and errors handed on in botocore's shape (a `ClientError` with
 the S3 error code of the body), so `calls.translate` stays the one place that maps them.
 
-Used only with an explicit endpoint (SeaweedFS, MinIO, the embedded server): AWS's own
+Used only with an endpoint that is not AWS itself (SeaweedFS, MinIO, the embedded server;
+in the drive's configuration or the AWS environment's `AWS_ENDPOINT_URL_S3`): AWS's own
 endpoints need region redirects and virtual-host rules that botocore already handles, and
 cannot be tested from here. `CLOUDDRIVE_TRANSFER=botocore` turns it off everywhere.
 """
@@ -291,7 +292,7 @@ def crt_transfers(
     refreshed: bool = True,
 ) -> CrtTransfers | None:
     """The CRT path for a drive's endpoint, or None where botocore should carry transfers:
-    no explicit endpoint (AWS itself), `CLOUDDRIVE_TRANSFER=botocore`, or no `awscrt`."""
+    no endpoint given (AWS itself), `CLOUDDRIVE_TRANSFER=botocore`, or no `awscrt`."""
     if not endpoint_url or os.environ.get(TRANSFER_ENV, "").lower() == "botocore":
         return None
     if importlib.util.find_spec("awscrt") is None:
