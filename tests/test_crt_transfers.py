@@ -189,6 +189,47 @@ class TestCredentials:
         current[0] = (WRITER.access_key, WRITER.secret_key, None)
         assert crt.put(bucket, "r.txt", b"r", {}).status == 200
 
+    def test_keys_that_cannot_be_refreshed_end_the_transfer(  # type: ignore[no-untyped-def]
+        self, s3_backend, make_bucket
+    ) -> None:
+        """An expired SSO session (botocore cannot renew the keys) is a credentials error
+        with botocore's advice, tried once: not a connection failure retried until the
+        retries run out."""
+        r = connect(make_bucket(s3_backend), "d", endpoint_url=s3_backend.endpoint_url, retry=FAST)
+        assert r.crt is not None
+        asked: list[int] = []
+
+        def expired() -> tuple[str, str, str | None]:
+            asked.append(1)
+            raise bexc.TokenRetrievalError(provider="sso", error_msg="the token has expired")
+
+        r.crt._credentials, r.crt._refreshed = expired, True
+        with pytest.raises(errors.CredentialsError, match=r"could not be refreshed.*expired"):
+            r.upload("t.txt", b"t", metadata=meta(b"t"), if_match=None)
+        assert len(asked) == 1
+
+    @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+    def test_keys_that_expire_between_the_check_and_the_signature(  # type: ignore[no-untyped-def]
+        self, s3_backend, make_bucket
+    ) -> None:
+        """The renewal fails inside the CRT's own callback (the keys expired just after
+        the check before the request): still botocore's error, not a connection failure."""
+        r = connect(make_bucket(s3_backend), "d", endpoint_url=s3_backend.endpoint_url, retry=FAST)
+        assert r.crt is not None
+        keys = r.crt._credentials
+        calls: list[int] = []
+
+        def expiring() -> tuple[str, str, str | None]:
+            calls.append(1)
+            if len(calls) % 2 == 0:  # every second read: the CRT's, after the check
+                raise bexc.TokenRetrievalError(provider="sso", error_msg="the token has expired")
+            return keys()
+
+        r.crt._credentials, r.crt._refreshed = expiring, True
+        with pytest.raises(errors.CredentialsError, match=r"could not be refreshed.*expired"):
+            r.upload("t.txt", b"t", metadata=meta(b"t"), if_match=None)
+        assert len(calls) == 2
+
     def test_botocore_refreshable_keys_take_the_refreshed_path(  # type: ignore[no-untyped-def]
         self, s3_backend, make_bucket, monkeypatch: pytest.MonkeyPatch
     ) -> None:

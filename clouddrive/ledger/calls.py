@@ -113,6 +113,15 @@ def _skew_message(exc: bexc.ClientError, what: str) -> str:
     )
 
 
+#: botocore's failures to renew expiring credentials
+_REFRESH_ERRORS = (
+    bexc.CredentialRetrievalError,
+    bexc.TokenRetrievalError,
+    bexc.SSOError,
+    bexc.RefreshWithMFAUnsupportedError,
+)
+
+
 def translate(exc: BaseException, *, bucket: str, what: str) -> errors.CloudDriveError:
     """A botocore, network or local failure as a clouddrive error with one clear line."""
     if isinstance(exc, errors.CloudDriveError):
@@ -122,6 +131,10 @@ def translate(exc: BaseException, *, bucket: str, what: str) -> errors.CloudDriv
             "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
             "or choose a profile with --profile"
         )
+    if isinstance(exc, _REFRESH_ERRORS):
+        # the keys expired and could not be renewed (an SSO session, an assumed role):
+        # retrying will not help, and the run ends with botocore's own advice
+        return errors.CredentialsError(f"AWS credentials could not be refreshed: {exc}")
     if isinstance(exc, bexc.ProfileNotFound):
         return errors.CredentialsError(f"AWS profile not found: {exc.kwargs.get('profile')}")
     if isinstance(exc, bexc.ClientError):

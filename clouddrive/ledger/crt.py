@@ -109,6 +109,9 @@ class CrtTransfers:
         #: the CRT is given them once, not a callback into Python for every request it
         #: signs (a wait for the GIL on the CRT's own threads, per file)
         self._refreshed = refreshed
+        #: why the last refresh of the keys failed (botocore's error), for the request
+        #: that needed them: the CRT itself only reports a failed delegate
+        self._keys_failure: Exception | None = None
         self._made: Any = None  #: (the awscrt.s3 module, its S3Client) once a request needs it
         self._making = threading.Lock()
 
@@ -120,7 +123,11 @@ class CrtTransfers:
                 from awscrt import auth, s3
 
                 def current() -> Any:
-                    access, secret, token = self._credentials()
+                    try:
+                        access, secret, token = self._credentials()
+                    except Exception as exc:
+                        self._keys_failure = exc  # what the request raises, not "no answer"
+                        raise
                     return auth.AwsCredentials(access, secret, token)
 
                 if self._refreshed:
@@ -194,6 +201,11 @@ class CrtTransfers:
             chunks.append(bytes(chunk))
 
         s3, client = self._client()
+        if self._refreshed:
+            # keys that expire are renewed here, in Python, as botocore would before its own
+            # request: a renewal that fails (an expired SSO session) raises botocore's error
+            # here, where the CRT's callback could only fail with a traceback on stderr
+            self._credentials()
         try:
             sent = client.make_request(
                 type=s3.S3RequestType.DEFAULT,
@@ -216,6 +228,8 @@ class CrtTransfers:
         except AwsCrtError as exc:
             if exc.name in _LOCAL:
                 raise _local_error(exc.name, into, exc) from exc
+            if exc.name.startswith("AWS_AUTH_CREDENTIALS_PROVIDER"):
+                raise self._keys_failure or bexc.NoCredentialsError() from exc
             raise _network_error(exc, f"{self.host}{path}") from exc
         status = int(answer.get("status", 0))
         return CrtResponse(status, answer.get("headers", {}), b"".join(chunks))
