@@ -319,3 +319,46 @@ class TestAbandonedInFlight:
         sync(bob)
         assert tree(bob.root) == shared.latest()
         bob.close()
+
+    def test_an_abandoned_small_download_sent_ahead_never_lands(
+        self, own_server: ServerInfo, tmp_path: Path
+    ) -> None:
+        """Small files are sent ahead many at a time (`sync/fetchahead.py`): a stop while
+        they wait on a paused server ends the run within seconds, their requests are
+        cancelled, and when the server answers later nothing of them lands."""
+        shared = Shared(own_server.endpoint_url, create_bucket(own_server))
+        ann = make_drive(shared, tmp_path / "ann")
+        for i in range(40):
+            write(ann.root, f"s{i:02}.txt", f"small {i}")
+        sync(ann)
+        ann.close()
+        bob = make_drive(shared, tmp_path / "bob")
+        cancel = threading.Event()
+        starts: list[str] = []
+        safety = threading.Timer(20, lambda: os.kill(own_server.pid, signal.SIGCONT))
+
+        def on_start(action: Action) -> None:
+            if not starts:  # the first request may still be answered; the rest wait
+                os.kill(own_server.pid, signal.SIGSTOP)
+                safety.start()
+                threading.Timer(0.3, cancel.set).start()
+            starts.append(action.path)
+
+        try:
+            began = time.monotonic()
+            report = bob.sync(cancel=cancel, on_start=on_start)
+            took = time.monotonic() - began
+        finally:
+            os.kill(own_server.pid, signal.SIGCONT)
+            safety.cancel()
+        assert report.cancelled
+        assert took < 8, took
+        done = {o.action.path for o in report.done}
+        assert done <= set(starts) and len(done) < len(starts)
+        time.sleep(2)  # the server answers now: the abandoned requests were cancelled
+        assert set(tree(bob.root)) == done
+        assert not list((bob.root / ".clouddrive" / "tmp").glob("*.part"))
+        assert set(bob.state.load()) == done
+        sync(bob)
+        assert tree(bob.root) == shared.latest()
+        bob.close()

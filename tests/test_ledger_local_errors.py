@@ -123,21 +123,22 @@ def assert_a_sync_fails_once_then_finishes(
 def into_a_full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every body the CRT writes goes to /dev/full (a link at its temp name): the kernel
     answers ENOSPC to the CRT's own writes, as a disk that filled up would."""
-    real = CrtTransfers.get
+    real = CrtTransfers.start_get
 
-    def get(
+    def start_get(
         self: CrtTransfers,
         bucket: str,
         key: str,
         version_id: str | None,
         size: int = 0,
         into: str | None = None,
+        on_done: Any = None,
     ) -> Any:
         if into is not None:
             os.symlink("/dev/full", into)
-        return real(self, bucket, key, version_id, size, into)
+        return real(self, bucket, key, version_id, size, into, on_done)
 
-    monkeypatch.setattr(CrtTransfers, "get", get)
+    monkeypatch.setattr(CrtTransfers, "start_get", start_get)
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")

@@ -19,6 +19,7 @@ import pytest
 from clouddrive import errors
 from clouddrive.cli.main import main
 from clouddrive.drive import Drive
+from clouddrive.ledger.objects import PendingDownload
 from clouddrive.sync.guards import DEFAULT_MAX_DELETE
 from tests.drivekit import Shared, sync, tree, write
 
@@ -213,14 +214,14 @@ class TestPullGuards:
         write(b.root, "f.txt", "v2 from bob")
         sync(b)
 
-        fetch = a.remote.download
+        fetched = PendingDownload.finish  # how every small download ends, sent ahead or not
 
-        def racing(entry: Any, dest: Path) -> Any:
-            result = fetch(entry, dest)
+        def racing(self: PendingDownload) -> Any:
+            result = fetched(self)
             write(a.root, "f.txt", "ann's edit, made during the download")
             return result
 
-        monkeypatch.setattr(a.remote, "download", racing)
+        monkeypatch.setattr(PendingDownload, "finish", racing)
         report = a.pull(["f.txt"])
         [outcome] = report.done
         assert outcome.note is not None and "kept as" in outcome.note

@@ -159,19 +159,31 @@ class CrtTransfers:
 
         With `into`, the CRT writes the body to that file itself, on its own threads (the
         answer's `body` is then empty): no Python runs per chunk (a callback and a write
-        each; inside a sync of 5,000 small files the gain was within the noise, the time
-        going to the per-file work around it, `docs/performance.md`). The file is created or
-        truncated; a local failure (a full disk, no permission) is an `OSError` with its
-        errno, as if Python had written it."""
+        each). The file is created or truncated; a local failure (a full disk, no
+        permission) is an `OSError` with its errno, as if Python had written it."""
+        return self.start_get(bucket, key, version_id, size, into).wait()
+
+    def start_get(
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        size: int = 0,
+        into: str | None = None,
+        on_done: Callable[[], None] | None = None,
+    ) -> CrtPending:
+        """`get` without waiting: the request is on its way when this returns, and
+        `on_done` is called (on a CRT thread: keep it to a queue put) once it has ended.
+        Many GETs in flight from one thread need no thread each (`sync/fetchahead.py`)."""
         path = self.path(bucket, key, version_id)
-        return self._request("GET", path, {}, None, "GetObject", size, into)
+        return self._start("GET", path, {}, None, "GetObject", size, into, on_done)
 
     def put(self, bucket: str, key: str, body: bytes, headers: Mapping[str, str]) -> CrtResponse:
         """PUT one object from memory, with the given headers (metadata, conditions)."""
         path = self.path(bucket, key)
-        return self._request("PUT", path, headers, body, "PutObject", len(body))
+        return self._start("PUT", path, headers, body, "PutObject", len(body)).wait()
 
-    def _request(
+    def _start(
         self,
         method: str,
         path: str,
@@ -180,9 +192,9 @@ class CrtTransfers:
         operation: str,
         size: int,
         into: str | None = None,
-    ) -> CrtResponse:
+        on_done: Callable[[], None] | None = None,
+    ) -> CrtPending:
         from awscrt import http
-        from awscrt.exceptions import AwsCrtError
 
         fields = [("Host", self.host), *headers.items()]
         if body is not None:
@@ -190,15 +202,18 @@ class CrtTransfers:
         request = http.HttpRequest(
             method, path, http.HttpHeaders(fields), io.BytesIO(body) if body is not None else None
         )
-        answer: dict[str, Any] = {}
-        chunks: list[bytes] = []
+        pending = CrtPending(self, path, operation, size, into)
 
         def on_headers(status_code: int, headers: list[tuple[str, str]], **_: Any) -> None:
-            answer["status"] = status_code
-            answer["headers"] = {name.lower(): value for name, value in headers}
+            pending.status = status_code
+            pending.headers = {name.lower(): value for name, value in headers}
 
         def on_body(chunk: bytes, **_: Any) -> None:
-            chunks.append(bytes(chunk))
+            pending.chunks.append(bytes(chunk))
+
+        def ended(**_: Any) -> None:
+            assert on_done is not None
+            on_done()
 
         s3, client = self._client()
         if self._refreshed:
@@ -207,32 +222,62 @@ class CrtTransfers:
             # here, where the CRT's callback could only fail with a traceback on stderr
             self._credentials()
         try:
-            sent = client.make_request(
+            pending.sent = client.make_request(
                 type=s3.S3RequestType.DEFAULT,
                 operation_name=operation,
                 request=request,
                 on_headers=on_headers,
                 **({"recv_filepath": into} if into else {"on_body": on_body}),
+                **({"on_done": ended} if on_done else {}),
             )
         except RuntimeError as exc:  # the file `into` could not be opened
             if into is None:
                 raise
             raise _local_error(_error_name(str(exc)), into, exc) from exc
+        return pending
+
+
+class CrtPending:
+    """A request the CRT is carrying: `wait` for its answer, in botocore's terms."""
+
+    def __init__(
+        self, transfers: CrtTransfers, path: str, operation: str, size: int, into: str | None
+    ) -> None:
+        self.transfers = transfers
+        self.path = path
+        self.operation = operation
+        self.size = size
+        self.into = into
+        self.sent: Any = None  #: the CRT's S3Request (kept alive until it ends)
+        self.status = 0
+        self.headers: dict[str, str] = {}
+        self.chunks: list[bytes] = []
+
+    def wait(self) -> CrtResponse:
+        """The answer, once the request has ended: an S3 error is a `ClientError`, a
+        failure without an answer botocore's network error, a local one an `OSError`."""
+        from awscrt import s3
+        from awscrt.exceptions import AwsCrtError
+
+        where = f"{self.transfers.host}{self.path}"
         try:
-            sent.finished_future.result(self.timeout + size / SLOWEST_LINK)
+            self.sent.finished_future.result(self.transfers.timeout + self.size / SLOWEST_LINK)
         except FutureTimeout:
-            sent.cancel()
-            raise bexc.ReadTimeoutError(endpoint_url=f"{self.host}{path}") from None
+            self.cancel()
+            raise bexc.ReadTimeoutError(endpoint_url=where) from None
         except s3.S3ResponseError as exc:
-            raise _client_error(exc, operation) from exc
+            raise _client_error(exc, self.operation) from exc
         except AwsCrtError as exc:
             if exc.name in _LOCAL:
-                raise _local_error(exc.name, into, exc) from exc
+                raise _local_error(exc.name, self.into, exc) from exc
             if exc.name.startswith("AWS_AUTH_CREDENTIALS_PROVIDER"):
-                raise self._keys_failure or bexc.NoCredentialsError() from exc
-            raise _network_error(exc, f"{self.host}{path}") from exc
-        status = int(answer.get("status", 0))
-        return CrtResponse(status, answer.get("headers", {}), b"".join(chunks))
+                raise self.transfers._keys_failure or bexc.NoCredentialsError() from exc
+            raise _network_error(exc, where) from exc
+        return CrtResponse(self.status, self.headers, b"".join(self.chunks))
+
+    def cancel(self) -> None:
+        """Give up on the request (a stopped run abandons it); `wait` then fails."""
+        self.sent.cancel()
 
 
 #: CRT errors that mean nothing answered at that address (botocore: EndpointConnectionError)

@@ -23,7 +23,7 @@ from clouddrive import errors
 from clouddrive.core.models import RemoteEntry
 from clouddrive.ledger.base import META_MTIME, META_SHA256, PutResult, etag_of
 from clouddrive.ledger.calls import error_code
-from clouddrive.ledger.crt import CRT_BEFORE_CALL, CRT_MOVED
+from clouddrive.ledger.crt import CRT_BEFORE_CALL, CRT_MOVED, CrtPending
 from clouddrive.ledger.listing import Listing
 from clouddrive.ledger.metadata import encode_value
 from clouddrive.ledger.multipart import Multipart
@@ -305,8 +305,9 @@ class Objects(Multipart, Listing):
         what = f"downloading {entry.path}"
 
         def fetch() -> DownloadResult:
-            if self._by_crt(entry.size):
-                return self._crt_download(entry, dest, what)
+            sent = self.start_download(entry, dest)
+            if sent is not None:  # the CRT writes small files itself, then they are read back
+                return sent.finish()
             resp = self.client.get_object(
                 Bucket=self.bucket, Key=entry.key, VersionId=entry.version_id
             )
@@ -340,19 +341,23 @@ class Objects(Multipart, Listing):
 
         return self._call(what, fetch)
 
-    def _crt_download(self, entry: RemoteEntry, dest: Path, what: str) -> DownloadResult:
-        """A small download the CRT writes to `dest` itself, then read back once to hash
-        what is in the file (not what went past)."""
+    def start_download(
+        self, entry: RemoteEntry, dest: Path, on_done: Callable[[], None] | None = None
+    ) -> PendingDownload | None:
+        """A small download sent without waiting for it (None: the CRT does not carry
+        this one): `on_done` is called on a CRT thread once it has ended, and `finish`
+        then checks it. One attempt only: whatever fails in it, the caller downloads the
+        file again with `download`, which retries as every call does."""
+        if not self._by_crt(entry.size):
+            return None
         assert self.crt is not None
         self._announce("GetObject")
+        what = f"downloading {entry.path}"
         with _local_writes(what, dest):
-            got = self.crt.get(self.bucket, entry.key, entry.version_id, entry.size, str(dest))
-            check = _Check(what, entry, got.metadata(), etag_of(got.headers.get("etag")))
-            for chunk in _read_back(dest, entry.size):
-                check.update(chunk)
-        self._moved("GetObject", entry.key, check.size)
-        length = got.headers.get("content-length")
-        return check.result(int(length) if length and length.isdigit() else None)
+            sent = self.crt.start_get(
+                self.bucket, entry.key, entry.version_id, entry.size, str(dest), on_done
+            )
+        return PendingDownload(self, entry, dest, sent)
 
     def read_bytes(self, relkey: str) -> bytes:
         key = self.key(relkey)
@@ -361,6 +366,37 @@ class Objects(Multipart, Listing):
             return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
 
         return self._call(f"reading {relkey}", fetch)
+
+
+class PendingDownload:
+    """A small download the CRT is writing into `dest` (`Objects.start_download`)."""
+
+    def __init__(self, objects: Objects, entry: RemoteEntry, dest: Path, sent: CrtPending) -> None:
+        self.objects = objects
+        self.entry = entry
+        self.dest = dest
+        self.sent = sent
+
+    def finish(self) -> DownloadResult:
+        """Wait for the answer, then check the file it left against the version's size and
+        hash, as `download` does; on any failure `dest` is removed."""
+        what = f"downloading {self.entry.path}"
+        with _local_writes(what, self.dest):
+            got = self.sent.wait()
+            check = _Check(what, self.entry, got.metadata(), etag_of(got.headers.get("etag")))
+            for chunk in _read_back(self.dest, self.entry.size):
+                check.update(chunk)
+        self.objects._moved("GetObject", self.entry.key, check.size)
+        length = got.headers.get("content-length")
+        try:
+            return check.result(int(length) if length and length.isdigit() else None)
+        except errors.CloudDriveError:
+            self.dest.unlink(missing_ok=True)
+            raise
+
+    def abandon(self) -> None:
+        """Give up on it (a stopped run): the CRT stops writing to `dest` soon after."""
+        self.sent.cancel()
 
 
 class _Check:

@@ -71,6 +71,13 @@ class Durable:
             finally:
                 os.close(fd)
 
+    def flush(self) -> bool:
+        """Make every file written before this call durable at once (one shared flush), for
+        a caller that lands many small files itself (`sync/fetchahead.py`). False where
+        there is none to share (no `syncfs`, or sharing ended by a slow one): each file
+        then needs its own `make_durable`."""
+        return self._shared_flush()
+
     def _shared_flush(self) -> bool:
         """Wait for a shared flush that starts after this call; False where there is none
         to share (no `syncfs`, or sharing ended by a slow one): the caller fsyncs."""

@@ -28,6 +28,7 @@ from clouddrive.ledger import (
 )
 from clouddrive.local.durable import Durable
 from clouddrive.local.scanner import is_same_file, stat_matches
+from clouddrive.sync.fetchahead import Prefetched, fetch_ahead
 from clouddrive.sync.localside import Changed, LocalSide
 from clouddrive.sync.scheduler import STOP_GRACE, Stopped, install_gate, landing, run_batch
 from clouddrive.testing.faults import crash_point
@@ -88,6 +89,9 @@ class Executor(LocalSide):
         #: makes each download durable before it lands (small ones in shared flushes)
         self.durable = Durable(self.tmp_dir)
         self.grace = grace  #: after a stop, how long transfers in flight get to finish
+        #: small downloads fetched ahead (`sync/fetchahead.py`), by (path, version): the
+        #: first attempt of each, which `_download` lands instead of fetching it again
+        self.prefetched: dict[tuple[str, str], Prefetched] = {}
 
     # -- scheduling ------------------------------------------------------------------------
 
@@ -111,6 +115,11 @@ class Executor(LocalSide):
         left: list[Action] = []
         for phase, large in sorted(phases):
             batch = phases[phase, large]
+            ahead = [] if large else [a for a in batch if a.kind is ActionKind.DOWNLOAD]
+            if ahead and not self.cancel.is_set():
+                stopped, again = fetch_ahead(self, ahead, on_outcome, grouped)
+                left.extend(stopped)
+                batch = [a for a in batch if a.kind is not ActionKind.DOWNLOAD] + again
             if self.cancel.is_set():
                 left.extend(batch)
                 continue
@@ -220,15 +229,23 @@ class Executor(LocalSide):
         second value names that copy (None if there was no race). A run that was stopped and
         stopped waiting for this download never moves it into place (`landing`).
         """
-        target = self._target(path)
-        tmp = self._tmp_file(".part")
+        fetched = self.prefetched.pop((path, remote.version_id), None)
+        tmp = fetched.tmp if fetched is not None else self._tmp_file(".part")
         kept: str | None = None
         landed = False
         try:
-            result = self.remote.download(remote, tmp)
+            target = self._target(path)
+            if fetched is None:
+                result = self.remote.download(remote, tmp)
+            elif fetched.result is None:
+                assert fetched.error is not None
+                raise fetched.error
+            else:
+                result = fetched.result
             if result.mtime_ns is not None:
                 os.utime(tmp, ns=(result.mtime_ns, result.mtime_ns))
-            self.durable.make_durable(tmp, result.size)
+            if fetched is None or not fetched.durable:
+                self.durable.make_durable(tmp, result.size)
             crash_point("after-download-temp")
             with landing():
                 # one lstat: is the target as planned, and which mode does it have (the file

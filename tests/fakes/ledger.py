@@ -385,6 +385,10 @@ class FakeRemote:
 
     # -- reads -----------------------------------------------------------------------------
 
+    def start_download(self, entry: RemoteEntry, dest: Path, on_done: object = None) -> None:
+        """Nothing is sent ahead here: every download takes `download` (the CRT's path)."""
+        return None
+
     def download(self, entry: RemoteEntry, dest: Path) -> DownloadResult:
         self.store._hook("get_object", entry.key)
         item = self.store.find(entry.key, entry.version_id)

@@ -1,0 +1,129 @@
+"""Small downloads sent ahead (`sync/fetchahead.py`): many GETs in flight from the reporting
+thread, each file checked and landed through `Executor.execute` as its answer arrives; a
+fetch that fails is downloaded again by the workers; a stop sends nothing more."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clouddrive.core.models import Action
+from clouddrive.ledger.objects import Objects, PendingDownload
+from clouddrive.sync.fetchahead import WINDOW
+from clouddrive.testing.faultproxy import Fault, FaultProxy, Rule
+from tests.drivekit import Shared, sync, tree, write
+
+FILES = {f"d{i % 3}/f{i:03}.txt": f"small file {i}\n" * (i % 7 + 1) for i in range(150)}
+
+
+class Spy:
+    """Counts the workers' downloads and the fetches sent ahead (and the most in flight)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.downloads = 0
+        self.sent = 0
+        self.finished = 0
+        self.most_in_flight = 0
+        self.lock = threading.Lock()
+        download, start, finish = Objects.download, Objects.start_download, PendingDownload.finish
+
+        def counted_download(objects: Objects, *args: Any) -> Any:
+            with self.lock:
+                self.downloads += 1
+            return download(objects, *args)
+
+        def counted_start(objects: Objects, *args: Any) -> Any:
+            sent = start(objects, *args)
+            if sent is not None and len(args) > 2:  # sent ahead (a worker passes no callback)
+                with self.lock:
+                    self.sent += 1
+                    self.most_in_flight = max(self.most_in_flight, self.sent - self.finished)
+            return sent
+
+        def counted_finish(pending: PendingDownload) -> Any:
+            with self.lock:
+                self.finished += 1
+            return finish(pending)
+
+        monkeypatch.setattr(Objects, "download", counted_download)
+        monkeypatch.setattr(Objects, "start_download", counted_start)
+        monkeypatch.setattr(PendingDownload, "finish", counted_finish)
+
+
+@pytest.fixture
+def uploaded(shared: Shared, tmp_path: Path) -> Shared:
+    ann = shared.drive(tmp_path / "ann", "ann")
+    for path, text in FILES.items():
+        write(ann.root, path, text)
+    sync(ann)
+    ann.close()
+    return shared
+
+
+def test_small_downloads_are_sent_ahead_and_land_with_their_bases(
+    uploaded: Shared, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spy = Spy(monkeypatch)
+    bob = uploaded.drive(tmp_path / "bob", "bob")
+    report = sync(bob)
+    assert len(report.done) == len(FILES)
+    assert (spy.sent, spy.downloads) == (len(FILES), 0)  # none went through a worker
+    assert 1 < spy.most_in_flight <= WINDOW
+    assert tree(bob.root) == {p: t.encode() for p, t in FILES.items()}
+    latest = {p: e.version_id for p, e in bob.remote.list_latest().entries.items()}
+    assert {p: b.version_id for p, b in bob.state.load().items()} == latest
+    assert bob.status().is_empty  # the bases match the files as landed
+    assert not list((bob.root / ".clouddrive" / "tmp").iterdir())
+
+
+@pytest.fixture
+def proxy(seaweedfs) -> Iterator[FaultProxy]:  # type: ignore[no-untyped-def]
+    with FaultProxy(seaweedfs.endpoint_url) as p:
+        yield p
+
+
+def test_a_failed_fetch_is_downloaded_again_by_the_workers(
+    uploaded: Shared, proxy: FaultProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Error answers and cut bodies on the fetches sent ahead: those files come down through
+    the workers (which retry as usual), the others land at once; nothing fails."""
+    faulty = Shared(proxy.endpoint_url, uploaded.bucket, uploaded.prefix)
+    bob = faulty.drive(tmp_path / "bob", "bob")
+    proxy.add(Rule(Fault.INTERNAL, operation="GetObject", times=3))
+    proxy.add(Rule(Fault.TRUNCATE_BODY, operation="GetObject", times=2))
+    spy = Spy(monkeypatch)
+    report = sync(bob)
+    assert not report.failed
+    assert proxy.fired(Fault.INTERNAL) == 3 and proxy.fired(Fault.TRUNCATE_BODY) == 2
+    assert spy.downloads == 5  # the five that failed ahead, once each through a worker
+    assert tree(bob.root) == {p: t.encode() for p, t in FILES.items()}
+    assert bob.status().is_empty
+
+
+def test_a_stop_sends_nothing_more_and_the_rest_comes_next_time(
+    uploaded: Shared, tmp_path: Path
+) -> None:
+    bob = uploaded.drive(tmp_path / "bob", "bob")
+    cancel = threading.Event()
+    started: list[str] = []
+    after_stop: list[str] = []
+
+    def on_start(action: Action) -> None:
+        (after_stop if cancel.is_set() else started).append(action.path)
+        if len(started) == 10:
+            cancel.set()
+
+    report = bob.sync(cancel=cancel, on_start=on_start)
+    assert report.cancelled
+    assert (len(started), after_stop) == (10, [])
+    done = {o.action.path for o in report.done}
+    assert done <= set(started)
+    assert set(tree(bob.root)) == done  # only what was sent and answered landed
+    assert set(bob.state.load()) == done
+    again = sync(bob)
+    assert {o.action.path for o in again.done} == set(FILES) - done
+    assert tree(bob.root) == {p: t.encode() for p, t in FILES.items()}
