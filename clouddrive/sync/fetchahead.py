@@ -27,12 +27,13 @@ import contextlib
 import dataclasses
 import functools
 import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from clouddrive import errors
 from clouddrive.core.models import Action
@@ -79,13 +80,24 @@ def fetch_ahead(
 
 
 class _Window:
+    """The loop of `fetch_ahead`. Three kinds of news reach it through one queue: an answer
+    arrived (from a CRT thread), or a group of checked files was flushed (from the flush
+    thread, which runs while this one checks the next group: the flush waits for the disk,
+    not for Python)."""
+
     def __init__(self, executor: Executor) -> None:
         self.executor = executor
         self.todo: deque[Action] = deque()
         self.in_flight: dict[int, tuple[Action, Path, PendingDownload]] = {}
-        self.arrived: queue.SimpleQueue[int] = queue.SimpleQueue()
+        #: (answer arrived, key) or (flushed, group, durable)
+        self.news: queue.SimpleQueue[tuple[bool, Any, bool]] = queue.SimpleQueue()
+        self.to_flush: queue.SimpleQueue[list[tuple[Action, Prefetched]] | None]
+        self.to_flush = queue.SimpleQueue()
+        self.flushing = 0  #: groups checked and given to the flush thread, not yet landed
         self.again: list[Action] = []
         self.abandoned: list[Action] = []
+        #: groups checked and not landed yet, by id: what a stop abandons
+        self.unlanded: dict[int, list[tuple[Action, Prefetched]]] = {}
 
     def run(
         self,
@@ -94,24 +106,46 @@ class _Window:
         grouped: Callable[[], contextlib.AbstractContextManager[None]],
     ) -> None:
         self.todo = todo
+        flusher = threading.Thread(target=self._flush, name="cd-flush", daemon=True)
+        flusher.start()
+        try:
+            self._loop(on_outcome, grouped)
+        finally:
+            self.to_flush.put(None)
+
+    def _loop(
+        self,
+        on_outcome: Callable[[Outcome], None],
+        grouped: Callable[[], contextlib.AbstractContextManager[None]],
+    ) -> None:
         cancel = self.executor.cancel
         deadline: float | None = None
-        while self.todo or self.in_flight:
+        while self.todo or self.in_flight or self.flushing:
             if cancel.is_set():
                 deadline = deadline or time.monotonic() + self.executor.grace
             else:
                 while self.todo and len(self.in_flight) < WINDOW and not cancel.is_set():
                     self._send(self.todo.popleft())
-            if not self.in_flight:
+            if not self.in_flight and not self.flushing:
                 return
             wait = _POLL if deadline is None else min(_POLL, deadline - time.monotonic())
             try:
-                first = self.arrived.get(timeout=max(0.0, wait))
+                first = self.news.get(timeout=max(0.0, wait))
             except queue.Empty:
                 if deadline is not None and time.monotonic() >= deadline:
                     return
                 continue
-            self._land([first, *self._more()], on_outcome, grouped)
+            arrived: list[int] = []
+            for is_answer, item, durable in [first, *self._more()]:
+                if is_answer:
+                    arrived.append(item)
+                else:
+                    self.flushing -= 1
+                    self._land(item, durable, on_outcome, grouped)
+            group = self._check(arrived)
+            if group:
+                self.flushing += 1
+                self.to_flush.put(group)
 
     def _send(self, action: Action) -> None:
         assert action.remote is not None
@@ -120,7 +154,7 @@ class _Window:
         key = id(action)
         try:
             sent = executor.remote.start_download(
-                action.remote, tmp, functools.partial(self.arrived.put, key)
+                action.remote, tmp, functools.partial(self.news.put, (True, key, False))
             )
         except Exception:  # the workers try it again, and report what fails there
             tmp.unlink(missing_ok=True)
@@ -132,25 +166,18 @@ class _Window:
             executor.on_start(action)
         self.in_flight[key] = (action, tmp, sent)
 
-    def _more(self) -> list[int]:
-        """The answers that arrived meanwhile, without waiting for more."""
-        found: list[int] = []
-        while len(found) < GROUP - 1:
+    def _more(self) -> list[tuple[bool, Any, bool]]:
+        """The news that came meanwhile, without waiting for more."""
+        found: list[tuple[bool, Any, bool]] = []
+        while len(found) < GROUP:
             try:
-                found.append(self.arrived.get_nowait())
+                found.append(self.news.get_nowait())
             except queue.Empty:
                 break
         return found
 
-    def _land(
-        self,
-        keys: list[int],
-        on_outcome: Callable[[Outcome], None],
-        grouped: Callable[[], contextlib.AbstractContextManager[None]],
-    ) -> None:
-        """Check the files that arrived, make them durable in one flush, then land each
-        through `execute` (which finds it in `prefetched`) and report it."""
-        executor = self.executor
+    def _check(self, keys: list[int]) -> list[tuple[Action, Prefetched]]:
+        """Check the files that arrived against their versions' size and hash."""
         checked: list[tuple[Action, Prefetched]] = []
         for key in keys:
             action, tmp, sent = self.in_flight.pop(key)
@@ -162,18 +189,51 @@ class _Window:
                 with contextlib.suppress(OSError):
                     tmp.unlink(missing_ok=True)
                 self.again.append(action)
-        if not checked:
-            return
-        durable = executor.durable.flush()
+        if checked:
+            self.unlanded[id(checked)] = checked
+        return checked
+
+    def _flush(self) -> None:
+        """The flush thread: one shared flush for every group waiting (`Durable.flush`)."""
+        while (group := self.to_flush.get()) is not None:
+            groups = [group]
+            while True:
+                try:
+                    more = self.to_flush.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self.to_flush.put(None)  # seen on the next turn: these still land
+                    break
+                groups.append(more)
+            try:
+                durable = self.executor.durable.flush()
+            except OSError:  # each file then gets an fsync of its own, and its own error
+                durable = False
+            for done in groups:
+                self.news.put((False, done, durable))
+
+    def _land(
+        self,
+        group: list[tuple[Action, Prefetched]],
+        durable: bool,
+        on_outcome: Callable[[Outcome], None],
+        grouped: Callable[[], contextlib.AbstractContextManager[None]],
+    ) -> None:
+        """Land each file of a flushed group through `execute` (which finds it in
+        `prefetched`) and report it."""
+        del self.unlanded[id(group)]
+        executor = self.executor
         with grouped():
-            for action, fetched in checked:
+            for action, fetched in group:
                 assert action.remote is not None
                 where = (action.path, action.remote.version_id)
                 executor.prefetched[where] = dataclasses.replace(fetched, durable=durable)
                 on_outcome(executor.execute(action))
 
     def abandon(self) -> None:
-        """Cancel what is still in flight (a stop, or an error that ends the run)."""
+        """Give up what has not landed (a stop, or an error that ends the run): cancel the
+        requests in flight, and remove the files fetched but not landed."""
         for action, tmp, sent in self.in_flight.values():
             sent.abandon()
             # removed now, not at the next run's start: a write the CRT has begun goes to
@@ -182,3 +242,9 @@ class _Window:
                 tmp.unlink(missing_ok=True)
             self.abandoned.append(action)
         self.in_flight.clear()
+        for group in self.unlanded.values():
+            for action, fetched in group:
+                with contextlib.suppress(OSError):
+                    fetched.tmp.unlink(missing_ok=True)
+                self.abandoned.append(action)
+        self.unlanded.clear()
