@@ -1,6 +1,7 @@
-"""Small downloads sent ahead (`sync/fetchahead.py`): many GETs in flight from the reporting
-thread, each file checked and landed through `Executor.execute` as its answer arrives; a
-fetch that fails is downloaded again by the workers; a stop sends nothing more."""
+"""Small transfers sent ahead (`sync/fetchahead.py`): many requests in flight from the
+reporting thread, each download checked and landed (and each upload's version taken)
+through `Executor.execute` as its answer arrives; a transfer that fails is done again by the
+workers; a stop sends nothing more."""
 
 from __future__ import annotations
 
@@ -127,3 +128,68 @@ def test_a_stop_sends_nothing_more_and_the_rest_comes_next_time(
     again = sync(bob)
     assert {o.action.path for o in again.done} == set(FILES) - done
     assert tree(bob.root) == {p: t.encode() for p, t in FILES.items()}
+
+
+class UploadSpy:
+    """Counts the workers' uploads and the uploads sent ahead."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.uploads = 0
+        self.sent = 0
+        upload, start = Objects.upload, Objects.start_upload
+
+        def counted_upload(objects: Objects, *args: Any, **kwargs: Any) -> Any:
+            self.uploads += 1
+            return upload(objects, *args, **kwargs)
+
+        def counted_start(objects: Objects, *args: Any, **kwargs: Any) -> Any:
+            sent = start(objects, *args, **kwargs)
+            self.sent += sent is not None
+            return sent
+
+        monkeypatch.setattr(Objects, "upload", counted_upload)
+        monkeypatch.setattr(Objects, "start_upload", counted_start)
+
+
+def test_small_uploads_are_sent_ahead_with_their_metadata_and_bases(
+    shared: Shared, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ann = shared.drive(tmp_path / "ann", "ann")
+    for path, text in FILES.items():
+        write(ann.root, path, text)
+    spy = UploadSpy(monkeypatch)
+    assert len(sync(ann).done) == len(FILES)
+    assert (spy.sent, spy.uploads) == (len(FILES), 0)  # none went through a worker
+    first = ann.state.load()
+    edited = sorted(FILES)[:10]
+    for path in edited:
+        write(ann.root, path, "edited\n")
+    assert len(sync(ann).done) == len(edited)  # If-Match on each base, sent ahead too
+    assert (spy.sent, spy.uploads) == (len(FILES) + len(edited), 0)
+    assert ann.status().is_empty
+    bases = ann.state.load()
+    for path in edited[:3]:
+        head = ann.remote.head_version(path, bases[path].version_id)["Metadata"]
+        assert head["clouddrive-user"] == "ann"
+        assert head["clouddrive-parent"] == first[path].version_id
+        assert head["clouddrive-sha256"] == bases[path].sha256
+    bob = shared.drive(tmp_path / "bob", "bob")
+    sync(bob)
+    assert tree(bob.root) == tree(ann.root)
+
+
+def test_a_failed_upload_is_sent_again_by_the_workers(
+    shared: Shared, proxy: FaultProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    faulty = Shared(proxy.endpoint_url, shared.bucket, shared.prefix)
+    ann = faulty.drive(tmp_path / "ann", "ann")
+    for path, text in FILES.items():
+        write(ann.root, path, text)
+    proxy.add(Rule(Fault.INTERNAL, operation="PutObject", path="/d1/", times=3))
+    spy = UploadSpy(monkeypatch)
+    report = sync(ann)
+    assert not report.failed and len(report.done) == len(FILES)
+    assert proxy.fired(Fault.INTERNAL) == 3
+    assert spy.uploads == 3  # the three refused ahead, once each through a worker
+    assert {p: d.decode() for p, d in shared.latest().items()} == FILES
+    assert ann.status().is_empty

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from clouddrive.drive import Drive
 from clouddrive.ledger import S3Remote
+from clouddrive.ledger.objects import PendingUpload
 from clouddrive.local.scanner import FsTraits
 from tests.drivekit import FAST_RETRY, Shared, conflict_copies, sha, sync, tree, write
 
@@ -76,18 +77,24 @@ class TestOddContent:
         """An edit landing mid-upload: the sent bytes match their hash, the edit follows."""
         a = shared.drive(tmp_path / "a", "ann")
         write(a.root, "doc.txt", "first draft")
-        real_upload = S3Remote.upload
+        real_upload, real_finish = S3Remote.upload, PendingUpload.finish
 
         def upload_then_edit(self, path, source, **kwargs):  # type: ignore[no-untyped-def]
             result = real_upload(self, path, source, **kwargs)
             write(a.root, "doc.txt", "second draft, longer")
             return result
 
+        def sent_then_edit(self):  # type: ignore[no-untyped-def]  # a small file sent ahead
+            result = real_finish(self)
+            write(a.root, "doc.txt", "second draft, longer")
+            return result
+
         monkeypatch.setattr(S3Remote, "upload", upload_then_edit)
+        monkeypatch.setattr(PendingUpload, "finish", sent_then_edit)
         report = a.sync()
         assert report.done[0].note == "changed during upload; it goes up again next run"
         assert a.state.load()["doc.txt"].sha256 == sha(b"first draft")  # what was sent
-        monkeypatch.setattr(S3Remote, "upload", real_upload)
+        monkeypatch.undo()
         sync(a)
         versions = [v for v in shared.versions("doc.txt") if not v["IsDeleteMarker"]]
         assert len(versions) == 2

@@ -100,7 +100,7 @@ def _show(data: bytes | None) -> str:
 def racing(drive: Drive, path: str, text: str, by: Drive) -> Iterator[None]:
     """`by` wins the race to `path`: its write lands just before `drive`'s first write there."""
     remote: Any = drive.remote
-    upload, delete = remote.upload, remote.delete
+    upload, start_upload, delete = remote.upload, remote.start_upload, remote.delete
     pending = [True]
 
     def first() -> None:
@@ -116,16 +116,22 @@ def racing(drive: Drive, path: str, text: str, by: Drive) -> Iterator[None]:
             first()
         return upload(p, *args, **kwargs)
 
+    def raced_start_upload(p: str, *args: Any, **kwargs: Any) -> Any:  # sent ahead
+        if p == path:
+            first()
+        return start_upload(p, *args, **kwargs)
+
     def raced_delete(p: str, *args: Any, **kwargs: Any) -> Any:
         if p == path:
             first()
         return delete(p, *args, **kwargs)
 
-    remote.upload, remote.delete = raced_upload, raced_delete
+    remote.upload, remote.start_upload = raced_upload, raced_start_upload
+    remote.delete = raced_delete
     try:
         yield
     finally:
-        del remote.upload, remote.delete
+        del remote.upload, remote.start_upload, remote.delete
 
 
 def run_case(case: str, tmp: Path, make: MakeDrive) -> str:

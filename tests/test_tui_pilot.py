@@ -11,6 +11,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, TextArea
 
 from clouddrive.core.models import Action, ActionKind
+from clouddrive.ledger.objects import Objects
 from clouddrive.local.config import internal_dir
 from clouddrive.local.lock import DriveLock
 from clouddrive.sync.executor import Executor, Outcome
@@ -130,15 +131,8 @@ class TestSyncScreen:
         files = {f"f{i:02}.txt": f"content {i}" for i in range(24)}
         for path, text in files.items():
             write(a.root, path, text)
-        real = Executor.execute
         started, gate = threading.Event(), threading.Event()
-
-        def gated(self: Executor, action: Action) -> Outcome:
-            started.set()
-            assert gate.wait(30), "the test never opened the gate"
-            return real(self, action)
-
-        monkeypatch.setattr(Executor, "execute", gated)
+        gate_transfers(monkeypatch, gate, started)
         seen: dict[str, Any] = {}
 
         async def scenario(pilot: Pilot_, app: CloudDriveApp) -> None:
@@ -164,7 +158,7 @@ class TestSyncScreen:
         assert seen["left"] == set(files) - set(uploaded)
         assert "Sync stopped:" in seen["journal"]
         assert not list((internal_dir(a.root) / "tmp").glob("*"))
-        monkeypatch.setattr(Executor, "execute", real)
+        monkeypatch.undo()
         report = sync(a)
         assert {o.action.path for o in report.done} == seen["left"]
         assert shared.latest() == {p: t.encode() for p, t in files.items()}
@@ -346,14 +340,8 @@ class TestQuitting:
         files = {f"q{i:02}.txt": str(i) for i in range(40)}
         for path, text in files.items():
             write(a.root, path, text)
-        real = Executor.execute
         gate = threading.Event()
-
-        def gated(self: Executor, action: Action) -> Outcome:
-            assert gate.wait(30), "the test never opened the gate"
-            return real(self, action)
-
-        monkeypatch.setattr(Executor, "execute", gated)
+        gate_transfers(monkeypatch, gate)
         seen: dict[str, Any] = {}
 
         async def scenario(pilot: Pilot_, app: CloudDriveApp) -> None:
@@ -372,7 +360,7 @@ class TestQuitting:
 
         run_scenario(a, scenario)
         assert seen["code"] == 0
-        monkeypatch.setattr(Executor, "execute", real)
+        monkeypatch.undo()
         uploaded = shared.latest()
         assert len(uploaded) < len(files)  # at most what was in flight; never the rest
         assert all(files[p].encode() == data for p, data in uploaded.items())
@@ -380,6 +368,30 @@ class TestQuitting:
         assert {x.path for x in record.actions} == set(uploaded)
         report = sync(a)  # the lock was released; the rest goes up now
         assert {o.action.path for o in report.done} == set(files) - set(uploaded)
+
+
+def gate_transfers(
+    monkeypatch: pytest.MonkeyPatch, gate: threading.Event, started: threading.Event | None = None
+) -> None:
+    """Every transfer waits at `gate` before it starts: on a worker (`Executor.execute`),
+    or sent ahead (`Objects.start_upload`, before its request leaves)."""
+    execute, start_upload = Executor.execute, Objects.start_upload
+
+    def wait() -> None:
+        if started is not None:
+            started.set()
+        assert gate.wait(30), "the test never opened the gate"
+
+    def gated(self: Executor, action: Action) -> Outcome:
+        wait()
+        return execute(self, action)
+
+    def gated_start(self: Objects, *args: Any, **kwargs: Any) -> Any:
+        wait()
+        return start_upload(self, *args, **kwargs)
+
+    monkeypatch.setattr(Executor, "execute", gated)
+    monkeypatch.setattr(Objects, "start_upload", gated_start)
 
 
 def test_filter_input_takes_typed_letters(two) -> None:

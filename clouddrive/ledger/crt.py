@@ -180,8 +180,19 @@ class CrtTransfers:
 
     def put(self, bucket: str, key: str, body: bytes, headers: Mapping[str, str]) -> CrtResponse:
         """PUT one object from memory, with the given headers (metadata, conditions)."""
+        return self.start_put(bucket, key, body, headers).wait()
+
+    def start_put(
+        self,
+        bucket: str,
+        key: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        on_done: Callable[[], None] | None = None,
+    ) -> CrtPending:
+        """`put` without waiting, as `start_get` is to `get`."""
         path = self.path(bucket, key)
-        return self._start("PUT", path, headers, body, "PutObject", len(body)).wait()
+        return self._start("PUT", path, headers, body, "PutObject", len(body), None, on_done)
 
     def _start(
         self,

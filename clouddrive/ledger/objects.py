@@ -251,6 +251,21 @@ class Objects(Multipart, Listing):
         self, key: str, body: bytes, metadata: dict[str, str], conditions: dict[str, str]
     ) -> dict[str, str]:
         """A small PUT through the CRT, answered in botocore's shape (`VersionId`, `ETag`)."""
+        got = self._start_crt_put(key, body, metadata, conditions).wait()
+        self._moved("PutObject", key, len(body))
+        return {
+            "VersionId": got.headers.get("x-amz-version-id", ""),
+            "ETag": got.headers.get("etag", ""),
+        }
+
+    def _start_crt_put(
+        self,
+        key: str,
+        body: bytes,
+        metadata: dict[str, str],
+        conditions: dict[str, str],
+        on_done: Callable[[], None] | None = None,
+    ) -> CrtPending:
         assert self.crt is not None
         self._announce("PutObject")
         headers = {f"x-amz-meta-{name}": encode_value(value) for name, value in metadata.items()}
@@ -258,12 +273,26 @@ class Objects(Multipart, Listing):
             headers["If-Match"] = conditions["IfMatch"]
         if "IfNoneMatch" in conditions:
             headers["If-None-Match"] = conditions["IfNoneMatch"]
-        got = self.crt.put(self.bucket, key, body, headers)
-        self._moved("PutObject", key, len(body))
-        return {
-            "VersionId": got.headers.get("x-amz-version-id", ""),
-            "ETag": got.headers.get("etag", ""),
-        }
+        return self.crt.start_put(self.bucket, key, body, headers, on_done)
+
+    def start_upload(
+        self,
+        path: str,
+        body: bytes,
+        *,
+        metadata: dict[str, str],
+        if_match: str | None,
+        on_done: Callable[[], None],
+    ) -> PendingUpload | None:
+        """A small upload of exact bytes sent without waiting for it (None: the CRT does not
+        carry this one), as `start_download` is to `download`: one attempt, under the
+        key's condition; whatever fails in it (a lost race too), the caller uploads again
+        with `upload`, which retries and tells a lost race from a folder of that name."""
+        if not self._by_crt(len(body), metadata):
+            return None
+        key = self.key(path)
+        sent = self._start_crt_put(key, body, metadata, self._conditions(if_match), on_done)
+        return PendingUpload(self, key, len(body), sent)
 
     def _by_crt(self, size: int, metadata: dict[str, str] | None = None) -> bool:
         """Whether a transfer of `size` bytes goes through the CRT: small, and with metadata
@@ -396,6 +425,27 @@ class PendingDownload:
 
     def abandon(self) -> None:
         """Give up on it (a stopped run): the CRT stops writing to `dest` soon after."""
+        self.sent.cancel()
+
+
+class PendingUpload:
+    """A small upload the CRT is sending (`Objects.start_upload`)."""
+
+    def __init__(self, objects: Objects, key: str, size: int, sent: CrtPending) -> None:
+        self.objects = objects
+        self.key = key
+        self.size = size
+        self.sent = sent
+
+    def finish(self) -> PutResult:
+        """Wait for the answer: the new version, or the error botocore would have raised."""
+        got = self.sent.wait()
+        self.objects._moved("PutObject", self.key, self.size)
+        version = got.headers.get("x-amz-version-id") or "null"
+        return PutResult(version, etag_of(got.headers.get("etag")))
+
+    def abandon(self) -> None:
+        """Give up waiting (a stopped run); the PUT may still land, as a worker's may."""
         self.sent.cancel()
 
 

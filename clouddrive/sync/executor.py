@@ -24,11 +24,12 @@ from clouddrive.ledger import (
     META_PARENT,
     META_SHA256,
     META_USER,
+    PutResult,
     S3Remote,
 )
 from clouddrive.local.durable import Durable
 from clouddrive.local.scanner import is_same_file, stat_matches
-from clouddrive.sync.fetchahead import Prefetched, fetch_ahead
+from clouddrive.sync.fetchahead import AHEAD_KINDS, Prefetched, fetch_ahead
 from clouddrive.sync.localside import Changed, LocalSide
 from clouddrive.sync.scheduler import STOP_GRACE, Stopped, install_gate, landing, run_batch
 from clouddrive.testing.faults import crash_point
@@ -92,6 +93,9 @@ class Executor(LocalSide):
         #: small downloads fetched ahead (`sync/fetchahead.py`), by (path, version): the
         #: first attempt of each, which `_download` lands instead of fetching it again
         self.prefetched: dict[tuple[str, str], Prefetched] = {}
+        #: small uploads sent ahead, by path: the version each made, which `_upload` takes
+        #: instead of sending the file again
+        self.uploaded_ahead: dict[str, PutResult] = {}
 
     # -- scheduling ------------------------------------------------------------------------
 
@@ -115,11 +119,11 @@ class Executor(LocalSide):
         left: list[Action] = []
         for phase, large in sorted(phases):
             batch = phases[phase, large]
-            ahead = [] if large else [a for a in batch if a.kind is ActionKind.DOWNLOAD]
+            ahead = [] if large else [a for a in batch if a.kind in AHEAD_KINDS]
             if ahead and not self.cancel.is_set():
                 stopped, again = fetch_ahead(self, ahead, on_outcome, grouped)
                 left.extend(stopped)
-                batch = [a for a in batch if a.kind is not ActionKind.DOWNLOAD] + again
+                batch = [a for a in batch if a.kind not in AHEAD_KINDS] + again
             if self.cancel.is_set():
                 left.extend(batch)
                 continue
@@ -177,38 +181,56 @@ class Executor(LocalSide):
         The base always records what was sent (the planned stat and hash, the new version):
         an edit made during the upload then reads as an ordinary modification next run.
         """
-        target = self._target(path)
-        body = self._snapshot(target, local, sha256)
-        metadata = {
-            META_USER: self.user,
-            META_MTIME: str(local.mtime_ns),
-            META_SHA256: sha256,
-            **({META_PARENT: parent} if parent else {}),
-            **(extra_meta or {}),
-        }
-        try:
-            result = self.remote.upload(
-                path,
-                body,
-                metadata=metadata,
-                if_match=if_match,
-                expect_sha256=sha256 if isinstance(body, Path) else None,
-                size=local.size,
-            )
-        except errors.SourceChanged as exc:
-            raise Changed(str(exc)) from exc
+        result = self.uploaded_ahead.pop(path, None)
+        if result is not None:  # sent ahead (`sync/fetchahead.py`): the target was checked
+            target = self.root / path
+        else:
+            target = self._target(path)
+            body = self._snapshot(target, local, sha256)
+            try:
+                result = self.remote.upload(
+                    path,
+                    body,
+                    metadata=self._metadata(local, sha256, parent, extra_meta),
+                    if_match=if_match,
+                    expect_sha256=sha256 if isinstance(body, Path) else None,
+                    size=local.size,
+                )
+            except errors.SourceChanged as exc:
+                raise Changed(str(exc)) from exc
         crash_point("after-upload")
         transfer = Transfer("upload", path, result.version_id, parent)
         changed = not stat_matches(target, local.size, local.mtime_ns)
         base = BaseEntry(path, local.size, local.mtime_ns, sha256, result.version_id, result.etag)
         return base, changed, transfer
 
-    def _do_upload(self, action: Action, outcome: Outcome) -> None:
+    def _metadata(
+        self,
+        local: LocalFile,
+        sha256: str,
+        parent: str | None,
+        extra_meta: dict[str, str] | None = None,
+    ) -> dict[str, str]:
+        """What a new version carries: who wrote it, the file's mtime and hash, its parent."""
+        return {
+            META_USER: self.user,
+            META_MTIME: str(local.mtime_ns),
+            META_SHA256: sha256,
+            **({META_PARENT: parent} if parent else {}),
+            **(extra_meta or {}),
+        }
+
+    @staticmethod
+    def _upload_of(action: Action) -> tuple[LocalFile, str, str | None]:
+        """An upload's file, the hash it goes up with, and the version it follows (if any)."""
         local = action.local
         assert local is not None
         sha = local.sha256 or (action.base.sha256 if action.base else None)
         assert sha is not None
-        parent = action.base.version_id if action.base else None
+        return local, sha, action.base.version_id if action.base else None
+
+    def _do_upload(self, action: Action, outcome: Outcome) -> None:
+        local, sha, parent = self._upload_of(action)
         base, changed, transfer = self._upload(
             action.path, local, sha, if_match=action.if_match, parent=parent
         )

@@ -15,6 +15,11 @@ cut body, a hash that does not match) is handed back: the workers download it ag
 retrying as every call does; a local failure (a full disk, no permission) is reported at
 once, tried once as anywhere.
 
+Small uploads go the same way: the file is checked and read here (`_snapshot`, as a worker
+would), its PUT sent ahead under the key's condition, and `execute` takes the version it
+made; one that fails in any way, a lost race included, is uploaded again by the workers,
+which tell a lost race from a folder of that name and retry what is worth retrying.
+
 A stop: nothing more is sent; answers that arrive within the grace period still land, as a
 worker's transfer in flight may; after it the rest is abandoned (its requests cancelled,
 nothing of it lands: it lands only on this thread, which has stopped) and left for the next
@@ -36,13 +41,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clouddrive import errors
-from clouddrive.core.models import Action
-from clouddrive.ledger.objects import DownloadResult, PendingDownload
+from clouddrive.core.models import Action, ActionKind
+from clouddrive.ledger.objects import DownloadResult, PendingDownload, PendingUpload
 
 if TYPE_CHECKING:
     from clouddrive.sync.executor import Executor, Outcome
 
-__all__ = ["WINDOW", "Prefetched", "fetch_ahead"]
+__all__ = ["AHEAD_KINDS", "WINDOW", "Prefetched", "fetch_ahead"]
+
+#: the small transfers sent ahead
+AHEAD_KINDS = frozenset({ActionKind.DOWNLOAD, ActionKind.UPLOAD})
 
 #: GETs in flight at once (the CRT spreads them over its connections)
 WINDOW = 64
@@ -88,7 +96,9 @@ class _Window:
     def __init__(self, executor: Executor) -> None:
         self.executor = executor
         self.todo: deque[Action] = deque()
-        self.in_flight: dict[int, tuple[Action, Path, PendingDownload]] = {}
+        #: key -> (action, its temp file (a download) or None, the request)
+        self.in_flight: dict[int, tuple[Action, Path | None, PendingDownload | PendingUpload]]
+        self.in_flight = {}
         #: (answer arrived, key) or (flushed, group, durable)
         self.news: queue.SimpleQueue[tuple[bool, Any, bool]] = queue.SimpleQueue()
         self.to_flush: queue.SimpleQueue[list[tuple[Action, Prefetched]] | None]
@@ -142,29 +152,50 @@ class _Window:
                 else:
                     self.flushing -= 1
                     self._land(item, durable, on_outcome, grouped)
-            group = self._check(arrived)
+            group, uploaded = self._check(arrived)
+            if uploaded:
+                self._report(uploaded, on_outcome, grouped)
             if group:
                 self.flushing += 1
                 self.to_flush.put(group)
 
     def _send(self, action: Action) -> None:
-        assert action.remote is not None
-        executor = self.executor
-        tmp = executor._tmp_file(".part")
         key = id(action)
+        done = functools.partial(self.news.put, (True, key, False))
+        tmp: Path | None = None
         try:
-            sent = executor.remote.start_download(
-                action.remote, tmp, functools.partial(self.news.put, (True, key, False))
-            )
+            if action.kind is ActionKind.UPLOAD:
+                sent: PendingDownload | PendingUpload | None = self._start_upload(action, done)
+            else:
+                assert action.remote is not None
+                tmp = self.executor._tmp_file(".part")
+                sent = self.executor.remote.start_download(action.remote, tmp, done)
         except Exception:  # the workers try it again, and report what fails there
-            tmp.unlink(missing_ok=True)
             sent = None
         if sent is None:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)
             self.again.append(action)
             return
-        if executor.on_start is not None:
-            executor.on_start(action)
+        if self.executor.on_start is not None:
+            self.executor.on_start(action)
         self.in_flight[key] = (action, tmp, sent)
+
+    def _start_upload(self, action: Action, done: Callable[[], None]) -> PendingUpload | None:
+        """The file checked as planned and read (as `Executor._upload` does), its PUT sent."""
+        executor = self.executor
+        local, sha, parent = executor._upload_of(action)
+        body = executor._snapshot(executor._target(action.path), local, sha)
+        if not isinstance(body, bytes):
+            return None
+        return executor.remote.start_upload(
+            action.path,
+            body,
+            metadata=executor._metadata(local, sha, parent),
+            if_match=action.if_match,
+            on_done=done,
+        )
 
     def _more(self) -> list[tuple[bool, Any, bool]]:
         """The news that came meanwhile, without waiting for more."""
@@ -176,11 +207,22 @@ class _Window:
                 break
         return found
 
-    def _check(self, keys: list[int]) -> list[tuple[Action, Prefetched]]:
-        """Check the files that arrived against their versions' size and hash."""
+    def _check(self, keys: list[int]) -> tuple[list[tuple[Action, Prefetched]], list[Action]]:
+        """The downloads that arrived, checked against their versions' size and hash; and
+        the uploads that went up (their versions in `uploaded_ahead`)."""
         checked: list[tuple[Action, Prefetched]] = []
+        uploaded: list[Action] = []
         for key in keys:
             action, tmp, sent = self.in_flight.pop(key)
+            if isinstance(sent, PendingUpload):
+                try:
+                    self.executor.uploaded_ahead[action.path] = sent.finish()
+                except Exception:  # the workers upload it again, and tell why it failed
+                    self.again.append(action)
+                else:
+                    uploaded.append(action)
+                continue
+            assert tmp is not None
             try:
                 checked.append((action, Prefetched(tmp, sent.finish())))
             except errors.LocalError as exc:  # `execute` reports it; retrying cannot help
@@ -191,7 +233,7 @@ class _Window:
                 self.again.append(action)
         if checked:
             self.unlanded[id(checked)] = checked
-        return checked
+        return checked, uploaded
 
     def _flush(self) -> None:
         """The flush thread: one shared flush for every group waiting (`Durable.flush`)."""
@@ -231,6 +273,17 @@ class _Window:
                 executor.prefetched[where] = dataclasses.replace(fetched, durable=durable)
                 on_outcome(executor.execute(action))
 
+    def _report(
+        self,
+        uploaded: list[Action],
+        on_outcome: Callable[[Outcome], None],
+        grouped: Callable[[], contextlib.AbstractContextManager[None]],
+    ) -> None:
+        """The uploads that went up, through `execute` (which finds their versions)."""
+        with grouped():
+            for action in uploaded:
+                on_outcome(self.executor.execute(action))
+
     def abandon(self) -> None:
         """Give up what has not landed (a stop, or an error that ends the run): cancel the
         requests in flight, and remove the files fetched but not landed."""
@@ -238,8 +291,9 @@ class _Window:
             sent.abandon()
             # removed now, not at the next run's start: a write the CRT has begun goes to
             # the unlinked file, and one not begun fails to open it (it does not create it)
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    tmp.unlink(missing_ok=True)
             self.abandoned.append(action)
         self.in_flight.clear()
         for group in self.unlanded.values():

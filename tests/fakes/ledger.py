@@ -389,6 +389,10 @@ class FakeRemote:
         """Nothing is sent ahead here: every download takes `download` (the CRT's path)."""
         return None
 
+    def start_upload(self, path: str, body: bytes, **_: object) -> None:
+        """Nothing is sent ahead here either: every upload takes `upload`."""
+        return None
+
     def download(self, entry: RemoteEntry, dest: Path) -> DownloadResult:
         self.store._hook("get_object", entry.key)
         item = self.store.find(entry.key, entry.version_id)
