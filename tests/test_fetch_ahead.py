@@ -14,7 +14,7 @@ import pytest
 
 from clouddrive.core.models import Action
 from clouddrive.ledger.objects import Objects, PendingDownload
-from clouddrive.sync.fetchahead import WINDOW
+from clouddrive.sync.executor import SMALL_FILE_FACTOR
 from clouddrive.testing.faultproxy import Fault, FaultProxy, Rule
 from tests.drivekit import Shared, sync, tree, write
 
@@ -73,7 +73,7 @@ def test_small_downloads_are_sent_ahead_and_land_with_their_bases(
     report = sync(bob)
     assert len(report.done) == len(FILES)
     assert (spy.sent, spy.downloads) == (len(FILES), 0)  # none went through a worker
-    assert 1 < spy.most_in_flight <= WINDOW
+    assert 1 < spy.most_in_flight <= bob.config.workers * SMALL_FILE_FACTOR
     assert tree(bob.root) == {p: t.encode() for p, t in FILES.items()}
     latest = {p: e.version_id for p, e in bob.remote.list_latest().entries.items()}
     assert {p: b.version_id for p, b in bob.state.load().items()} == latest

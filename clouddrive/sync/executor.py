@@ -121,7 +121,9 @@ class Executor(LocalSide):
             batch = phases[phase, large]
             ahead = [] if large else [a for a in batch if a.kind in AHEAD_KINDS]
             if ahead and not self.cancel.is_set():
-                stopped, again = fetch_ahead(self, ahead, on_outcome, grouped)
+                stopped, again = fetch_ahead(
+                    self, ahead, on_outcome, grouped, window=self.workers * SMALL_FILE_FACTOR
+                )
                 left.extend(stopped)
                 batch = [a for a in batch if a.kind not in AHEAD_KINDS] + again
             if self.cancel.is_set():

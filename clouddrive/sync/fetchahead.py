@@ -3,7 +3,8 @@
 Why: a small download on a worker thread makes a dozen system calls that give up the GIL
 (the read back, the hash, the mtime, the landing checks, the rename), and with 32 workers
 nearly every one was a thread switch: 175,000 for 5,000 files of 4 KiB, more time than the
-transfers themselves. Here the CRT carries up to `WINDOW` GETs into temp files on its own
+transfers themselves. Here the CRT carries as many GETs at once as there would be workers
+for small files (32 by default; 32 to 256 measured the same) into temp files on its own
 threads, and one Python thread, the one that reports outcomes, checks and lands each file
 as its answer arrives, with one shared flush for every group that arrives together: about
 35,000 switches, and the download took 2.7 s where it took 4.8 s (`docs/performance.md`).
@@ -47,13 +48,11 @@ from clouddrive.ledger.objects import DownloadResult, PendingDownload, PendingUp
 if TYPE_CHECKING:
     from clouddrive.sync.executor import Executor, Outcome
 
-__all__ = ["AHEAD_KINDS", "WINDOW", "Prefetched", "fetch_ahead"]
+__all__ = ["AHEAD_KINDS", "Prefetched", "fetch_ahead"]
 
 #: the small transfers sent ahead
 AHEAD_KINDS = frozenset({ActionKind.DOWNLOAD, ActionKind.UPLOAD})
 
-#: GETs in flight at once (the CRT spreads them over its connections)
-WINDOW = 64
 #: answers checked and landed in one group, at most
 GROUP = 256
 _POLL = 0.1  #: how often a wait for answers looks at the stop event
@@ -75,11 +74,13 @@ def fetch_ahead(
     actions: Sequence[Action],
     on_outcome: Callable[[Outcome], None],
     grouped: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext,
+    *,
+    window: int,
 ) -> tuple[list[Action], list[Action]]:
     """Download `actions` (small downloads) ahead and land them, reporting each outcome on
     this thread. Returns (stopped: never sent, or abandoned in flight, for the next run;
     again: to download through the workers, sent nowhere or failed here)."""
-    run = _Window(executor)
+    run = _Window(executor, window)
     try:
         run.run(deque(actions), on_outcome, grouped)
     finally:
@@ -93,8 +94,9 @@ class _Window:
     thread, which runs while this one checks the next group: the flush waits for the disk,
     not for Python)."""
 
-    def __init__(self, executor: Executor) -> None:
+    def __init__(self, executor: Executor, window: int) -> None:
         self.executor = executor
+        self.window = window  #: requests in flight at once, at most
         self.todo: deque[Action] = deque()
         #: key -> (action, its temp file (a download) or None, the request)
         self.in_flight: dict[int, tuple[Action, Path | None, PendingDownload | PendingUpload]]
@@ -134,7 +136,7 @@ class _Window:
             if cancel.is_set():
                 deadline = deadline or time.monotonic() + self.executor.grace
             else:
-                while self.todo and len(self.in_flight) < WINDOW and not cancel.is_set():
+                while self.todo and len(self.in_flight) < self.window and not cancel.is_set():
                     self._send(self.todo.popleft())
             if not self.in_flight and not self.flushing:
                 return
