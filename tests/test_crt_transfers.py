@@ -9,6 +9,7 @@ that breaks real HTTP exchanges.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import threading
 import time
@@ -158,6 +159,32 @@ class TestSameAsBotocore:
         monkeypatch.setenv(TRANSFER_ENV, "botocore")
         r = connect(make_bucket(s3_backend), "d", endpoint_url=s3_backend.endpoint_url)
         assert r.crt is None
+
+
+def test_finished_requests_are_freed_at_once(remote: S3Remote, tmp_path: Path) -> None:
+    """A request the CRT has finished goes with its last reference, not at the next full
+    garbage collection: a reference cycle through it kept thousands of them, and their
+    native memory, for a whole sync (15 KiB a file, 215 MiB at 10,000 small files)."""
+    from awscrt.s3 import S3Request
+
+    remote.upload("g.txt", b"g", metadata=meta(b"g"), if_match=None)
+    entry = entry_of(remote, "g.txt")
+    gc.collect()
+    gc.disable()
+    try:
+        for i in range(20):
+            remote.download(entry, tmp_path / f"g{i}")
+            remote.upload(f"g{i}.txt", b"g", metadata=meta(b"g"), if_match=None)
+        deadline = time.monotonic() + 5
+        while (alive := _alive(S3Request)) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the CRT lets go of each one once its native side has ended
+        assert alive == 0
+    finally:
+        gc.enable()
+
+
+def _alive(kind: type) -> int:
+    return sum(isinstance(o, kind) for o in gc.get_objects())
 
 
 class TestCredentials:

@@ -34,7 +34,7 @@ import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -214,13 +214,16 @@ class CrtTransfers:
             method, path, http.HttpHeaders(fields), io.BytesIO(body) if body is not None else None
         )
         pending = CrtPending(self, path, operation, size, into)
+        # the callbacks hold the answer, never the request they belong to: a cycle through
+        # the CRT's request would keep it, and its native memory, until a full collection
+        answer = pending.answer
 
         def on_headers(status_code: int, headers: list[tuple[str, str]], **_: Any) -> None:
-            pending.status = status_code
-            pending.headers = {name.lower(): value for name, value in headers}
+            answer.status = status_code
+            answer.headers = {name.lower(): value for name, value in headers}
 
         def on_body(chunk: bytes, **_: Any) -> None:
-            pending.chunks.append(bytes(chunk))
+            answer.chunks.append(bytes(chunk))
 
         def ended(**_: Any) -> None:
             assert on_done is not None
@@ -248,6 +251,15 @@ class CrtTransfers:
         return pending
 
 
+@dataclass
+class _Answer:
+    """What the CRT's callbacks report: status, headers (names in lower case), body."""
+
+    status: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    chunks: list[bytes] = field(default_factory=list)
+
+
 class CrtPending:
     """A request the CRT is carrying: `wait` for its answer, in botocore's terms."""
 
@@ -260,9 +272,7 @@ class CrtPending:
         self.size = size
         self.into = into
         self.sent: Any = None  #: the CRT's S3Request (kept alive until it ends)
-        self.status = 0
-        self.headers: dict[str, str] = {}
-        self.chunks: list[bytes] = []
+        self.answer = _Answer()
 
     def wait(self) -> CrtResponse:
         """The answer, once the request has ended: an S3 error is a `ClientError`, a
@@ -284,7 +294,8 @@ class CrtPending:
             if exc.name.startswith("AWS_AUTH_CREDENTIALS_PROVIDER"):
                 raise self.transfers._keys_failure or bexc.NoCredentialsError() from exc
             raise _network_error(exc, where) from exc
-        return CrtResponse(self.status, self.headers, b"".join(self.chunks))
+        answer = self.answer
+        return CrtResponse(answer.status, answer.headers, b"".join(answer.chunks))
 
     def cancel(self) -> None:
         """Give up on the request (a stopped run abandons it); `wait` then fails."""
