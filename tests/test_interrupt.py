@@ -22,6 +22,7 @@ from clouddrive.embedded.launch import ServerInfo
 from clouddrive.local.config import DriveConfig
 from clouddrive.local.scanner import FsTraits
 from clouddrive.sync.executor import SMALL_FILE, Outcome
+from clouddrive.sync.report import SyncReport
 from tests.drivekit import FAST_RETRY, Shared, sync, tree, write
 from tests.servers import create_bucket, run_seaweedfs
 
@@ -271,6 +272,32 @@ class TestCtrlCWithThePausedServer:
         assert keys_on_s3(shared) == set()
 
 
+def sync_paused(
+    own_server: ServerInfo, drive: Drive, *, at_start: int
+) -> tuple[SyncReport, float, list[str]]:
+    """`drive`'s sync, with the server paused as its `at_start`-th transfer starts and a
+    stop 0.3 s later: (its report, the seconds it took, the paths started)."""
+    cancel = threading.Event()
+    starts: list[str] = []
+    safety = threading.Timer(20, lambda: os.kill(own_server.pid, signal.SIGCONT))
+
+    def on_start(action: Action) -> None:
+        starts.append(action.path)
+        if len(starts) == at_start:
+            os.kill(own_server.pid, signal.SIGSTOP)
+            safety.start()
+            threading.Timer(0.3, cancel.set).start()
+
+    try:
+        began = time.monotonic()
+        report = drive.sync(cancel=cancel, on_start=on_start)
+        took = time.monotonic() - began
+    finally:
+        os.kill(own_server.pid, signal.SIGCONT)
+        safety.cancel()
+    return report, took, starts
+
+
 class TestAbandonedInFlight:
     def test_an_abandoned_download_never_lands(
         self, own_server: ServerInfo, tmp_path: Path
@@ -284,24 +311,8 @@ class TestAbandonedInFlight:
         sync(ann)
         ann.close()
         bob = make_drive(shared, tmp_path / "bob", workers=1)
-        cancel = threading.Event()
-        starts: list[str] = []
-        safety = threading.Timer(20, lambda: os.kill(own_server.pid, signal.SIGCONT))
-
-        def on_start(action: Action) -> None:
-            starts.append(action.path)
-            if len(starts) == 2:  # the second download's request meets a paused server
-                os.kill(own_server.pid, signal.SIGSTOP)
-                safety.start()
-                threading.Timer(0.3, cancel.set).start()
-
-        try:
-            began = time.monotonic()
-            report = bob.sync(cancel=cancel, on_start=on_start)
-            took = time.monotonic() - began
-        finally:
-            os.kill(own_server.pid, signal.SIGCONT)
-            safety.cancel()
+        # the second download's request meets a paused server
+        report, took, starts = sync_paused(own_server, bob, at_start=2)
         assert report.cancelled
         assert took < 8, took
         [first] = [o.action.path for o in report.done]
@@ -333,24 +344,8 @@ class TestAbandonedInFlight:
         sync(ann)
         ann.close()
         bob = make_drive(shared, tmp_path / "bob")
-        cancel = threading.Event()
-        starts: list[str] = []
-        safety = threading.Timer(20, lambda: os.kill(own_server.pid, signal.SIGCONT))
-
-        def on_start(action: Action) -> None:
-            if not starts:  # the first request may still be answered; the rest wait
-                os.kill(own_server.pid, signal.SIGSTOP)
-                safety.start()
-                threading.Timer(0.3, cancel.set).start()
-            starts.append(action.path)
-
-        try:
-            began = time.monotonic()
-            report = bob.sync(cancel=cancel, on_start=on_start)
-            took = time.monotonic() - began
-        finally:
-            os.kill(own_server.pid, signal.SIGCONT)
-            safety.cancel()
+        # paused once the first is sent: it may still be answered; the rest wait
+        report, took, starts = sync_paused(own_server, bob, at_start=1)
         assert report.cancelled
         assert took < 8, took
         done = {o.action.path for o in report.done}

@@ -1,4 +1,4 @@
-"""Small downloads sent ahead, many at a time, and landed by the thread that reports them.
+"""Small transfers sent ahead, many at a time, and finished by the thread that reports them.
 
 Why: a small download on a worker thread makes a dozen system calls that give up the GIL
 (the read back, the hash, the mtime, the landing checks, the rename), and with 32 workers
@@ -22,9 +22,10 @@ made; one that fails in any way, a lost race included, is uploaded again by the 
 which tell a lost race from a folder of that name and retry what is worth retrying.
 
 A stop: nothing more is sent; answers that arrive within the grace period still land, as a
-worker's transfer in flight may; after it the rest is abandoned (its requests cancelled,
-nothing of it lands: it lands only on this thread, which has stopped) and left for the next
-run. Its temp files go with the temp folder, emptied when a run starts.
+worker's transfer in flight may; after it the rest is abandoned and left for the next run:
+its requests are cancelled (an upload already sent may still land, as a worker's may, and
+the next run finds it by its hash), its temp files removed, and nothing of it lands (only
+this thread lands files, and it has stopped).
 """
 
 from __future__ import annotations
@@ -77,9 +78,10 @@ def fetch_ahead(
     *,
     window: int,
 ) -> tuple[list[Action], list[Action]]:
-    """Download `actions` (small downloads) ahead and land them, reporting each outcome on
-    this thread. Returns (stopped: never sent, or abandoned in flight, for the next run;
-    again: to download through the workers, sent nowhere or failed here)."""
+    """Send `actions` (small downloads and uploads) ahead and finish them, reporting each
+    outcome on this thread, with at most `window` requests in flight. Returns (stopped:
+    never sent, or abandoned, for the next run; again: for the workers, not sent here or
+    failed here)."""
     run = _Window(executor, window)
     try:
         run.run(deque(actions), on_outcome, grouped)
@@ -89,8 +91,8 @@ def fetch_ahead(
 
 
 class _Window:
-    """The loop of `fetch_ahead`. Three kinds of news reach it through one queue: an answer
-    arrived (from a CRT thread), or a group of checked files was flushed (from the flush
+    """The loop of `fetch_ahead`. Two kinds of news reach it through one queue: an answer
+    arrived (from a CRT thread), or a group of checked downloads was flushed (from the flush
     thread, which runs while this one checks the next group: the flush waits for the disk,
     not for Python)."""
 
