@@ -1,4 +1,4 @@
-"""A download's bytes are checked as they come (`ledger.objects._Check`): size and sha256 (or a
+"""A download's bytes are checked as they come (`ledger.bodies.BodyCheck`): size and sha256 (or a
 plain ETag's MD5). Large bodies are hashed on a thread beside the reading and writing; the
 verdict must be the same either way, and no hashing thread outlives its download."""
 
@@ -15,7 +15,7 @@ import pytest
 from clouddrive import errors
 from clouddrive.core.models import RemoteEntry
 from clouddrive.ledger.base import META_SHA256
-from clouddrive.ledger.objects import _Check, _read_back
+from clouddrive.ledger.bodies import BodyCheck, read_back
 
 BODY = [os.urandom(1 << 20) for _ in range(20)] + [b"tail"]
 SIZE = sum(len(c) for c in BODY)
@@ -35,7 +35,7 @@ def hashers() -> int:
 class TestTheVerdictIsTheSameBesideOrNot:
     def test_the_right_bytes_pass_by_sha256_or_md5(self, beside: bool) -> None:
         for metadata, etag in (({META_SHA256: SHA}, "x"), ({}, f'"{MD5}"')):
-            check = _Check("downloading big.bin", entry(), metadata, etag, beside=beside)
+            check = BodyCheck("downloading big.bin", entry(), metadata, etag, beside=beside)
             for chunk in BODY:
                 check.update(chunk)
             result = check.result(SIZE)
@@ -43,14 +43,14 @@ class TestTheVerdictIsTheSameBesideOrNot:
         assert hashers() == 0
 
     def test_one_changed_byte_is_caught(self, beside: bool) -> None:
-        check = _Check("downloading big.bin", entry(), {META_SHA256: SHA}, "x", beside=beside)
+        check = BodyCheck("downloading big.bin", entry(), {META_SHA256: SHA}, "x", beside=beside)
         for chunk in [*BODY[:-1], b"tai!"]:
             check.update(chunk)
         with pytest.raises(errors.TransientRemoteError, match="does not match its hash"):
             check.result(SIZE)
 
     def test_a_cut_body_is_caught(self, beside: bool) -> None:
-        check = _Check("downloading big.bin", entry(), {META_SHA256: SHA}, "x", beside=beside)
+        check = BodyCheck("downloading big.bin", entry(), {META_SHA256: SHA}, "x", beside=beside)
         for chunk in BODY[:-1]:
             check.update(chunk)
         with pytest.raises(errors.TransientRemoteError, match="truncated body"):
@@ -59,7 +59,7 @@ class TestTheVerdictIsTheSameBesideOrNot:
 
 def test_a_failed_download_ends_its_hashing_thread() -> None:
     """A download that fails mid-way (it never asks for a result) closes the check."""
-    check = _Check("downloading big.bin", entry(), {META_SHA256: SHA}, "x", beside=True)
+    check = BodyCheck("downloading big.bin", entry(), {META_SHA256: SHA}, "x", beside=True)
     assert hashers() == 1
     check.update(BODY[0])
     check.close()
@@ -77,4 +77,4 @@ def test_a_small_download_is_read_back_whole_whatever_its_expected_size(
     data = os.urandom(actual)
     path = tmp_path / "got.part"
     path.write_bytes(data)
-    assert b"".join(_read_back(path, expected)) == data
+    assert b"".join(read_back(path, expected)) == data

@@ -19,7 +19,7 @@ import pytest
 from clouddrive import errors
 from clouddrive.cli.main import main
 from clouddrive.drive import Drive
-from clouddrive.ledger.objects import PendingDownload
+from clouddrive.ledger.pending import PendingDownload
 from clouddrive.sync.guards import DEFAULT_MAX_DELETE
 from tests.drivekit import Shared, sync, tree, write
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from clouddrive.drive import Drive
 from clouddrive.ledger import S3Remote
-from clouddrive.ledger.objects import PendingUpload
+from clouddrive.ledger.pending import PendingUpload
 from clouddrive.local.scanner import FsTraits
 from tests.drivekit import FAST_RETRY, Shared, conflict_copies, sha, sync, tree, write
 

@@ -12,13 +12,13 @@ from clouddrive.ledger.base import (
     META_USER,
     PutResult,
 )
+from clouddrive.ledger.bodies import DownloadResult
 from clouddrive.ledger.bucket import ServerClock
 from clouddrive.ledger.calls import RetryPolicy, error_code, translate
 from clouddrive.ledger.connect import CredentialSource, connect, credential_source
 from clouddrive.ledger.content import multipart_etag
 from clouddrive.ledger.crt import CRT_BEFORE_CALL
 from clouddrive.ledger.listing import RemoteListing
-from clouddrive.ledger.objects import DownloadResult
 from clouddrive.ledger.remote import S3Remote
 
 __all__ = [

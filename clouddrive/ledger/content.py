@@ -18,7 +18,7 @@ from typing import Any
 from clouddrive import errors
 from clouddrive.core.models import RemoteEntry
 from clouddrive.ledger.base import META_SHA256, RemoteBase
-from clouddrive.ledger.objects import simple_md5
+from clouddrive.ledger.bodies import simple_md5
 
 __all__ = ["Content", "multipart_etag"]
 

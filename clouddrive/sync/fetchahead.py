@@ -44,7 +44,8 @@ from typing import TYPE_CHECKING, Any
 
 from clouddrive import errors
 from clouddrive.core.models import Action, ActionKind
-from clouddrive.ledger.objects import DownloadResult, PendingDownload, PendingUpload
+from clouddrive.ledger.bodies import DownloadResult
+from clouddrive.ledger.pending import PendingDownload, PendingUpload
 
 if TYPE_CHECKING:
     from clouddrive.sync.executor import Executor, Outcome
