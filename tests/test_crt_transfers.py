@@ -13,8 +13,10 @@ import gc
 import hashlib
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import botocore.exceptions as bexc
 import botocore.session
@@ -161,12 +163,23 @@ class TestSameAsBotocore:
         assert r.crt is None
 
 
-def test_finished_requests_are_freed_at_once(remote: S3Remote, tmp_path: Path) -> None:
+def test_finished_requests_are_freed_at_once(
+    remote: S3Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A request the CRT has finished goes with its last reference, not at the next full
     garbage collection: a reference cycle through it kept thousands of them, and their
     native memory, for a whole sync (15 KiB a file, 215 MiB at 10,000 small files)."""
-    from awscrt.s3 import S3Request
+    from awscrt.s3 import S3Client
 
+    made: list[weakref.ref[Any]] = []
+    make_request = S3Client.make_request
+
+    def tracked(client: S3Client, **kwargs: Any) -> Any:
+        request = make_request(client, **kwargs)
+        made.append(weakref.ref(request))
+        return request
+
+    monkeypatch.setattr(S3Client, "make_request", tracked)
     remote.upload("g.txt", b"g", metadata=meta(b"g"), if_match=None)
     entry = entry_of(remote, "g.txt")
     gc.collect()
@@ -175,16 +188,13 @@ def test_finished_requests_are_freed_at_once(remote: S3Remote, tmp_path: Path) -
         for i in range(20):
             remote.download(entry, tmp_path / f"g{i}")
             remote.upload(f"g{i}.txt", b"g", metadata=meta(b"g"), if_match=None)
+        assert len(made) == 41
         deadline = time.monotonic() + 5
-        while (alive := _alive(S3Request)) and time.monotonic() < deadline:
+        while (alive := sum(r() is not None for r in made)) and time.monotonic() < deadline:
             time.sleep(0.05)  # the CRT lets go of each one once its native side has ended
         assert alive == 0
     finally:
         gc.enable()
-
-
-def _alive(kind: type) -> int:
-    return sum(isinstance(o, kind) for o in gc.get_objects())
 
 
 class TestCredentials:
