@@ -215,7 +215,8 @@ class Drive(TimeTravelOps):
         """Plan, check the guards, ask `confirm` (if given), then carry the plan out.
 
         `skip`: paths (files, or folders: all under them) left out of this run, as if they
-        had no action; `on_start` is told (on a worker thread) as each action begins;
+        had no action; `on_start` is told as each action begins (on a worker thread, or,
+        for a small transfer sent ahead, on the calling thread just after its request left);
         `on_bytes(path, n)` as `n` more bytes of a file's body are sent or received (see
         `_count_bytes`: a retried request counts again, so callers cap at the file's size).
         """

@@ -85,7 +85,9 @@ class Executor(LocalSide):
         self.user = user
         self.workers = max(1, workers)
         self.cancel = cancel or threading.Event()
-        self.on_start = on_start  #: told (on a worker thread) as each action begins
+        #: told as each action begins: on a worker thread, or on the calling thread just
+        #: after the request of a small transfer sent ahead has left (`fetchahead`)
+        self.on_start = on_start
         self.tmp_dir = root / INTERNAL_DIR / "tmp"
         #: makes each download durable before it lands (small ones in shared flushes)
         self.durable = Durable(self.tmp_dir)
