@@ -94,9 +94,10 @@ class Objects(Multipart, Listing):
             )
 
         def put(conditions: dict[str, str]) -> PutResult:
-            def send() -> Any:
+            def send() -> PutResult:
                 if isinstance(source, bytes) and self._by_crt(actual, metadata):
-                    return self._crt_put(key, source, metadata, conditions)
+                    sent = self._start_crt_put(key, source, metadata, conditions)
+                    return PendingUpload(self, key, actual, sent).finish()
                 with contextlib.ExitStack() as stack:
                     # A snapshot file streams from disk: memory stays bounded per worker.
                     body = (
@@ -104,16 +105,16 @@ class Objects(Multipart, Listing):
                         if isinstance(source, bytes)
                         else stack.enter_context(source.open("rb"))
                     )
-                    return self.client.put_object(
+                    resp = self.client.put_object(
                         Bucket=self.bucket,
                         Key=key,
                         Body=body,
                         Metadata=metadata,
                         **conditions,  # type: ignore[arg-type]
                     )
+                return PutResult(str(resp.get("VersionId") or "null"), etag_of(resp.get("ETag")))
 
-            resp = self._call(f"uploading {path}", send)
-            return PutResult(str(resp.get("VersionId") or "null"), etag_of(resp.get("ETag")))
+            return self._call(f"uploading {path}", send)
 
         return self._unless_refused_as_a_folder(path, if_match, put)
 
@@ -222,17 +223,6 @@ class Objects(Multipart, Listing):
         etag = etag_of(resp.get("CopyObjectResult", {}).get("ETag"))
         return PutResult(str(resp.get("VersionId") or "null"), etag)
 
-    def _crt_put(
-        self, key: str, body: bytes, metadata: dict[str, str], conditions: dict[str, str]
-    ) -> dict[str, str]:
-        """A small PUT through the CRT, answered in botocore's shape (`VersionId`, `ETag`)."""
-        got = self._start_crt_put(key, body, metadata, conditions).wait()
-        self._moved("PutObject", key, len(body))
-        return {
-            "VersionId": got.headers.get("x-amz-version-id", ""),
-            "ETag": got.headers.get("etag", ""),
-        }
-
     def _start_crt_put(
         self,
         key: str,
@@ -241,6 +231,7 @@ class Objects(Multipart, Listing):
         conditions: dict[str, str],
         on_done: Callable[[], None] | None = None,
     ) -> CrtPending:
+        """A small PUT through the CRT, sent; `PendingUpload.finish` waits for its answer."""
         assert self.crt is not None
         self._announce("PutObject")
         headers = {f"x-amz-meta-{name}": encode_value(value) for name, value in metadata.items()}

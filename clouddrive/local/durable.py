@@ -64,7 +64,7 @@ class Durable:
 
     def make_durable(self, path: Path, size: int) -> None:
         """Return once `path`'s bytes (written before this call) are on the disk."""
-        if size > GROUP_LIMIT or not self._shared_flush():
+        if size > GROUP_LIMIT or not self.flush():
             fd = os.open(path, os.O_RDONLY)
             try:
                 os.fsync(fd)
@@ -72,15 +72,10 @@ class Durable:
                 os.close(fd)
 
     def flush(self) -> bool:
-        """Make every file written before this call durable at once (one shared flush), for
-        a caller that lands many small files itself (`sync/fetchahead.py`). False where
-        there is none to share (no `syncfs`, or sharing ended by a slow one): each file
-        then needs its own `make_durable`."""
-        return self._shared_flush()
-
-    def _shared_flush(self) -> bool:
-        """Wait for a shared flush that starts after this call; False where there is none
-        to share (no `syncfs`, or sharing ended by a slow one): the caller fsyncs."""
+        """Wait for a shared flush that starts after this call: every file written before
+        it is then durable (a small file's `make_durable`, or a caller that lands many small
+        files itself, `sync/fetchahead.py`). False where there is none to share (no
+        `syncfs`, or sharing ended by a slow one): each file then needs its own fsync."""
         with self._lock:
             # a flush running now may have started before this file was written: wait for
             # the one after it, which this caller starts if nobody else has

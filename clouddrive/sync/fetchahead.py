@@ -83,9 +83,9 @@ def fetch_ahead(
     outcome on this thread, with at most `window` requests in flight. Returns (stopped:
     never sent, or abandoned, for the next run; again: for the workers, not sent here or
     failed here)."""
-    run = _Window(executor, window)
+    run = _Window(executor, actions, on_outcome, grouped, window)
     try:
-        run.run(deque(actions), on_outcome, grouped)
+        run.run()
     finally:
         run.abandon()
     return [*run.todo, *run.abandoned], run.again
@@ -97,10 +97,19 @@ class _Window:
     thread, which runs while this one checks the next group: the flush waits for the disk,
     not for Python)."""
 
-    def __init__(self, executor: Executor, window: int) -> None:
+    def __init__(
+        self,
+        executor: Executor,
+        actions: Sequence[Action],
+        on_outcome: Callable[[Outcome], None],
+        grouped: Callable[[], contextlib.AbstractContextManager[None]],
+        window: int,
+    ) -> None:
         self.executor = executor
+        self.todo: deque[Action] = deque(actions)
+        self.on_outcome = on_outcome
+        self.grouped = grouped  #: around each group of outcomes reported together
         self.window = window  #: requests in flight at once, at most
-        self.todo: deque[Action] = deque()
         #: key -> (action, its temp file (a download) or None, the request)
         self.in_flight: dict[int, tuple[Action, Path | None, PendingDownload | PendingUpload]]
         self.in_flight = {}
@@ -108,40 +117,30 @@ class _Window:
         self.news: queue.SimpleQueue[tuple[bool, Any, bool]] = queue.SimpleQueue()
         self.to_flush: queue.SimpleQueue[list[tuple[Action, Prefetched]] | None]
         self.to_flush = queue.SimpleQueue()
-        self.flushing = 0  #: groups checked and given to the flush thread, not yet landed
         self.again: list[Action] = []
         self.abandoned: list[Action] = []
-        #: groups checked and not landed yet, by id: what a stop abandons
+        #: groups checked and given to the flush thread, not landed yet, by id: what a stop
+        #: abandons
         self.unlanded: dict[int, list[tuple[Action, Prefetched]]] = {}
 
-    def run(
-        self,
-        todo: deque[Action],
-        on_outcome: Callable[[Outcome], None],
-        grouped: Callable[[], contextlib.AbstractContextManager[None]],
-    ) -> None:
-        self.todo = todo
+    def run(self) -> None:
         flusher = threading.Thread(target=self._flush, name="cd-flush", daemon=True)
         flusher.start()
         try:
-            self._loop(on_outcome, grouped)
+            self._loop()
         finally:
             self.to_flush.put(None)
 
-    def _loop(
-        self,
-        on_outcome: Callable[[Outcome], None],
-        grouped: Callable[[], contextlib.AbstractContextManager[None]],
-    ) -> None:
+    def _loop(self) -> None:
         cancel = self.executor.cancel
         deadline: float | None = None
-        while self.todo or self.in_flight or self.flushing:
+        while self.todo or self.in_flight or self.unlanded:
             if cancel.is_set():
                 deadline = deadline or time.monotonic() + self.executor.grace
             else:
                 while self.todo and len(self.in_flight) < self.window and not cancel.is_set():
                     self._send(self.todo.popleft())
-            if not self.in_flight and not self.flushing:
+            if not self.in_flight and not self.unlanded:
                 return
             wait = _POLL if deadline is None else min(_POLL, deadline - time.monotonic())
             try:
@@ -155,13 +154,11 @@ class _Window:
                 if is_answer:
                     arrived.append(item)
                 else:
-                    self.flushing -= 1
-                    self._land(item, durable, on_outcome, grouped)
+                    self._land(item, durable)
             group, uploaded = self._check(arrived)
             if uploaded:
-                self._report(uploaded, on_outcome, grouped)
+                self._execute(uploaded)
             if group:
-                self.flushing += 1
                 self.to_flush.put(group)
 
     def _send(self, action: Action) -> None:
@@ -260,34 +257,20 @@ class _Window:
             for done in groups:
                 self.news.put((False, done, durable))
 
-    def _land(
-        self,
-        group: list[tuple[Action, Prefetched]],
-        durable: bool,
-        on_outcome: Callable[[Outcome], None],
-        grouped: Callable[[], contextlib.AbstractContextManager[None]],
-    ) -> None:
-        """Land each file of a flushed group through `execute` (which finds it in
-        `prefetched`) and report it."""
+    def _land(self, group: list[tuple[Action, Prefetched]], durable: bool) -> None:
+        """Land each file of a flushed group: `execute` finds it in `prefetched`."""
         del self.unlanded[id(group)]
-        executor = self.executor
-        with grouped():
-            for action, fetched in group:
-                assert action.remote is not None
-                where = (action.path, action.remote.version_id)
-                executor.prefetched[where] = dataclasses.replace(fetched, durable=durable)
-                on_outcome(executor.execute(action))
+        for action, fetched in group:
+            assert action.remote is not None
+            where = (action.path, action.remote.version_id)
+            self.executor.prefetched[where] = dataclasses.replace(fetched, durable=durable)
+        self._execute([action for action, _ in group])
 
-    def _report(
-        self,
-        uploaded: list[Action],
-        on_outcome: Callable[[Outcome], None],
-        grouped: Callable[[], contextlib.AbstractContextManager[None]],
-    ) -> None:
-        """The uploads that went up, through `execute` (which finds their versions)."""
-        with grouped():
-            for action in uploaded:
-                on_outcome(self.executor.execute(action))
+    def _execute(self, actions: list[Action]) -> None:
+        """Finish actions whose transfer is done (`execute` finds it) and report them."""
+        with self.grouped():
+            for action in actions:
+                self.on_outcome(self.executor.execute(action))
 
     def abandon(self) -> None:
         """Give up what has not landed (a stop, or an error that ends the run): cancel the
