@@ -99,6 +99,8 @@ class Row:
     scenario: str
     seconds: dict[str, float | None] = field(default_factory=dict)
     rss_mib: dict[str, float | None] = field(default_factory=dict)
+    #: every good run's seconds, in the order run: the spread tells a gap from a noisy run
+    runs: dict[str, list[float]] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)
     #: for scenarios compared with another scenario instead of peers (deep history)
     against: str | None = None
@@ -312,12 +314,17 @@ class Scenarios:
             good = [s for s in got if s.ok]
             if len(good) < len(got):
                 row.failed.append(tool)
-            row.seconds[tool] = statistics.median(s.seconds for s in good) if good else None
+            row.runs[tool] = [s.seconds for s in good]
+            row.seconds[tool] = statistics.median(row.runs[tool]) if good else None
             row.rss_mib[tool] = max(s.rss_mib for s in good) if good else None
         self.rows[name] = row
-        mine = row.seconds.get("clouddrive")
-        self.log(f"{name}: " + ", ".join(f"{t} {_fmt(s)}" for t, s in row.seconds.items()))
-        del mine
+        self.log(
+            f"{name}: "
+            + ", ".join(
+                f"{t} {_fmt(row.seconds[t])} ({' '.join(f'{s:.2f}' for s in row.runs[t])})"
+                for t in samples
+            )
+        )
         return row
 
     def first_upload(self) -> None:
@@ -411,7 +418,39 @@ def _fmt(seconds: float | None) -> str:
     return "n/a" if seconds is None else f"{seconds:.2f} s"
 
 
-def markdown(rows: dict[str, Row], tools: list[str], machine: str) -> str:
+#: where a Linux guest counts the free memory it has handed back to its host ("free page
+#: reporting", virtio-balloon); absent elsewhere
+_REPORTED_KIB = Path("/sys/module/page_reporting/parameters/reported_kib")
+
+
+def returned_to_host_kib() -> int | None:
+    """How much free memory this (virtual) machine has given back to its host so far, in
+    KiB; None where the kernel does not say.
+
+    Such memory is backed again only when it is next written: on the machine of
+    docs/performance.md that cost about 2.4 us of kernel time per 4 KiB page, 1.2 s per
+    512 MiB written into the page cache, charged to whichever command wrote first. The same
+    download took 1.0 s or 2.0 s depending on it, for every tool, so a table taken while
+    gigabytes went back and forth is noisier than its medians suggest."""
+    try:
+        return int(_REPORTED_KIB.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def memory_note(before: int | None, after: int | None) -> str | None:
+    """One line on the memory the machine handed back to its host during the run, if any."""
+    if before is None or after is None or after <= before:
+        return None
+    gib = (after - before) / (1024 * 1024)
+    return (
+        f"This machine handed {gib:.1f} GiB of free memory back to its host during the run "
+        "(free page reporting): writing into it again costs kernel time, so single runs "
+        "vary more than on bare metal (docs/performance.md)."
+    )
+
+
+def markdown(rows: dict[str, Row], tools: list[str], machine: str, note: str | None = None) -> str:
     head = ["scenario", *tools, "fastest peer", "ratio"]
     lines = [f"Medians; {machine}", "", "| " + " | ".join(head) + " |"]
     lines.append("|" + "---|" * len(head))
@@ -428,6 +467,8 @@ def markdown(rows: dict[str, Row], tools: list[str], machine: str) -> str:
     failed = sorted({f"{t} ({r.scenario})" for r in rows.values() for t in r.failed})
     if failed:
         lines += ["", "Failed runs (left out of the medians): " + "; ".join(failed)]
+    if note:
+        lines += ["", note]
     return "\n".join(lines)
 
 
@@ -459,6 +500,7 @@ def main(argv: list[str] | None = None) -> int:
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if args.json else print
     load = f", load average {os.getloadavg()[0]:.1f} at the start"
     machine = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, SeaweedFS weed mini{load}"
+    returned_before = returned_to_host_kib()
     try:
         with server(work) as endpoint:
             bench = Bench(work, endpoint)
@@ -482,9 +524,11 @@ def main(argv: list[str] | None = None) -> int:
             for name in groups:
                 if name in wanted:
                     groups[name]()
+        note = memory_note(returned_before, returned_to_host_kib())
         if args.json:
             doc = {
                 "machine": machine,
+                "note": note,
                 "date": time.strftime("%Y-%m-%d"),
                 "quick": args.quick,
                 "sizes": asdict(sizes),
@@ -494,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(doc, indent=2))
         else:
             print()
-            print(markdown(scen.rows, bench.tools, machine))
+            print(markdown(scen.rows, bench.tools, machine, note))
         return 0
     finally:
         if not args.keep:
