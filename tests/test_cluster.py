@@ -12,7 +12,7 @@ import pytest
 
 from clouddrive.embedded.access import ensure_bucket
 from clouddrive.embedded.cluster import Cluster, start_cluster
-from clouddrive.sync.executor import Outcome
+from clouddrive.sync.outcome import Outcome
 from tests.drivekit import Shared
 
 pytestmark = pytest.mark.slow

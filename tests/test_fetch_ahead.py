@@ -15,7 +15,7 @@ import pytest
 from clouddrive.core.models import Action
 from clouddrive.ledger.objects import Objects
 from clouddrive.ledger.pending import PendingDownload
-from clouddrive.sync.executor import SMALL_FILE_FACTOR
+from clouddrive.sync.order import SMALL_FILE_FACTOR
 from clouddrive.testing.faultproxy import Fault, FaultProxy, Rule
 from tests.drivekit import Shared, sync, tree, write
 

@@ -21,7 +21,8 @@ from clouddrive.drive import Drive
 from clouddrive.embedded.launch import ServerInfo
 from clouddrive.local.config import DriveConfig
 from clouddrive.local.scanner import FsTraits
-from clouddrive.sync.executor import SMALL_FILE, Outcome
+from clouddrive.sync.order import SMALL_FILE
+from clouddrive.sync.outcome import Outcome
 from clouddrive.sync.report import SyncReport
 from tests.drivekit import FAST_RETRY, Shared, sync, tree, write
 from tests.servers import create_bucket, run_seaweedfs

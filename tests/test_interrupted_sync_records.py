@@ -12,7 +12,7 @@ from pathlib import Path
 
 from clouddrive.drive import Drive
 from clouddrive.history.records import FINISHED, INTERRUPTED
-from clouddrive.sync.executor import Outcome
+from clouddrive.sync.outcome import Outcome
 from tests.drivekit import Shared, sync, tree, write
 from tests.runkit import cli, stored_records
 

@@ -20,7 +20,7 @@ from textual.widgets._footer import FooterKey
 
 from clouddrive import errors
 from clouddrive.core.models import Action, ActionKind, LocalChange, Plan, RemoteChange
-from clouddrive.sync.executor import Outcome
+from clouddrive.sync.outcome import Outcome
 from clouddrive.sync.report import SyncReport
 from clouddrive.tui.app import CloudDriveApp
 from clouddrive.tui.screens.activity import ActivityScreen

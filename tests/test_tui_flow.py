@@ -15,7 +15,7 @@ from textual.widgets import Input
 
 from clouddrive import errors
 from clouddrive.core.models import Plan
-from clouddrive.sync.executor import Outcome
+from clouddrive.sync.outcome import Outcome
 from clouddrive.tui.app import CloudDriveApp
 from clouddrive.tui.screens.confirm import ConfirmScreen
 from clouddrive.tui.screens.confirm_plan import PlanConfirmScreen

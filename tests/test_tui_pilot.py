@@ -14,7 +14,8 @@ from clouddrive.core.models import Action, ActionKind
 from clouddrive.ledger.objects import Objects
 from clouddrive.local.config import internal_dir
 from clouddrive.local.lock import DriveLock
-from clouddrive.sync.executor import Executor, Outcome
+from clouddrive.sync.executor import Executor
+from clouddrive.sync.outcome import Outcome
 from clouddrive.tui.app import CloudDriveApp
 from clouddrive.tui.screens.activity import ActivityScreen
 from clouddrive.tui.screens.confirm import ConfirmScreen

@@ -11,7 +11,7 @@ import pytest
 
 from clouddrive.cli.main import main
 from clouddrive.core.models import Action, ActionKind, LocalChange, LocalFile, Plan, RemoteChange
-from clouddrive.sync.executor import Outcome
+from clouddrive.sync.outcome import Outcome
 from clouddrive.tui.fmt import Clock, ago, duration
 from clouddrive.tui.tracker import ACTION_WEIGHT, SyncTracker
 from tests.drivekit import Shared, write

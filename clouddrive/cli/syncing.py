@@ -31,7 +31,7 @@ from clouddrive.cli.common import (
 from clouddrive.cli.interrupt import EXIT_INTERRUPTED, CtrlC, Interrupted
 from clouddrive.core.models import Plan
 from clouddrive.drive import Drive
-from clouddrive.sync.executor import Outcome
+from clouddrive.sync.outcome import Outcome
 from clouddrive.sync.report import SyncReport
 from clouddrive.views.planview import (
     GLYPHS,

@@ -34,8 +34,8 @@ from clouddrive.local.lock import DriveLock
 from clouddrive.local.scanner import FsTraits, probe_fs, scan
 from clouddrive.local.state import StateStore
 from clouddrive.sync.engine import SyncEngine
-from clouddrive.sync.executor import Outcome
 from clouddrive.sync.gather import Gatherer
+from clouddrive.sync.outcome import Outcome
 from clouddrive.sync.report import PullReport, SyncReport
 
 if TYPE_CHECKING:

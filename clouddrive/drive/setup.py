@@ -15,7 +15,7 @@ from clouddrive.embedded.access import DEFAULT_BUCKET, EMBEDDED_ACCESS_KEY, EMBE
 from clouddrive.embedded.registry import ensure_embedded, is_embedded_endpoint
 from clouddrive.ledger import RetryPolicy, S3Remote, connect
 from clouddrive.local.config import CONFIG_NAME, DriveConfig, internal_dir
-from clouddrive.sync.executor import SMALL_FILE_FACTOR
+from clouddrive.sync.order import SMALL_FILE_FACTOR
 
 __all__ = [
     "MARKER",

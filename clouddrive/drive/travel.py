@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from clouddrive.history.plans import TimeTravelPlan
     from clouddrive.history.timetravel import TimeTravel
     from clouddrive.history.views import DeletedFile, FileVersion
-    from clouddrive.sync.executor import Outcome
+    from clouddrive.sync.outcome import Outcome
     from clouddrive.sync.report import PullReport
 
 __all__ = ["TimeTravelOps"]

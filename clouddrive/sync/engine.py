@@ -17,9 +17,10 @@ from clouddrive.core.models import PULL_KINDS, Action, ActionKind, Plan
 from clouddrive.history.runs import RunLog
 from clouddrive.ledger import S3Remote
 from clouddrive.local.state import StateStore
-from clouddrive.sync.executor import Executor, Outcome
+from clouddrive.sync.executor import Executor
 from clouddrive.sync.gather import Gatherer
 from clouddrive.sync.guards import check_guards, under
+from clouddrive.sync.outcome import Outcome
 from clouddrive.sync.report import PullReport, SyncReport
 from clouddrive.sync.resolve import Choice, resolve_conflict
 from clouddrive.sync.run import RunScope

@@ -12,7 +12,6 @@ import os
 import stat
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from clouddrive import errors
@@ -28,41 +27,15 @@ from clouddrive.ledger import (
     S3Remote,
 )
 from clouddrive.local.durable import Durable
-from clouddrive.local.scanner import is_same_file, stat_matches
+from clouddrive.local.scanner import stat_matches
 from clouddrive.sync.fetchahead import AHEAD_KINDS, Prefetched, fetch_ahead
-from clouddrive.sync.localside import Changed, LocalSide
+from clouddrive.sync.localside import Changed, LocalSide, as_planned
+from clouddrive.sync.order import SMALL_FILE_FACTOR, in_phases
+from clouddrive.sync.outcome import Outcome, Transfer
 from clouddrive.sync.scheduler import STOP_GRACE, Stopped, install_gate, landing, run_batch
 from clouddrive.testing.faults import crash_point
 
-__all__ = ["SMALL_FILE", "SMALL_FILE_FACTOR", "Executor", "Outcome", "Transfer"]
-
-
-@dataclass
-class Transfer:
-    """One remote write or local change made by an action (for the run record)."""
-
-    op: str
-    path: str
-    version_id: str | None = None
-    parent: str | None = None
-
-
-@dataclass
-class Outcome:
-    """What one action did. `error` set means it was skipped; the rest of the run went on."""
-
-    action: Action
-    bases: list[BaseEntry] = field(default_factory=list)
-    forget: list[str] = field(default_factory=list)
-    transfers: list[Transfer] = field(default_factory=list)
-    error: str | None = None
-    replan: bool = False  #: lost a conditional-write race: re-read the key and plan again
-    note: str | None = None
-    bytes_moved: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and not self.replan
+__all__ = ["Executor"]
 
 
 class Executor(LocalSide):
@@ -109,18 +82,15 @@ class Executor(LocalSide):
     ) -> list[Action]:
         """Run actions: deletes and bookkeeping first, then transfers; report each outcome.
 
-        Deletes go first so that a folder replacing a file of the same name (or the other
-        way round) finds the way clear. Returns the actions a stop left undone (never
-        started, or abandoned in flight): they have no outcome and wait for the next run.
+        In the order of `sync/order.py`: deletes go first so that a folder replacing a file
+        of the same name (or the other way round) finds the way clear. Returns the actions
+        a stop left undone (never started, or abandoned in flight): they have no outcome and
+        wait for the next run.
         """
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         install_gate(self.remote)
-        phases: dict[tuple[int, bool], list[Action]] = {}
-        for action in actions:
-            phases.setdefault((_phase(action), _size(action) > SMALL_FILE), []).append(action)
         left: list[Action] = []
-        for phase, large in sorted(phases):
-            batch = phases[phase, large]
+        for large, batch in in_phases(actions):
             ahead = [] if large else [a for a in batch if a.kind in AHEAD_KINDS]
             if ahead and not self.cancel.is_set():
                 stopped, again = fetch_ahead(
@@ -281,7 +251,7 @@ class Executor(LocalSide):
                     now: os.stat_result | None = os.lstat(target)
                 except FileNotFoundError:
                     now = None
-                if not _as_planned(now, planned):
+                if not as_planned(now, planned):
                     kept = self._keep_aside(path, target)
                 elif now is not None and stat.S_ISREG(now.st_mode):
                     with contextlib.suppress(OSError):
@@ -408,47 +378,6 @@ class Executor(LocalSide):
 
     def _do_forget(self, action: Action, outcome: Outcome) -> None:
         outcome.forget.append(action.path)
-
-
-#: Files up to this size are moved by `SMALL_FILE_FACTOR` times as many workers: a small
-#: transfer is mostly waiting for the server's answer, and holds at most this much memory
-#: (5,000 files of 4 KiB went up 15-20 % faster with 32 workers than with 8).
-SMALL_FILE = 1024 * 1024
-SMALL_FILE_FACTOR = 4
-
-
-def _as_planned(now: os.stat_result | None, planned: LocalFile | None) -> bool:
-    """Is the file found at a download's target (`now`, None: nothing) the one planned?"""
-    if planned is None:
-        return now is None
-    return is_same_file(now, planned.size, planned.mtime_ns)
-
-
-def _size(action: Action) -> int:
-    """The most bytes an action moves one way (what a worker may hold for it)."""
-    local = action.local.size if action.local else 0
-    return max(local, action.remote.size if action.remote else 0)
-
-
-_PHASE = {
-    ActionKind.RECORD: 0,
-    ActionKind.FORGET: 0,
-    ActionKind.DELETE_LOCAL: 1,
-    ActionKind.DELETE_REMOTE: 1,
-    ActionKind.UPLOAD: 2,
-    ActionKind.DOWNLOAD: 2,
-    ActionKind.CONFLICT: 2,
-}
-
-
-def _phase(action: Action) -> int:
-    """A conflict with a deleted remote (a file/folder swap) only moves the local file aside:
-    it clears the way like a delete, before the downloads."""
-    if action.kind is ActionKind.CONFLICT and (
-        action.remote is None or action.remote.is_delete_marker
-    ):
-        return 1
-    return _PHASE[action.kind]
 
 
 _HANDLERS: dict[ActionKind, Callable[[Executor, Action, Outcome], None]] = {

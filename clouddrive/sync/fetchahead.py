@@ -48,7 +48,8 @@ from clouddrive.ledger.bodies import DownloadResult
 from clouddrive.ledger.pending import PendingDownload, PendingUpload
 
 if TYPE_CHECKING:
-    from clouddrive.sync.executor import Executor, Outcome
+    from clouddrive.sync.executor import Executor
+    from clouddrive.sync.outcome import Outcome
 
 __all__ = ["AHEAD_KINDS", "Prefetched", "fetch_ahead"]
 

@@ -18,9 +18,9 @@ from clouddrive import errors
 from clouddrive.core.models import BaseEntry, LocalFile
 from clouddrive.core.paths import INTERNAL_DIR, unsafe_reason
 from clouddrive.core.planner import conflict_name
-from clouddrive.local.scanner import is_same_file, stat_matches
+from clouddrive.local.scanner import is_same_file
 
-__all__ = ["IN_MEMORY_LIMIT", "Changed", "LocalSide", "clean_tmp"]
+__all__ = ["IN_MEMORY_LIMIT", "Changed", "LocalSide", "as_planned", "clean_tmp"]
 
 #: Files up to this size are read into memory once, hashed and sent from that one copy;
 #: larger ones go up in parts straight from the file, hashed as they are read, and the
@@ -68,11 +68,14 @@ class LocalSide:
 
     def _check_local(self, path: Path, planned: LocalFile | None) -> None:
         """Raise Changed unless the local file is exactly as planned (or still absent)."""
-        if planned is None:
-            if os.path.lexists(path):
-                raise Changed("a file appeared at this path")
-        elif not stat_matches(path, planned.size, planned.mtime_ns):
-            raise Changed("the file was modified")
+        try:
+            now: os.stat_result | None = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            now = None
+        if not as_planned(now, planned):
+            raise Changed(
+                "a file appeared at this path" if planned is None else "the file was modified"
+            )
 
     def _tmp_file(self, suffix: str) -> Path:
         """A fresh name in the drive's temp folder: the run holds the drive's lock and the
@@ -136,6 +139,14 @@ class LocalSide:
             except OSError:
                 return
             folder = folder.parent
+
+
+def as_planned(now: os.stat_result | None, planned: LocalFile | None) -> bool:
+    """Is the file found at a path (`now`, an lstat; None: nothing there) the one planned
+    (None: nothing was planned there)?"""
+    if planned is None:
+        return now is None
+    return is_same_file(now, planned.size, planned.mtime_ns)
 
 
 def _now() -> datetime:

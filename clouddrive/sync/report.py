@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clouddrive.core.models import Action, Plan
-from clouddrive.sync.executor import Outcome, Transfer
+from clouddrive.sync.outcome import Outcome, Transfer
 
 __all__ = ["PullReport", "SyncReport"]
 

@@ -32,7 +32,8 @@ from clouddrive.core.models import (
     LocalFile,
     RemoteChange,
 )
-from clouddrive.sync.executor import Executor, Outcome
+from clouddrive.sync.executor import Executor
+from clouddrive.sync.outcome import Outcome
 
 __all__ = ["Choice", "resolve_conflict"]
 

@@ -28,8 +28,8 @@ from clouddrive.history.runs import ActiveRun, RunLog
 from clouddrive.ledger import S3Remote
 from clouddrive.local.config import internal_dir
 from clouddrive.local.lock import DriveLock
-from clouddrive.sync.executor import Outcome
 from clouddrive.sync.localside import clean_tmp
+from clouddrive.sync.outcome import Outcome
 from clouddrive.sync.report import SyncReport
 
 __all__ = ["STOP_WAIT", "RunScope"]

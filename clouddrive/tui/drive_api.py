@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from clouddrive.history.records import RunRecord
     from clouddrive.history.views import DeletedFile, FileVersion
     from clouddrive.local.config import DriveConfig
-    from clouddrive.sync.executor import Outcome
+    from clouddrive.sync.outcome import Outcome
     from clouddrive.sync.report import SyncReport
 
 __all__ = ["DriveAPI", "DriveOpener", "StateAPI"]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from clouddrive.core.models import Action, Plan
-    from clouddrive.sync.executor import Outcome
+    from clouddrive.sync.outcome import Outcome
 
 __all__ = ["ACTION_WEIGHT", "ESTIMATE_AFTER", "Snapshot", "SyncTracker"]
 

@@ -29,7 +29,7 @@ from clouddrive.history.plans import TimeTravelPlan
 from clouddrive.history.records import RunAction, RunRecord
 from clouddrive.history.views import DeletedFile, FileVersion
 from clouddrive.local.config import DriveConfig
-from clouddrive.sync.executor import Outcome
+from clouddrive.sync.outcome import Outcome
 from clouddrive.sync.report import SyncReport
 from clouddrive.tui.app import CloudDriveApp
 from clouddrive.tui.fmt import Clock
