@@ -14,7 +14,7 @@ import pytest
 
 from clouddrive.core.models import Action
 from clouddrive.ledger.objects import Objects
-from clouddrive.ledger.pending import PendingDownload
+from clouddrive.ledger.pending import PendingDownload, PendingUpload
 from clouddrive.sync.order import SMALL_FILE_FACTOR
 from clouddrive.testing.faultproxy import Fault, FaultProxy, Rule
 from tests.drivekit import Shared, sync, tree, write
@@ -23,37 +23,42 @@ FILES = {f"d{i % 3}/f{i:03}.txt": f"small file {i}\n" * (i % 7 + 1) for i in ran
 
 
 class Spy:
-    """Counts the workers' downloads and the fetches sent ahead (and the most in flight)."""
+    """Counts one kind of transfer: the ones the workers made (`by_workers`), the ones sent
+    ahead (`sent`), and the most of those in flight at once."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.downloads = 0
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+        self.by_workers = 0
         self.sent = 0
         self.finished = 0
         self.most_in_flight = 0
         self.lock = threading.Lock()
-        download, start, finish = Objects.download, Objects.start_download, PendingDownload.finish
+        start_name = f"start_{kind}"
+        by_worker, start = getattr(Objects, kind), getattr(Objects, start_name)
+        pending = PendingDownload if kind == "download" else PendingUpload
+        finish = pending.finish
 
-        def counted_download(objects: Objects, *args: Any) -> Any:
+        def counted_by_worker(objects: Objects, *args: Any, **kwargs: Any) -> Any:
             with self.lock:
-                self.downloads += 1
-            return download(objects, *args)
+                self.by_workers += 1
+            return by_worker(objects, *args, **kwargs)
 
-        def counted_start(objects: Objects, *args: Any) -> Any:
-            sent = start(objects, *args)
-            if sent is not None and len(args) > 2:  # sent ahead (a worker passes no callback)
+        def counted_start(objects: Objects, *args: Any, **kwargs: Any) -> Any:
+            sent = start(objects, *args, **kwargs)
+            # sent ahead: with the callback that tells its end (a worker's download has none)
+            if sent is not None and (len(args) > 2 or kwargs.get("on_done")):
                 with self.lock:
                     self.sent += 1
                     self.most_in_flight = max(self.most_in_flight, self.sent - self.finished)
             return sent
 
-        def counted_finish(pending: PendingDownload) -> Any:
+        def counted_finish(transfer: Any) -> Any:
             with self.lock:
                 self.finished += 1
-            return finish(pending)
+            return finish(transfer)
 
-        monkeypatch.setattr(Objects, "download", counted_download)
-        monkeypatch.setattr(Objects, "start_download", counted_start)
-        monkeypatch.setattr(PendingDownload, "finish", counted_finish)
+        monkeypatch.setattr(Objects, kind, counted_by_worker)
+        monkeypatch.setattr(Objects, start_name, counted_start)
+        monkeypatch.setattr(pending, "finish", counted_finish)
 
 
 @pytest.fixture
@@ -69,11 +74,11 @@ def uploaded(shared: Shared, tmp_path: Path) -> Shared:
 def test_small_downloads_are_sent_ahead_and_land_with_their_bases(
     uploaded: Shared, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spy = Spy(monkeypatch)
+    spy = Spy(monkeypatch, "download")
     bob = uploaded.drive(tmp_path / "bob", "bob")
     report = sync(bob)
     assert len(report.done) == len(FILES)
-    assert (spy.sent, spy.downloads) == (len(FILES), 0)  # none went through a worker
+    assert (spy.sent, spy.by_workers) == (len(FILES), 0)  # none went through a worker
     assert 1 < spy.most_in_flight <= bob.config.workers * SMALL_FILE_FACTOR
     assert tree(bob.root) == {p: t.encode() for p, t in FILES.items()}
     latest = {p: e.version_id for p, e in bob.remote.list_latest().entries.items()}
@@ -97,11 +102,11 @@ def test_a_failed_fetch_is_downloaded_again_by_the_workers(
     bob = faulty.drive(tmp_path / "bob", "bob")
     proxy.add(Rule(Fault.INTERNAL, operation="GetObject", times=3))
     proxy.add(Rule(Fault.TRUNCATE_BODY, operation="GetObject", times=2))
-    spy = Spy(monkeypatch)
+    spy = Spy(monkeypatch, "download")
     report = sync(bob)
     assert not report.failed
     assert proxy.fired(Fault.INTERNAL) == 3 and proxy.fired(Fault.TRUNCATE_BODY) == 2
-    assert spy.downloads == 5  # the five that failed ahead, once each through a worker
+    assert spy.by_workers == 5  # the five that failed ahead, once each through a worker
     assert tree(bob.root) == {p: t.encode() for p, t in FILES.items()}
     assert bob.status().is_empty
 
@@ -131,42 +136,21 @@ def test_a_stop_sends_nothing_more_and_the_rest_comes_next_time(
     assert tree(bob.root) == {p: t.encode() for p, t in FILES.items()}
 
 
-class UploadSpy:
-    """Counts the workers' uploads and the uploads sent ahead."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.uploads = 0
-        self.sent = 0
-        upload, start = Objects.upload, Objects.start_upload
-
-        def counted_upload(objects: Objects, *args: Any, **kwargs: Any) -> Any:
-            self.uploads += 1
-            return upload(objects, *args, **kwargs)
-
-        def counted_start(objects: Objects, *args: Any, **kwargs: Any) -> Any:
-            sent = start(objects, *args, **kwargs)
-            self.sent += sent is not None
-            return sent
-
-        monkeypatch.setattr(Objects, "upload", counted_upload)
-        monkeypatch.setattr(Objects, "start_upload", counted_start)
-
-
 def test_small_uploads_are_sent_ahead_with_their_metadata_and_bases(
     shared: Shared, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ann = shared.drive(tmp_path / "ann", "ann")
     for path, text in FILES.items():
         write(ann.root, path, text)
-    spy = UploadSpy(monkeypatch)
+    spy = Spy(monkeypatch, "upload")
     assert len(sync(ann).done) == len(FILES)
-    assert (spy.sent, spy.uploads) == (len(FILES), 0)  # none went through a worker
+    assert (spy.sent, spy.by_workers) == (len(FILES), 0)  # none went through a worker
     first = ann.state.load()
     edited = sorted(FILES)[:10]
     for path in edited:
         write(ann.root, path, "edited\n")
     assert len(sync(ann).done) == len(edited)  # If-Match on each base, sent ahead too
-    assert (spy.sent, spy.uploads) == (len(FILES) + len(edited), 0)
+    assert (spy.sent, spy.by_workers) == (len(FILES) + len(edited), 0)
     assert ann.status().is_empty
     bases = ann.state.load()
     for path in edited[:3]:
@@ -187,10 +171,10 @@ def test_a_failed_upload_is_sent_again_by_the_workers(
     for path, text in FILES.items():
         write(ann.root, path, text)
     proxy.add(Rule(Fault.INTERNAL, operation="PutObject", path="/d1/", times=3))
-    spy = UploadSpy(monkeypatch)
+    spy = Spy(monkeypatch, "upload")
     report = sync(ann)
     assert not report.failed and len(report.done) == len(FILES)
     assert proxy.fired(Fault.INTERNAL) == 3
-    assert spy.uploads == 3  # the three refused ahead, once each through a worker
+    assert spy.by_workers == 3  # the three refused ahead, once each through a worker
     assert {p: d.decode() for p, d in shared.latest().items()} == FILES
     assert ann.status().is_empty
