@@ -47,37 +47,39 @@ def target_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--region", help="AWS region (with --bucket)")
 
 
-def apply_flags(p: argparse.ArgumentParser) -> None:
-    d = _DEFAULTS
-    p.add_argument(
+#: the lifecycle rule's numbers: (flag, metavar, `LifecycleSettings` field, help)
+_RULE_NUMBERS = (
+    (
         "--noncurrent-days",
-        type=int,
-        metavar="D",
-        default=d.noncurrent_days,
-        help="remove an old version D days after it was replaced or deleted (default: %(default)s)",
-    )
-    p.add_argument(
+        "D",
+        "noncurrent_days",
+        "remove an old version D days after it was replaced or deleted (default: %(default)s)",
+    ),
+    (
         "--keep-versions",
-        type=int,
-        metavar="N",
-        default=d.keep_versions,
-        help="but keep the newest N old versions of each file regardless (default: %(default)s; "
+        "N",
+        "keep_versions",
+        "but keep the newest N old versions of each file regardless (default: %(default)s; "
         "0: none, so deleted files go after D days)",
-    )
-    p.add_argument(
+    ),
+    (
         "--abort-multipart-days",
-        type=int,
-        metavar="K",
-        default=d.abort_multipart_days,
-        help="abort unfinished multipart uploads after K days (default: %(default)s)",
-    )
-    p.add_argument(
+        "K",
+        "abort_multipart_days",
+        "abort unfinished multipart uploads after K days (default: %(default)s)",
+    ),
+    (
         "--run-record-days",
-        type=int,
-        metavar="R",
-        default=d.run_record_days,
-        help="expire run records (the activity feed) after R days (default: %(default)s)",
-    )
+        "R",
+        "run_record_days",
+        "expire run records (the activity feed) after R days (default: %(default)s)",
+    ),
+)
+
+
+def apply_flags(p: argparse.ArgumentParser) -> None:
+    for flag, metavar, name, text in _RULE_NUMBERS:
+        p.add_argument(flag, type=int, metavar=metavar, default=getattr(_DEFAULTS, name), help=text)
     p.add_argument(
         "--dry-run", action="store_true", help="print the exact JSON it would apply; change nothing"
     )
