@@ -418,39 +418,7 @@ def _fmt(seconds: float | None) -> str:
     return "n/a" if seconds is None else f"{seconds:.2f} s"
 
 
-#: where a Linux guest counts the free memory it has handed back to its host ("free page
-#: reporting", virtio-balloon); absent elsewhere
-_REPORTED_KIB = Path("/sys/module/page_reporting/parameters/reported_kib")
-
-
-def returned_to_host_kib() -> int | None:
-    """How much free memory this (virtual) machine has given back to its host so far, in
-    KiB; None where the kernel does not say.
-
-    Such memory is backed again only when it is next written: on the machine of
-    docs/performance.md that cost about 2.4 us of kernel time per 4 KiB page, 1.2 s per
-    512 MiB written into the page cache, charged to whichever command wrote first. The same
-    download took 1.0 s or 2.0 s depending on it, for every tool, so a table taken while
-    gigabytes went back and forth is noisier than its medians suggest."""
-    try:
-        return int(_REPORTED_KIB.read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def memory_note(before: int | None, after: int | None) -> str | None:
-    """One line on the memory the machine handed back to its host during the run, if any."""
-    if before is None or after is None or after <= before:
-        return None
-    gib = (after - before) / (1024 * 1024)
-    return (
-        f"This machine handed {gib:.1f} GiB of free memory back to its host during the run "
-        "(free page reporting): writing into it again costs kernel time, so single runs "
-        "vary more than on bare metal (docs/performance.md)."
-    )
-
-
-def markdown(rows: dict[str, Row], tools: list[str], machine: str, note: str | None = None) -> str:
+def markdown(rows: dict[str, Row], tools: list[str], machine: str) -> str:
     head = ["scenario", *tools, "fastest peer", "ratio"]
     lines = [f"Medians; {machine}", "", "| " + " | ".join(head) + " |"]
     lines.append("|" + "---|" * len(head))
@@ -467,8 +435,6 @@ def markdown(rows: dict[str, Row], tools: list[str], machine: str, note: str | N
     failed = sorted({f"{t} ({r.scenario})" for r in rows.values() for t in r.failed})
     if failed:
         lines += ["", "Failed runs (left out of the medians): " + "; ".join(failed)]
-    if note:
-        lines += ["", note]
     return "\n".join(lines)
 
 
@@ -500,7 +466,6 @@ def main(argv: list[str] | None = None) -> int:
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if args.json else print
     load = f", load average {os.getloadavg()[0]:.1f} at the start"
     machine = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, SeaweedFS weed mini{load}"
-    returned_before = returned_to_host_kib()
     try:
         with server(work) as endpoint:
             bench = Bench(work, endpoint)
@@ -524,11 +489,9 @@ def main(argv: list[str] | None = None) -> int:
             for name in groups:
                 if name in wanted:
                     groups[name]()
-        note = memory_note(returned_before, returned_to_host_kib())
         if args.json:
             doc = {
                 "machine": machine,
-                "note": note,
                 "date": time.strftime("%Y-%m-%d"),
                 "quick": args.quick,
                 "sizes": asdict(sizes),
@@ -538,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(doc, indent=2))
         else:
             print()
-            print(markdown(scen.rows, bench.tools, machine, note))
+            print(markdown(scen.rows, bench.tools, machine))
         return 0
     finally:
         if not args.keep:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from clouddrive.ledger import RetryPolicy, S3Remote, connect
-from clouddrive.ledger.listing import LISTING_THREADS
+from clouddrive.ledger.paging import LISTING_THREADS
 
 FAST = RetryPolicy(attempts=2, initial=0.01, maximum=0.05)
 
