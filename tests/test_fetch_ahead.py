@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -26,7 +26,9 @@ class Spy:
     """Counts one kind of transfer: the ones the workers made (`by_workers`), the ones sent
     ahead (`sent`), and the most of those in flight at once."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    def __init__(
+        self, monkeypatch: pytest.MonkeyPatch, kind: Literal["download", "upload"]
+    ) -> None:
         self.by_workers = 0
         self.sent = 0
         self.finished = 0
