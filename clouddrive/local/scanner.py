@@ -27,6 +27,7 @@ __all__ = [
     "file_md5",
     "file_sha256",
     "is_same_file",
+    "lstat_or_none",
     "probe_fs",
     "scan",
     "stat_matches",
@@ -51,13 +52,17 @@ def file_md5(path: Path) -> str:
     return h.hexdigest()
 
 
+def lstat_or_none(path: Path) -> os.stat_result | None:
+    """`path`'s lstat, or None if nothing is there (any other failure is raised)."""
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+
+
 def stat_matches(path: Path, size: int, mtime_ns: int) -> bool:
     """Is `path` still the regular file of this size and mtime (not a link, not gone)?"""
-    try:
-        st = path.lstat()
-    except FileNotFoundError:
-        return False
-    return is_same_file(st, size, mtime_ns)
+    return is_same_file(lstat_or_none(path), size, mtime_ns)
 
 
 def is_same_file(st: os.stat_result | None, size: int, mtime_ns: int) -> bool:

@@ -27,7 +27,7 @@ from clouddrive.ledger import (
     S3Remote,
 )
 from clouddrive.local.durable import Durable
-from clouddrive.local.scanner import stat_matches
+from clouddrive.local.scanner import lstat_or_none, stat_matches
 from clouddrive.sync.fetchahead import AHEAD_KINDS, Prefetched, fetch_ahead
 from clouddrive.sync.localside import Changed, LocalSide, as_planned
 from clouddrive.sync.order import SMALL_FILE_FACTOR, in_phases
@@ -247,10 +247,7 @@ class Executor(LocalSide):
                 # one lstat: is the target as planned, and which mode does it have (the file
                 # being replaced keeps its mode: a 0600 file stays private, an executable
                 # stays executable; a new file gets the umask's default)
-                try:
-                    now: os.stat_result | None = os.lstat(target)
-                except FileNotFoundError:
-                    now = None
+                now = lstat_or_none(target)
                 if not as_planned(now, planned):
                     kept = self._keep_aside(path, target)
                 elif now is not None and stat.S_ISREG(now.st_mode):

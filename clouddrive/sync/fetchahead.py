@@ -177,8 +177,7 @@ class _Window:
             sent = None
         if sent is None:
             if tmp is not None:
-                with contextlib.suppress(OSError):
-                    tmp.unlink(missing_ok=True)
+                _discard(tmp)
             self.again.append(action)
             return
         if self.executor.on_start is not None:
@@ -231,8 +230,7 @@ class _Window:
             except errors.LocalError as exc:  # `execute` reports it; retrying cannot help
                 checked.append((action, Prefetched(tmp, None, error=exc)))
             except Exception:  # the workers download it again, retrying as usual
-                with contextlib.suppress(OSError):
-                    tmp.unlink(missing_ok=True)
+                _discard(tmp)
                 self.again.append(action)
         if checked:
             self.unlanded[id(checked)] = checked
@@ -281,13 +279,18 @@ class _Window:
             # removed now, not at the next run's start: a write the CRT has begun goes to
             # the unlinked file, and one not begun fails to open it (it does not create it)
             if tmp is not None:
-                with contextlib.suppress(OSError):
-                    tmp.unlink(missing_ok=True)
+                _discard(tmp)
             self.abandoned.append(action)
         self.in_flight.clear()
         for group in self.unlanded.values():
             for action, fetched in group:
-                with contextlib.suppress(OSError):
-                    fetched.tmp.unlink(missing_ok=True)
+                _discard(fetched.tmp)
                 self.abandoned.append(action)
         self.unlanded.clear()
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a temp file that is not landing (it may be gone already); one that cannot be
+    removed now is left to the next run, which empties the temp folder (`clean_tmp`)."""
+    with contextlib.suppress(OSError):
+        tmp.unlink(missing_ok=True)

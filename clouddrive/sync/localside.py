@@ -18,7 +18,7 @@ from clouddrive import errors
 from clouddrive.core.models import BaseEntry, LocalFile
 from clouddrive.core.paths import INTERNAL_DIR, unsafe_reason
 from clouddrive.core.planner import conflict_name
-from clouddrive.local.scanner import is_same_file
+from clouddrive.local.scanner import is_same_file, lstat_or_none
 
 __all__ = ["IN_MEMORY_LIMIT", "Changed", "LocalSide", "as_planned", "clean_tmp"]
 
@@ -68,11 +68,7 @@ class LocalSide:
 
     def _check_local(self, path: Path, planned: LocalFile | None) -> None:
         """Raise Changed unless the local file is exactly as planned (or still absent)."""
-        try:
-            now: os.stat_result | None = os.lstat(path)
-        except (FileNotFoundError, NotADirectoryError):
-            now = None
-        if not as_planned(now, planned):
+        if not as_planned(lstat_or_none(path), planned):
             raise Changed(
                 "a file appeared at this path" if planned is None else "the file was modified"
             )
