@@ -5,6 +5,8 @@ workers; a stop sends nothing more."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -180,3 +182,39 @@ def test_a_failed_upload_is_sent_again_by_the_workers(
     assert spy.by_workers == 3  # the three refused ahead, once each through a worker
     assert {p: d.decode() for p, d in shared.latest().items()} == FILES
     assert ann.status().is_empty
+
+
+_SIGNAL_STORM = """
+import os, random, signal, threading, time
+from clouddrive.sync.fetchahead import _Window
+
+window = _Window(None, [], None, None, 1)  # only its wait for news is used here
+signal.signal(signal.SIGINT, lambda signum, frame: None)  # as the CLI's Ctrl-C handler
+
+
+def storm() -> None:
+    for _ in range(300):
+        time.sleep(random.uniform(0.001, 0.02))
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+threading.Thread(target=storm, daemon=True).start()
+longest, end = 0.0, time.monotonic() + 4
+while time.monotonic() < end:
+    began = time.monotonic()
+    assert window._next_news(0.05) is None
+    longest = max(longest, time.monotonic() - began)
+print(longest)
+"""
+
+
+def test_the_wait_for_answers_times_out_while_signals_arrive() -> None:
+    """The thread that waits for answers is the one a Ctrl-C interrupts, and it sees the
+    stop only when its wait returns. On Python 3.11 a `SimpleQueue.get(timeout=...)` that
+    a signal interrupts could wait forever: one run in about fifteen of a Ctrl-C with the
+    server paused never ended (`test_interrupt.py`)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_STORM], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert float(done.stdout) < 1.0

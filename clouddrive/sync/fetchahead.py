@@ -114,10 +114,11 @@ class _Window:
         #: key -> (action, its temp file (a download) or None, the request)
         self.in_flight: dict[int, tuple[Action, Path | None, PendingDownload | PendingUpload]]
         self.in_flight = {}
-        #: (answer arrived, key) or (flushed, group, durable)
-        self.news: queue.SimpleQueue[tuple[bool, Any, bool]] = queue.SimpleQueue()
-        self.to_flush: queue.SimpleQueue[list[tuple[Action, Prefetched]] | None]
-        self.to_flush = queue.SimpleQueue()
+        #: (answer arrived, key) or (flushed, group, durable). `queue.Queue`, never
+        #: `SimpleQueue`: on Python 3.11 a `SimpleQueue.get(timeout=...)` that a signal
+        #: interrupts (the Ctrl-C that stops the run) can wait forever instead of timing out
+        self.news: queue.Queue[tuple[bool, Any, bool]] = queue.Queue()
+        self.to_flush: queue.Queue[list[tuple[Action, Prefetched]] | None] = queue.Queue()
         self.again: list[Action] = []
         self.abandoned: list[Action] = []
         #: groups checked and given to the flush thread, not landed yet, by id: what a stop
@@ -144,9 +145,8 @@ class _Window:
             if not self.in_flight and not self.unlanded:
                 return
             wait = _POLL if deadline is None else min(_POLL, deadline - time.monotonic())
-            try:
-                first = self.news.get(timeout=max(0.0, wait))
-            except queue.Empty:
+            first = self._next_news(wait)
+            if first is None:
                 if deadline is not None and time.monotonic() >= deadline:
                     return
                 continue
@@ -198,6 +198,15 @@ class _Window:
             if_match=action.if_match,
             on_done=done,
         )
+
+    def _next_news(self, wait: float) -> tuple[bool, Any, bool] | None:
+        """The next news, waiting at most `wait` seconds (None: none came), also while
+        signals arrive: this is the thread a Ctrl-C interrupts, and the stop it asks for
+        is seen only when this wait returns."""
+        try:
+            return self.news.get(timeout=max(0.0, wait))
+        except queue.Empty:
+            return None
 
     def _more(self) -> list[tuple[bool, Any, bool]]:
         """The news that came meanwhile, without waiting for more."""
