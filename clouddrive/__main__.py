@@ -1,7 +1,5 @@
 """`python -m clouddrive` runs the CLI."""
 
-import sys
+from clouddrive.cli.main import entry_point
 
-from clouddrive.cli.main import main
-
-sys.exit(main())
+entry_point()
