@@ -448,15 +448,35 @@ def server(work: Path) -> Iterator[str]:
         stop_server(info.pid)
 
 
+#: the scenario groups `--only` can name, in the order they run
+GROUPS = ("upload", "download", "resync", "history", "big", "rss")
+
+
+def _group_names(text: str) -> list[str]:
+    """`--only`'s value: one group, or several separated by commas. A name that is not a
+    group is refused: a typo would otherwise run nothing and print an empty table."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in GROUPS] or ([] if names else [text])
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"no scenario group {', '.join(map(repr, unknown))}: choose from {', '.join(GROUPS)}"
+        )
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small datasets, one run each")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--runs", type=int, help="runs per tool and scenario (default 3)")
     parser.add_argument(
-        "--only", action="append", metavar="NAME", help="run only these scenario groups: "
-        "upload, download, resync, history, big, rss"
-    )  # fmt: skip
+        "--only",
+        action="extend",
+        type=_group_names,
+        metavar="NAME[,NAME]",
+        help=f"run only these scenario groups (repeat it, or separate them with commas): "
+        f"{', '.join(GROUPS)}",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else Sizes()
@@ -473,14 +493,20 @@ def main(argv: list[str] | None = None) -> int:
             if missing:
                 say(f"not installed (pip install -e '.[bench]'): {', '.join(missing)}")
             scen = Scenarios(bench, sizes, say)
-            groups = {
-                "upload": scen.first_upload,
-                "download": scen.download,
-                "resync": scen.resyncs,
-                "history": scen.deep_history,
-                "big": scen.big_file,
-                "rss": scen.rss_at_scale,
-            }
+            groups = dict(
+                zip(
+                    GROUPS,
+                    (
+                        scen.first_upload,
+                        scen.download,
+                        scen.resyncs,
+                        scen.deep_history,
+                        scen.big_file,
+                        scen.rss_at_scale,
+                    ),
+                    strict=True,
+                )
+            )
             wanted = args.only or list(groups)
             if "download" in wanted and "upload" not in wanted:
                 wanted.insert(0, "upload")

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
-
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 
 
+@pytest.mark.slow
 def test_quick_bench_prints_medians_and_ratios(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "--quick", "--json", "--only", "download"],
@@ -45,3 +44,19 @@ def test_quick_bench_prints_medians_and_ratios(tmp_path: Path) -> None:
             assert row["ratio"] == pytest.approx(row["seconds"]["clouddrive"] / fastest)
         else:
             assert row["ratio"] is None
+
+
+@pytest.mark.parametrize("only", ["uplod", "upload,bigg", ","])
+def test_a_scenario_group_that_does_not_exist_is_refused(only: str, tmp_path: Path) -> None:
+    """A typo in `--only` must not run nothing and print an empty table."""
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--only", only],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert "no scenario group" in done.stderr
+    assert "choose from upload, download, resync, history, big, rss" in done.stderr
+    assert done.stdout == ""
