@@ -41,7 +41,12 @@ def load_error(root: Path) -> str:
         ('list_page_size = "100"', 'list_page_size = "100"', "from 1 to 1000"),
         ("list_page_size = 5000", "list_page_size = 5000", "from 1 to 1000"),
         ('endpoint_url = "localhost:9000"', "endpoint_url", "starting with http://"),
-        ("region = 3", "region = 3", "an AWS region in quotes"),
+        ('endpoint_url = "http://exa mple.com"', "endpoint_url", "and a host"),
+        ('endpoint_url = "http://"', "endpoint_url", "and a host"),
+        ('endpoint_url = "https://s3.example.com:99999"', "endpoint_url", "and a host"),
+        ('endpoint_url = "https://[::1"', "endpoint_url", "and a host"),
+        ("region = 3", "region = 3", "an AWS region name"),
+        ('region = "eu west 1"', 'region = "eu west 1"', "an AWS region name"),
         ('profile = ""', 'profile = ""', "an AWS profile name"),
         ('embedded = "yes"', 'embedded = "yes"', "true or false"),
         ("user = [1]", "user = a list", "your name in quotes"),
@@ -59,7 +64,15 @@ def test_a_bad_value_names_file_key_and_expectation(
 def test_bucket_must_be_text(tmp_path: Path) -> None:
     path = write_config(tmp_path, "bucket = 5\n")
     assert load_error(tmp_path) == (
-        f"{path}: bucket = 5 is invalid: expected a bucket name in quotes"
+        f"{path}: bucket = 5 is invalid: expected a bucket name: letters, digits, dots, "
+        "hyphens and underscores (e.g. team-files), in quotes"
+    )
+
+
+def test_a_bucket_name_s3_cannot_take_is_refused(tmp_path: Path) -> None:
+    path = write_config(tmp_path, 'bucket = "my files"\n')
+    assert load_error(tmp_path).startswith(
+        f'{path}: bucket = "my files" is invalid: expected a bucket name: letters, digits,'
     )
 
 

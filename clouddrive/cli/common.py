@@ -20,6 +20,14 @@ from rich.markup import escape
 
 from clouddrive import errors
 from clouddrive.core.paths import escape_name
+from clouddrive.core.s3names import (
+    BUCKET_EXPECTED,
+    ENDPOINT_EXPECTED,
+    REGION_EXPECTED,
+    is_bucket_name,
+    is_endpoint_url,
+    is_region_name,
+)
 from clouddrive.drive import Drive
 
 __all__ = [
@@ -70,6 +78,23 @@ def shown(text: str) -> str:
 
 class UsageError(errors.UserError):
     """Bad input on the command line: one line, exit 1, like every other user error."""
+
+
+def checked_flag(check: Callable[[str], bool], expected: str) -> Callable[[str], str]:
+    """An argparse `type` that refuses, before anything is done, a value `check` does not
+    take (`clouddrive.core.s3names` says why), and says what it expects."""
+
+    def value(text: str) -> str:
+        if not check(text):
+            raise argparse.ArgumentTypeError(f"{text!r} is invalid: expected {expected}")
+        return text
+
+    return value
+
+
+bucket_name = checked_flag(is_bucket_name, BUCKET_EXPECTED)
+endpoint_url = checked_flag(is_endpoint_url, ENDPOINT_EXPECTED)
+region_name = checked_flag(is_region_name, REGION_EXPECTED)
 
 
 class Parser(argparse.ArgumentParser):

@@ -29,13 +29,16 @@ from clouddrive.cli import watch as cli_watch
 from clouddrive.cli.common import (
     Parser,
     UsageError,
+    bucket_name,
     drive_command,
+    endpoint_url,
     err,
     error_json,
     make_asker,
     open_drive,
     out,
     print_json,
+    region_name,
 )
 from clouddrive.cli.interrupt import EXIT_INTERRUPTED
 from clouddrive.core.paths import escape_name
@@ -112,11 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
         "drive, with no settings, check its bucket again",
     )
     p.add_argument("folder", nargs="?", type=Path, help="the local folder to sync")
-    p.add_argument("--bucket", help="S3 bucket (default: the embedded local server)")
+    p.add_argument(
+        "--bucket", type=bucket_name, help="S3 bucket (default: the embedded local server)"
+    )
     p.add_argument("--prefix", help="key prefix inside the bucket (default: its root)")
-    p.add_argument("--endpoint-url", help="S3-compatible endpoint (default: AWS)")
+    p.add_argument(
+        "--endpoint-url", type=endpoint_url, help="S3-compatible endpoint (default: AWS)"
+    )
     p.add_argument("--profile", help="AWS profile name for credentials")
-    p.add_argument("--region", help="AWS region")
+    p.add_argument("--region", type=region_name, help="AWS region")
     p.add_argument("--user", help="your name in the shared history (default: login name)")
     p.add_argument("--yes", "-y", action="store_true", help="enable versioning without asking")
     p.add_argument(

@@ -14,6 +14,15 @@ import botocore.session
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 
+from clouddrive import errors
+from clouddrive.core.s3names import (
+    BUCKET_EXPECTED,
+    ENDPOINT_EXPECTED,
+    REGION_EXPECTED,
+    is_bucket_name,
+    is_endpoint_url,
+    is_region_name,
+)
 from clouddrive.ledger.calls import RetryPolicy, translate
 from clouddrive.ledger.crt import crt_transfers
 from clouddrive.ledger.pages import timestamp
@@ -54,6 +63,19 @@ def _shared_loader() -> botocore.loaders.Loader:
     return botocore.loaders.create_loader()
 
 
+def _from_aws_configuration(exc: ValueError) -> errors.CloudDriveError:
+    """botocore refused a region or an endpoint URL. The drive's own were checked before;
+    these came from the AWS configuration (the environment, or the profile)."""
+    if isinstance(exc, bexc.InvalidRegionError):
+        where, expected = "AWS_REGION, AWS_DEFAULT_REGION or the profile's region", REGION_EXPECTED
+    else:
+        where = "AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3 or the profile's endpoint_url"
+        expected = ENDPOINT_EXPECTED
+    return errors.UserError(
+        f"the AWS configuration is invalid ({exc}): set {where} to {expected}, or unset it"
+    )
+
+
 #: hosts of AWS itself: botocore carries every transfer there (`ledger/crt.py`)
 _AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
 
@@ -88,6 +110,13 @@ def connect(
     the metadata and every download is hashed and checked against it (or the MD5 ETag), so
     a CRC32 over each body again would only cost time.
     """
+    for name, value, valid, expected in (
+        ("bucket name", bucket, is_bucket_name, BUCKET_EXPECTED),
+        ("endpoint URL", endpoint_url, is_endpoint_url, ENDPOINT_EXPECTED),
+        ("AWS region", region, is_region_name, REGION_EXPECTED),
+    ):
+        if value is not None and not valid(value):
+            raise errors.UserError(f"{name} {value!r} is invalid: expected {expected}")
     try:
         # botocore directly: boto3 adds nothing a client needs here, and costs an import
         session = botocore.session.Session(profile=profile)
@@ -122,9 +151,12 @@ def connect(
             },
         )
         region_name = region or session.get_config_variable("region") or "us-east-1"
-        client = session.create_client(
-            "s3", endpoint_url=endpoint_url, config=config, region_name=region_name
-        )
+        try:
+            client = session.create_client(
+                "s3", endpoint_url=endpoint_url, config=config, region_name=region_name
+            )
+        except ValueError as exc:
+            raise _from_aws_configuration(exc) from exc
 
         def current_keys() -> tuple[str, str, str | None]:
             # botocore's own credentials object: refreshed (SSO, roles) as botocore would

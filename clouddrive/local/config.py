@@ -20,6 +20,14 @@ from pathlib import Path
 import tomli_w
 
 from clouddrive.core.paths import INTERNAL_DIR, normalize_prefix
+from clouddrive.core.s3names import (
+    BUCKET_EXPECTED,
+    ENDPOINT_EXPECTED,
+    REGION_EXPECTED,
+    is_bucket_name,
+    is_endpoint_url,
+    is_region_name,
+)
 from clouddrive.errors import ConfigError, NotADrive
 
 __all__ = ["CONFIG_NAME", "DriveConfig", "default_user", "find_root", "internal_dir"]
@@ -68,15 +76,21 @@ def _between(low: int, high: int | None, unit: str = "") -> str:
 
 
 _RULES: dict[str, _Rule] = {
-    "bucket": _Rule(_text, "a bucket name in quotes"),
+    "bucket": _Rule(
+        lambda v: isinstance(v, str) and is_bucket_name(v), f"{BUCKET_EXPECTED}, in quotes"
+    ),
     "prefix": _Rule(lambda v: isinstance(v, str), "a key prefix in quotes"),
     "endpoint_url": _Rule(
-        lambda v: isinstance(v, str) and v.startswith(("http://", "https://")),
-        'a URL in quotes, starting with http:// or https:// (e.g. "https://s3.example.com")',
+        lambda v: isinstance(v, str) and is_endpoint_url(v),
+        f"{ENDPOINT_EXPECTED}, in quotes",
         optional=True,
     ),
     "profile": _Rule(_text, "an AWS profile name in quotes", optional=True),
-    "region": _Rule(_text, 'an AWS region in quotes (e.g. "eu-west-1")', optional=True),
+    "region": _Rule(
+        lambda v: isinstance(v, str) and is_region_name(v),
+        f"{REGION_EXPECTED}, in quotes",
+        optional=True,
+    ),
     "user": _Rule(_text, "your name in quotes", optional=True),
     "embedded": _Rule(lambda v: isinstance(v, bool), "true or false"),
     "workers": _Rule(_whole(1, 256), _between(1, 256)),

@@ -1,0 +1,64 @@
+"""The names that say where a drive's data lives on S3 (a bucket, an endpoint URL, a region),
+checked before anything is asked of S3.
+
+botocore refuses a malformed one only when a client is made or a call is sent, as a
+`ValueError` (an internal error to users) or as a parameter error that quotes its regular
+expression. Checked here, a drive's settings, a command's flags and the Python API all refuse
+it in one clear line instead. The checks take what botocore takes (and S3-compatible servers
+with it: an upper-case bucket, say), no more and no less, so nothing that works is refused.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+__all__ = [
+    "BUCKET_EXPECTED",
+    "ENDPOINT_EXPECTED",
+    "REGION_EXPECTED",
+    "is_bucket_name",
+    "is_endpoint_url",
+    "is_region_name",
+]
+
+BUCKET_EXPECTED = "a bucket name: letters, digits, dots, hyphens and underscores (e.g. team-files)"
+ENDPOINT_EXPECTED = (
+    'a URL starting with http:// or https:// and a host (e.g. "https://s3.example.com")'
+)
+REGION_EXPECTED = "an AWS region name: letters, digits and inner hyphens (e.g. eu-west-1)"
+
+#: botocore's own rules: a bucket name, or an access point's ARN
+_BUCKET = re.compile(r"[a-zA-Z0-9.\-_]{1,255}|arn:\S+")
+_REGION = re.compile(r"(?![0-9]+$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)")
+#: one label of a host name (RFC 1123): letters, digits and inner hyphens
+_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+_HOST_NAME = re.compile(rf"{_LABEL}(\.{_LABEL})*\.?")
+
+
+def is_bucket_name(value: str) -> bool:
+    return _BUCKET.fullmatch(value) is not None
+
+
+def is_region_name(value: str) -> bool:
+    return _REGION.fullmatch(value) is not None
+
+
+def is_endpoint_url(value: str) -> bool:
+    """`http://` or `https://`, a host (a name, or an IP address), maybe a port and a path."""
+    if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # a port that is no number, or out of range, raises
+    except ValueError:
+        return False
+    host = parts.hostname
+    if not host:
+        return False
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return len(host) <= 255 and _HOST_NAME.fullmatch(host) is not None
+    return True
