@@ -97,6 +97,16 @@ class TestOwnerPolicy:
         assert not any("Object" in a for a in allowed(doc))
 
 
+def test_wildcards_in_a_prefix_are_matched_as_written() -> None:
+    """A prefix `team-*` must not grant `team-anything/`: IAM reads `*` and `?` as wildcards
+    unless written as the policy variables `${*}` and `${?}`."""
+    doc = user_policy("b", "team-*?/$x")
+    [listing, _, objects, _] = doc["Statement"]
+    assert objects["Resource"] == "arn:aws:s3:::b/team-${*}${?}/${$}x/*"
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["team-${*}${?}/${$}x/*"]}}
+    assert doc["Version"] == "2012-10-17"  # policy variables need it
+
+
 class TestPolicyCommand:
     def test_prints_the_drives_user_policy(self, seaweedfs, bucket, tmp_path, capsys) -> None:
         """`clouddrive lifecycle policy` in a drive prints its user policy as JSON."""

@@ -63,6 +63,17 @@ OWNER_ACTIONS = (
 )
 
 
+#: IAM reads `*` and `?` in a resource or a `StringLike` value as wildcards; these policy
+#: variables stand for the characters themselves (and `${$}` for a `$` that could start one)
+_LITERAL = {"*": "${*}", "?": "${?}", "$": "${$}"}
+
+
+def _literal(text: str) -> str:
+    """`text` matched as written in an ARN or a `StringLike` condition: a prefix `team-*`
+    must not grant `team-anything`."""
+    return "".join(_LITERAL.get(c, c) for c in text)
+
+
 def _bucket_arn(bucket: str) -> str:
     return f"arn:aws:s3:::{bucket}"
 
@@ -70,6 +81,7 @@ def _bucket_arn(bucket: str) -> str:
 def user_policy(bucket: str, prefix: str) -> dict[str, Any]:
     """A drive user's policy: sync and restore under `prefix`, never destroy history."""
     bucket_arn = _bucket_arn(bucket)
+    prefix = _literal(prefix)
     objects_arn = f"{bucket_arn}/{prefix}/*" if prefix else f"{bucket_arn}/*"
     listing: dict[str, Any] = {
         "Sid": "ListTheDrive",
