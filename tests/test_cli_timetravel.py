@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from pathlib import Path
 
@@ -183,13 +184,15 @@ class TestRestore:
         assert run(ann, "restore", "docs", "--at", "5s", "--dry-run") == 0
         shown = capsys.readouterr().out
         [hint] = [line for line in shown.splitlines() if line.startswith("To run exactly")]
-        command = hint.split(": ", 1)[1].split()
-        assert command[:3] == ["clouddrive", "restore", "docs"] and command[3] == "--at"
-        dry = as_json(capsys, ann, "restore", "docs", "--at", command[4], "--dry-run")["plan"]  # type: ignore[index]
+        command = shlex.split(hint.split(": ", 1)[1])
+        # run from outside the drive, so it names the drive as the command was given it
+        assert command[:2] == ["clouddrive", "--root"] and Path(command[2]) == ann.resolve()
+        assert command[3:6] == ["restore", "docs", "--at"]
+        dry = as_json(capsys, ann, "restore", "docs", "--at", command[6], "--dry-run")["plan"]  # type: ignore[index]
         next_second()
         write(ann, "docs/c.txt", "c0")  # lands later: a re-resolved "1s" would now differ
         assert run(ann, "sync", "--yes") == 0
-        again = as_json(capsys, ann, *command[1:], "--dry-run")["plan"]  # type: ignore[index]
+        again = as_json(capsys, ann, *command[3:], "--dry-run")["plan"]  # type: ignore[index]
         assert again["at"] == dry["at"]  # type: ignore[index]
         assert {s["path"] for s in again["steps"]} == {  # type: ignore[index]
             s["path"]
@@ -297,6 +300,14 @@ class TestPaths:
             drive_path(root, "../../elsewhere.txt", cwd=root / "docs")
         with pytest.raises(errors.UserError, match="outside the drive"):
             drive_path(root, str(tmp_path / "x"), cwd=root)
+
+    @pytest.mark.parametrize("arg", ["", " "])
+    def test_an_empty_path_is_refused_not_taken_for_the_whole_drive(
+        self, arg: str, tmp_path: Path
+    ) -> None:
+        """`restore "$UNSET" --at 1h` must not plan a restore of everything."""
+        with pytest.raises(errors.UserError, match="an empty path"):
+            drive_path(tmp_path, arg, cwd=tmp_path)
 
 
 class TestWhereOnS3:

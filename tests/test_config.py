@@ -49,7 +49,8 @@ def load_error(root: Path) -> str:
         ('region = "eu west 1"', 'region = "eu west 1"', "an AWS region name"),
         ('profile = ""', 'profile = ""', "an AWS profile name"),
         ('embedded = "yes"', 'embedded = "yes"', "true or false"),
-        ("user = [1]", "user = a list", "your name in quotes"),
+        ("user = [1]", "user = a list", "your name, not blank"),
+        ('user = "a\\tb"', 'user = "a\\tb"', "without control characters"),
     ],
 )
 def test_a_bad_value_names_file_key_and_expectation(
@@ -73,6 +74,14 @@ def test_a_bucket_name_s3_cannot_take_is_refused(tmp_path: Path) -> None:
     path = write_config(tmp_path, 'bucket = "my files"\n')
     assert load_error(tmp_path).startswith(
         f'{path}: bucket = "my files" is invalid: expected a bucket name: letters, digits,'
+    )
+
+
+@pytest.mark.parametrize("prefix", ["a/../b", "../x", " ", "x/.clouddrive"])
+def test_a_prefix_no_drive_can_have_is_refused(tmp_path: Path, prefix: str) -> None:
+    path = write_config(tmp_path, f'bucket = "team"\nprefix = "{prefix}"\n')
+    assert load_error(tmp_path).startswith(
+        f'{path}: prefix = "{prefix}" is invalid: expected a key prefix: folder names'
     )
 
 

@@ -456,4 +456,4 @@ class TestLifecycleCommands:
         Shared(seaweedfs.endpoint_url, bucket).drive(tmp_path / "d", "ann")
         code = main(["--root", str(tmp_path / "d"), "lifecycle", "show", "--prefix", "x"])
         assert code == 1
-        assert "--prefix need --bucket" in capsys.readouterr().err
+        assert "--prefix needs --bucket" in capsys.readouterr().err

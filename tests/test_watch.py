@@ -193,12 +193,14 @@ def test_watch_once_syncs_and_exits(two: tuple[Drive, Drive], tmp_path: Path) ->
     assert (b.root / "cron.txt").read_text() == "hello"
 
 
-@pytest.mark.parametrize("bad", ["0", "-1"])
-def test_watch_refuses_a_poll_interval_that_is_not_positive(
-    two: tuple[Drive, Drive], bad: str, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("flag", ["--poll", "--full-every", "--settle"])
+@pytest.mark.parametrize("bad", ["0", "-1", "nan", "inf", "soon"])
+def test_watch_refuses_an_interval_that_is_not_a_positive_number(
+    two: tuple[Drive, Drive], flag: str, bad: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from clouddrive.cli.main import main
 
     a, _b = two
-    assert main(["--root", str(a.root), "watch", "--poll", bad]) == 1
-    assert "--poll must be more than 0 seconds" in capsys.readouterr().err
+    assert main(["--root", str(a.root), "watch", flag, bad]) == 1
+    err = capsys.readouterr().err
+    assert f"argument {flag}: {bad!r} is " in err and err.count("\n") == 1

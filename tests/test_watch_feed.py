@@ -60,11 +60,42 @@ def test_feed_reports_each_change_by_others_once(two: tuple[Drive, Drive]) -> No
 def test_service_files_name_the_drive_and_the_watch_command(tmp_path: Path) -> None:
     root = tmp_path / "Team Drive"
     unit = systemd_unit("/usr/bin/clouddrive", root)
-    assert f"ExecStart=/usr/bin/clouddrive --root '{root}' watch" in unit
+    assert f'ExecStart="/usr/bin/clouddrive" "--root" "{root}" "watch"\n' in unit
     assert "KillSignal=SIGTERM" in unit and "WantedBy=default.target" in unit
     plist = launchd_plist("/usr/bin/clouddrive", root)
     assert f"<string>{root}</string>" in plist and "<string>watch</string>" in plist
     assert "org.clouddrive.watch.Team-Drive" in plist
+
+
+def test_a_service_keeps_the_watchs_flags_and_the_folders_name_as_written(
+    tmp_path: Path,
+) -> None:
+    """systemd expands `%d`, `$HOME` and C escapes in ExecStart: a folder named so must
+    reach the watch as it is named, and so must the flags the watch was given."""
+    root = tmp_path / 'pc%d $HOME "q" \\x'
+    flags = ["--poll", "3", "--max-delete", "10"]
+    unit = systemd_unit("/usr/bin/clouddrive", root, flags)
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    # systemd reads `%%` as %, `$$` as $, and \" and \\ inside double quotes as " and \
+    folder = f'"{tmp_path}/pc%%d $$HOME \\"q\\" \\\\x"'
+    assert exec_start == (
+        f'ExecStart="/usr/bin/clouddrive" "--root" {folder} "watch" '
+        '"--poll" "3" "--max-delete" "10"'
+    )
+    assert "Description=clouddrive watch of " + str(root).replace("%", "%%") in unit
+    plist = launchd_plist("/usr/bin/clouddrive", root, flags)
+    assert "<string>--poll</string>\n    <string>3</string>" in plist
+
+
+def test_print_service_passes_the_flags_given(
+    two: tuple[Drive, Drive], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from clouddrive.cli.main import main
+
+    a, _b = two
+    words = ["--root", str(a.root), "watch", "--print-service", "systemd", "--settle", "2.5"]
+    assert main(words) == 0
+    assert '"watch" "--settle" "2.5"\n' in capsys.readouterr().out
 
 
 def test_help_names_watch_and_import(capsys: pytest.CaptureFixture[str]) -> None:
@@ -90,4 +121,4 @@ def test_watch_once_and_print_service_from_the_cli(
     capsys.readouterr()
     assert main(["--root", str(b.root), "watch", "--print-service", "systemd"]) == 0
     unit = capsys.readouterr().out
-    assert f"--root {b.root} watch" in unit and unit.startswith("# ~/.config/systemd/user/")
+    assert f'"--root" "{b.root}" "watch"' in unit and unit.startswith("# ~/.config/systemd/user/")

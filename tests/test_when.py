@@ -108,3 +108,24 @@ def test_minutes_and_durations_still_read() -> None:
     assert parse_duration("1d12h") == timedelta(hours=36)
     with pytest.raises(errors.UserError, match="not a length of time"):
         parse_duration("2024-05-01")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0001-01-01", "0001-01-01T00:00", "9999-12-31T23:59:59", "9" * 400 + "d", "1e400s"],
+)
+def test_times_past_the_calendars_ends_are_a_user_error(text: str) -> None:
+    """Found from outside: year 1 in a zone east of UTC, or a relative time too long for
+    any clock, was an internal error (ValueError, OverflowError)."""
+    try:
+        moment = parse_when(text, now=NOW)
+    except errors.UserError as refused:  # "out of range", "longer than any time can be"
+        assert "\n" not in str(refused)
+    else:
+        assert moment.tzinfo == UTC
+
+
+@pytest.mark.parametrize("text", ["9" * 400 + "d", "10000000000000000000s"])
+def test_a_duration_too_long_for_any_clock_is_a_user_error(text: str) -> None:
+    with pytest.raises(errors.UserError, match="longer than any time can be"):
+        parse_duration(text)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import math
+import re
 import shlex
 import sys
 from collections.abc import Callable, Sequence
@@ -23,12 +25,17 @@ from clouddrive.core.paths import escape_name
 from clouddrive.core.s3names import (
     BUCKET_EXPECTED,
     ENDPOINT_EXPECTED,
+    PREFIX_EXPECTED,
     REGION_EXPECTED,
+    USER_EXPECTED,
     is_bucket_name,
     is_endpoint_url,
+    is_prefix,
     is_region_name,
+    is_user_name,
 )
 from clouddrive.drive import Drive
+from clouddrive.local.config import find_root
 
 __all__ = [
     "Parser",
@@ -92,9 +99,35 @@ def checked_flag(check: Callable[[str], bool], expected: str) -> Callable[[str],
     return value
 
 
+def count(text: str) -> int:
+    """A flag's count of files or runs: a whole number, 0 or more (argparse's `int` let
+    `--max-delete -1` through, a limit nothing can meet)."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is below 0: expected a whole number, 0 or more")
+    return number
+
+
+def seconds(text: str) -> float:
+    """A flag's length of time in seconds: a number above 0 (argparse's `float` took
+    `nan` and `inf`)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is invalid: expected seconds, more than 0")
+    return value
+
+
 bucket_name = checked_flag(is_bucket_name, BUCKET_EXPECTED)
 endpoint_url = checked_flag(is_endpoint_url, ENDPOINT_EXPECTED)
 region_name = checked_flag(is_region_name, REGION_EXPECTED)
+key_prefix = checked_flag(is_prefix, PREFIX_EXPECTED)
+user_name = checked_flag(is_user_name, USER_EXPECTED)
 
 
 class Parser(argparse.ArgumentParser):
@@ -127,9 +160,11 @@ def make_asker(assume_yes: bool, flag: str = "--yes") -> Callable[[str], bool]:
         if assume_yes:
             return True
         if not sys.stdin or not sys.stdin.isatty():
+            asked = question.rstrip()
+            asked = asked if asked.endswith(("?", ".")) else f"{asked}?"
             raise errors.Refused(
-                f"no terminal to confirm this on: {question.rstrip('?')}? Nothing was "
-                f"changed; rerun with {flag} to confirm"
+                f"no terminal to confirm this on: {asked} Nothing was changed; rerun with "
+                f"{flag} to confirm"
             )
         err.print(f"{escape(question)} \\[y/N] ", end="")
         try:
@@ -141,15 +176,36 @@ def make_asker(assume_yes: bool, flag: str = "--yes") -> Callable[[str], bool]:
     return ask
 
 
+def _works_here(root: Path) -> bool:
+    """Does a plain `clouddrive ...` find this drive from the current folder?"""
+    try:
+        return Path.cwd().resolve().is_relative_to(root.resolve())
+    except OSError:
+        return False
+
+
 def drive_command(root: Path, *words: str) -> str:
     """`clouddrive WORDS...` as it works when pasted here: with `--root ROOT` (quoted) unless
     the current folder is in the drive already."""
-    try:
-        inside = Path.cwd().resolve().is_relative_to(root.resolve())
-    except OSError:
-        inside = False
-    where = [] if inside else ["--root", str(root)]
+    where = [] if _works_here(root) else ["--root", str(root)]
     return shlex.join(["clouddrive", *where, *words])
+
+
+_QUOTED_COMMAND = re.compile(r"(?<=['\"])clouddrive (?!--root )")
+
+
+def pasteable(text: str, root: Path | None) -> str:
+    """`text` (a message from any layer) with each quoted `'clouddrive ...'` it suggests
+    given `--root ROOT` where the current folder is outside the drive `root` (`--root`'s
+    folder; None: the drive was found from here), so that the suggestion works when pasted."""
+    if root is None or "clouddrive " not in text or _works_here(root):
+        return text
+    try:
+        find_root(root)  # no drive there ('clouddrive init' is the fix): nothing to add
+    except (errors.NotADrive, OSError):
+        return text
+    flag = f"clouddrive --root {shlex.quote(str(root.resolve()))} "
+    return _QUOTED_COMMAND.sub(lambda _: flag, text)
 
 
 def open_drive(args: argparse.Namespace) -> Drive:

@@ -25,6 +25,7 @@ from clouddrive.cli.common import (
     endpoint_url,
     err,
     error_json,
+    key_prefix,
     make_asker,
     open_drive,
     out,
@@ -53,7 +54,9 @@ def target_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--bucket", type=bucket_name, help="the bucket (default: the drive's, from --root or here)"
     )
-    g.add_argument("--prefix", help="the drive's key prefix in the bucket (with --bucket)")
+    g.add_argument(
+        "--prefix", type=key_prefix, help="the drive's key prefix in the bucket (with --bucket)"
+    )
     g.add_argument(
         "--endpoint-url", type=endpoint_url, help="S3-compatible endpoint (with --bucket)"
     )
@@ -121,7 +124,8 @@ def _no_target_flags(args: argparse.Namespace) -> None:
     given = [f"--{n.replace('_', '-')}" for n in _TARGET_FLAGS if getattr(args, n, None)]
     if given:
         raise errors.ConfigError(
-            f"{', '.join(given)} need --bucket (without it the drive's settings are used)"
+            f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --bucket (without it "
+            "the drive's settings are used)"
         )
 
 

@@ -34,11 +34,14 @@ from clouddrive.cli.common import (
     endpoint_url,
     err,
     error_json,
+    key_prefix,
     make_asker,
     open_drive,
     out,
+    pasteable,
     print_json,
     region_name,
+    user_name,
 )
 from clouddrive.cli.interrupt import EXIT_INTERRUPTED
 from clouddrive.core.paths import escape_name
@@ -118,13 +121,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--bucket", type=bucket_name, help="S3 bucket (default: the embedded local server)"
     )
-    p.add_argument("--prefix", help="key prefix inside the bucket (default: its root)")
+    p.add_argument(
+        "--prefix", type=key_prefix, help="key prefix inside the bucket (default: its root)"
+    )
     p.add_argument(
         "--endpoint-url", type=endpoint_url, help="S3-compatible endpoint (default: AWS)"
     )
     p.add_argument("--profile", help="AWS profile name for credentials")
     p.add_argument("--region", type=region_name, help="AWS region")
-    p.add_argument("--user", help="your name in the shared history (default: login name)")
+    p.add_argument(
+        "--user", type=user_name, help="your name in the shared history (default: login name)"
+    )
     p.add_argument("--yes", "-y", action="store_true", help="enable versioning without asking")
     p.add_argument(
         "--reenable-versioning",
@@ -182,17 +189,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     (with `--json`, also `{"ok": false, "error": {...}}` on stdout)."""
     words = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in words
+    root: Path | None = None  #: --root's folder, for the commands messages suggest
     try:
         parser = build_parser()
         cli_completion.complete(parser)
         args = parser.parse_args(words)
+        root = Path(args.root) if getattr(args, "root", None) else None
         if args.command is None:
             args.func = cmd_app
         as_json = bool(getattr(args, "json", False))
         code: int = args.func(args)
     except errors.CloudDriveError as exc:
         kind = "usage" if isinstance(exc, UsageError) else _kind(exc)
-        return _fail(kind, str(exc), exc.exit_code, as_json)
+        return _fail(kind, pasteable(str(exc), root), exc.exit_code, as_json)
     except KeyboardInterrupt:
         return _fail(
             "interrupted", "interrupted; finished actions are recorded", EXIT_INTERRUPTED, as_json
@@ -201,7 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _pipe_closed()
     except OSError as exc:
         if exc.errno not in _DISK_FULL:
-            return _internal_error(exc, as_json)
+            if exc.filename is None:  # no file named: a bug more likely than the disk
+                return _internal_error(exc, as_json)
+            local = errors.local_error(exc, "using a local file")
+            return _fail(_kind(local), str(local), local.exit_code, as_json)
         where = f" (writing {exc.filename})" if exc.filename else ""
         message = f"the disk is full{where}: free some space on it, then run the command again"
         return _fail("disk_full", message, errors.EXIT_FAILURE, as_json)

@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING, Any
 from rich.markup import escape
 
 from clouddrive import errors
-from clouddrive.cli.common import bucket_name, drive_command, endpoint_url, err, make_asker, out
+from clouddrive.cli.common import (
+    bucket_name,
+    drive_command,
+    endpoint_url,
+    err,
+    key_prefix,
+    make_asker,
+    out,
+    user_name,
+)
 from clouddrive.core.models import ActionKind
 
 if TYPE_CHECKING:
@@ -129,12 +138,16 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--bucket", type=bucket_name, help="S3 bucket (the aws_bkt of your smart_sync call)"
     )
-    p.add_argument("--prefix", help="key prefix (the aws_prfx of your smart_sync call)")
+    p.add_argument(
+        "--prefix", type=key_prefix, help="key prefix (the aws_prfx of your smart_sync call)"
+    )
     p.add_argument(
         "--endpoint-url", type=endpoint_url, help="S3-compatible endpoint (default: AWS)"
     )
     p.add_argument("--profile", help="AWS profile name for credentials")
-    p.add_argument("--user", help="your name in the history (default: .S3/user_name.txt)")
+    p.add_argument(
+        "--user", type=user_name, help="your name in the history (default: .S3/user_name.txt)"
+    )
     p.add_argument("--yes", "-y", action="store_true", help="enable versioning without asking")
     p.add_argument(
         "--delete-aws-txt",

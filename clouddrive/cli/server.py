@@ -8,7 +8,7 @@ import shlex
 from pathlib import Path
 
 from clouddrive import errors
-from clouddrive.cli.common import out, shown
+from clouddrive.cli.common import key_prefix, out, shown
 from clouddrive.cli.syncing import finish, run_sync
 from clouddrive.drive import Drive
 
@@ -23,18 +23,30 @@ DEMO_FILES = {
 }
 
 
+def _next_free(folder: Path) -> Path:
+    """`folder-2`, `folder-3`, ...: the first that does not exist."""
+    n = 2
+    while (candidate := folder.with_name(f"{folder.name}-{n}")).exists():
+        n += 1
+    return candidate
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    """A new folder (or an empty one) becomes a drive on the embedded server, with a few
+    files, synced without asking: nothing of the user's is in it. Anything else (a drive,
+    a folder with files, a file) is refused: the demo's sync asks nobody."""
     folder = Path(args.folder).expanduser().resolve()
-    fresh = not folder.exists()
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        what = "is not empty" if folder.is_dir() else "is a file"
+        raise errors.Refused(
+            f"{folder} {what}: a demo makes a new folder; nothing was changed. "
+            f"Make one with: clouddrive demo {shlex.quote(str(_next_free(folder)))}"
+        )
     folder.mkdir(parents=True, exist_ok=True)
-    try:
-        drive = Drive.open(folder)
-    except errors.NotADrive:
-        drive = Drive.init(folder, prefix=args.prefix, consent=lambda q: True)
-    if fresh:
-        for rel, text in DEMO_FILES.items():
-            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-            (folder / rel).write_text(text, encoding="utf-8")
+    drive = Drive.init(folder, prefix=args.prefix, consent=lambda q: True)
+    for rel, text in DEMO_FILES.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(text, encoding="utf-8")
     with drive:
         endpoint = drive.remote.client.meta.endpoint_url
         out.print(f"Demo drive: {drive.root} <-> {drive.uri} (local S3 server at {endpoint})")
@@ -90,7 +102,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "demo", help="create a demo drive on the embedded local S3 server and sync it"
     )
     p.add_argument("folder", nargs="?", default="clouddrive-demo", help="(default: %(default)s)")
-    p.add_argument("--prefix", default="demo", help="key prefix (default: %(default)s)")
+    p.add_argument(
+        "--prefix", type=key_prefix, default="demo", help="key prefix (default: %(default)s)"
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="print only errors and skipped files")
     p.set_defaults(func=cmd_demo)
 

@@ -20,6 +20,7 @@ from rich.progress import (
 
 from clouddrive import errors
 from clouddrive.cli.common import (
+    count,
     err,
     error_json,
     make_asker,
@@ -239,7 +240,7 @@ def _sync_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--max-delete",
-        type=int,
+        type=count,
         metavar="N",
         help="stop if the plan deletes more than N files on either side "
         "(default: more than 50 and more than half of the synced files)",

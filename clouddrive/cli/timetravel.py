@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from clouddrive import errors
-from clouddrive.cli.common import open_drive, out, print_json
+from clouddrive.cli.common import count, drive_command, open_drive, out, print_json
 from clouddrive.cli.common import shown as escape  # markup and control characters escaped
 from clouddrive.cli.timetravel_plan import change_flags, run_plan
 from clouddrive.core.paths import escape_name
@@ -41,6 +41,10 @@ def drive_path(root: Path, arg: str, cwd: Path | None = None) -> str:
     when it is inside the drive, else from the drive's root. The file need not exist (it
     may be deleted).
     """
+    if not arg.strip():  # an unset variable in a script must not mean the whole drive
+        raise errors.UserError(
+            f"an empty path ({arg!r}): name a file or a folder (a folder means all in it)"
+        )
     root = root.resolve()
     here = (cwd or Path.cwd()).resolve()
     raw = Path(os.path.expanduser(arg))
@@ -66,7 +70,7 @@ def _now() -> datetime:
 
 
 def _when(text: str | None) -> datetime | None:
-    return parse_when(text, now=_now()) if text else None
+    return parse_when(text, now=_now()) if text is not None else None
 
 
 def _moment(moment: datetime | None, now: datetime) -> str:
@@ -92,7 +96,7 @@ def _expiry_order(d: DeletedFile) -> datetime:
 
 def cmd_deleted(args: argparse.Namespace) -> int:
     with open_drive(args) as drive:
-        path = drive_path(drive.root, args.path) if args.path else ""
+        path = drive_path(drive.root, args.path) if args.path is not None else ""
         found = drive.deleted(path, since=_when(args.since))
         if args.json:
             print_json({"path": path, "deleted": [d.to_json() for d in found]})
@@ -147,7 +151,8 @@ def cmd_deleted(args: argparse.Namespace) -> int:
                 "[dim]No lifecycle rule expires old versions here: deleted files stay "
                 "recoverable until someone purges them.[/]"
             )
-        out.print("[dim]Bring one back: clouddrive restore-deleted PATH[/]")
+        again = escape(drive_command(drive.root, "restore-deleted", "PATH"))
+        out.print(f"[dim]Bring one back: {again}[/]")
     return errors.EXIT_OK
 
 
@@ -266,7 +271,7 @@ def cmd_activity(args: argparse.Namespace) -> int:
         out.print(table)
         if more:
             out.print("[dim]... and older runs (see more with --limit N, or --since WHEN)[/]")
-        out.print("[dim]Revert one run: clouddrive undo RUN_ID[/]")
+        out.print(f"[dim]Revert one run: {escape(drive_command(drive.root, 'undo', 'RUN_ID'))}[/]")
     return errors.EXIT_OK
 
 
@@ -322,7 +327,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--since", metavar="WHEN", help=f"only runs since WHEN ({when_help})")
     p.add_argument(
         "--limit",
-        type=int,
+        type=count,
         default=50,
         metavar="N",
         help="newest N runs (default: %(default)s; 0: all)",

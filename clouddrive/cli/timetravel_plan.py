@@ -8,7 +8,6 @@ ends and a summary; with `--json`, one document instead.
 from __future__ import annotations
 
 import argparse
-import shlex
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from clouddrive import errors
-from clouddrive.cli.common import err, make_asker, out, print_json
+from clouddrive.cli.common import drive_command, err, make_asker, out, pasteable, print_json
 from clouddrive.cli.common import shown as escape  # markup and control characters escaped
 from clouddrive.core.paths import escape_name
 from clouddrive.core.timeline import Op, Step
@@ -24,6 +23,8 @@ from clouddrive.core.when import format_moment
 from clouddrive.views.planview import human_size
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from clouddrive.drive import Drive
     from clouddrive.history.apply import StepResult, TimeTravelReport
     from clouddrive.history.plans import TimeTravelPlan
@@ -74,7 +75,7 @@ def plan_table(plan: TimeTravelPlan) -> Table:
     return table
 
 
-def _show_plan(plan: TimeTravelPlan) -> None:
+def _show_plan(plan: TimeTravelPlan, root: Path) -> None:
     out.print(f"[bold]{escape(plan.title)}[/]")
     if plan.resumes is not None:
         out.print(
@@ -84,7 +85,8 @@ def _show_plan(plan: TimeTravelPlan) -> None:
     if plan.steps:
         out.print(plan_table(plan))
     for skip in plan.skipped:
-        err.print(f"[yellow]not changed[/] {escape(skip.path)}: {escape(skip.reason)}")
+        reason = pasteable(skip.reason, root)
+        err.print(f"[yellow]not changed[/] {escape(skip.path)}: {escape(reason)}")
     if plan.local_only:
         out.print(
             f"[dim]{plan.local_only} action(s) of that run changed only its own machine's "
@@ -92,7 +94,7 @@ def _show_plan(plan: TimeTravelPlan) -> None:
         )
 
 
-def _nothing_to_do(plan: TimeTravelPlan) -> int:
+def _nothing_to_do(plan: TimeTravelPlan, root: Path) -> int:
     """A plan without steps: fine if nothing was asked for, a user error if all was refused."""
     if not plan.skipped:
         out.print("Nothing to change: it is already that way.")
@@ -101,7 +103,8 @@ def _nothing_to_do(plan: TimeTravelPlan) -> int:
         skip = plan.skipped[0]
         raise errors.UserError(f"{skip.path}: {skip.reason}; nothing was changed")
     for skip in plan.skipped:
-        err.print(f"[yellow]not changed[/] {escape(skip.path)}: {escape(skip.reason)}")
+        reason = pasteable(skip.reason, root)
+        err.print(f"[yellow]not changed[/] {escape(skip.path)}: {escape(reason)}")
     raise errors.UserError("nothing to do for any of the paths given; nothing was changed")
 
 
@@ -163,20 +166,21 @@ def run_plan(drive: Drive, plan: TimeTravelPlan, args: argparse.Namespace) -> in
         if args.json and not plan.skipped:
             print_json(dry_run_json(plan, dry_run=args.dry_run))
             return errors.EXIT_OK
-        return _nothing_to_do(plan)  # an error: with --json, main() prints it as one object
+        # an error: with --json, main() prints it as one object
+        return _nothing_to_do(plan, drive.root)
     if args.json and args.dry_run:
         print_json(dry_run_json(plan))
         return errors.EXIT_OK
     if not args.json:
-        _show_plan(plan)
+        _show_plan(plan, drive.root)
     if args.dry_run:
         out.print("Dry run: nothing was changed.")
         if plan.kind == "restore-at" and plan.at is not None:
             # A relative --at (10m) names another moment a minute later: this names this one.
             exact = plan.at.astimezone(UTC).isoformat(timespec="microseconds")
-            target = shlex.quote(getattr(args, "path", "") or ".")
+            again = drive_command(drive.root, "restore", getattr(args, "path", "") or ".")
             out.print(
-                f"To run exactly this plan: clouddrive restore {target} --at {exact}",
+                f"To run exactly this plan: {again} --at {exact}",
                 soft_wrap=True,
                 markup=False,
                 highlight=False,

@@ -4,6 +4,7 @@ full check), or `--once` for cron; `--print-service` writes a login service for 
 from __future__ import annotations
 
 import argparse
+import shlex
 import shutil
 import signal
 import sys
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from rich.markup import escape
 
 from clouddrive import errors
-from clouddrive.cli.common import err, open_drive, out
+from clouddrive.cli.common import count, err, open_drive, out, seconds
 from clouddrive.views.planview import plan_summary
 
 if TYPE_CHECKING:
@@ -47,20 +48,34 @@ def _options(args: argparse.Namespace) -> WatchOptions:
     # `sync` and every other command should not pay for it
     from clouddrive.live.loop import WatchOptions
 
-    for name in ("poll", "full_every", "settle"):
-        if getattr(args, name) <= 0:
-            raise errors.UserError(f"--{name.replace('_', '-')} must be more than 0 seconds")
     return WatchOptions(
         poll=args.poll, full_every=args.full_every, settle=args.settle, max_delete=args.max_delete
     )
 
 
-def _print_service(kind: str, root: Path) -> int:
+#: the intervals' defaults, in seconds (the flags' defaults, and what a service leaves out)
+_INTERVALS = {"poll": 5.0, "full_every": 300.0, "settle": 1.0}
+
+
+def _watch_flags(args: argparse.Namespace) -> list[str]:
+    """The flags this watch was given (those that differ from their defaults), so that the
+    service runs the watch the same way."""
+    flags: list[str] = []
+    for name, default in _INTERVALS.items():
+        value = getattr(args, name)
+        if value != default:
+            flags += [f"--{name.replace('_', '-')}", format(value, "g")]
+    if args.max_delete is not None:
+        flags += ["--max-delete", str(args.max_delete)]
+    return flags
+
+
+def _print_service(kind: str, root: Path, flags: list[str]) -> int:
     from clouddrive.live.service import launchd_plist, systemd_unit
 
-    exe = shutil.which("clouddrive") or f"{sys.executable} -m clouddrive"
-    text = systemd_unit(exe, root) if kind == "systemd" else launchd_plist(exe, root)
-    print(text, end="")
+    exe = shutil.which("clouddrive") or shlex.join([sys.executable, "-m", "clouddrive"])
+    make = systemd_unit if kind == "systemd" else launchd_plist
+    print(make(exe, root, flags), end="")
     return errors.EXIT_OK
 
 
@@ -70,7 +85,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     options = _options(args)
     with open_drive(args) as drive:
         if args.print_service:
-            return _print_service(args.print_service, drive.root)
+            return _print_service(args.print_service, drive.root, _watch_flags(args))
         watcher = Watcher(drive, options, say=_say, on_report=_report)
         if args.once:
             report = watcher.once()
@@ -113,29 +128,29 @@ def register(sub: Any) -> None:
     p.add_argument("--once", action="store_true", help="one sync, then exit (for cron)")
     p.add_argument(
         "--poll",
-        type=float,
-        default=5.0,
+        type=seconds,
+        default=_INTERVALS["poll"],
         metavar="SECONDS",
         help="how often to look for runs by others (default: %(default)s)",
     )
     p.add_argument(
         "--full-every",
-        type=float,
-        default=300.0,
+        type=seconds,
+        default=_INTERVALS["full_every"],
         metavar="SECONDS",
         help="how often to run a full check, for writers that are not clouddrive "
         "(default: %(default)s)",
     )
     p.add_argument(
         "--settle",
-        type=float,
-        default=1.0,
+        type=seconds,
+        default=_INTERVALS["settle"],
         metavar="SECONDS",
         help="how long a changed file must stand still before it syncs (default: %(default)s)",
     )
     p.add_argument(
         "--max-delete",
-        type=int,
+        type=count,
         metavar="N",
         help="pause if a sync would delete more than N files on either side "
         "(default: more than 50 and more than half of the synced files)",

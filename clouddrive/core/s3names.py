@@ -1,5 +1,6 @@
-"""The names that say where a drive's data lives on S3 (a bucket, an endpoint URL, a region),
-checked before anything is asked of S3.
+"""The names that say where a drive's data lives on S3 (a bucket, its key prefix, an endpoint
+URL, a region) and whose it is (the user name every change carries), checked before anything
+is asked of S3.
 
 botocore refuses a malformed one only when a client is made or a call is sent, as a
 `ValueError` (an internal error to users) or as a parameter error that quotes its regular
@@ -14,13 +15,21 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
+from clouddrive.core.paths import INTERNAL_DIR, S3SYNCHRONY_DIR, normalize_prefix, unsafe_reason
+
 __all__ = [
     "BUCKET_EXPECTED",
     "ENDPOINT_EXPECTED",
+    "MAX_PREFIX_BYTES",
+    "PREFIX_EXPECTED",
     "REGION_EXPECTED",
+    "USER_EXPECTED",
     "is_bucket_name",
     "is_endpoint_url",
+    "is_prefix",
     "is_region_name",
+    "is_user_name",
+    "prefix_problem",
 ]
 
 BUCKET_EXPECTED = "a bucket name: letters, digits, dots, hyphens and underscores (e.g. team-files)"
@@ -28,6 +37,14 @@ ENDPOINT_EXPECTED = (
     'a URL starting with http:// or https:// and a host (e.g. "https://s3.example.com")'
 )
 REGION_EXPECTED = "an AWS region name: letters, digits and inner hyphens (e.g. eu-west-1)"
+#: S3 keys hold 1,024 bytes; the drive's own paths need the rest
+MAX_PREFIX_BYTES = 512
+PREFIX_EXPECTED = (
+    f"a key prefix: folder names separated by /, none of them empty, blank, '.', '..', "
+    f"{INTERNAL_DIR} or {S3SYNCHRONY_DIR}, without control characters, at most "
+    f"{MAX_PREFIX_BYTES} bytes (e.g. team/docs)"
+)
+USER_EXPECTED = "your name, not blank and without control characters (tabs, newlines, escapes)"
 
 #: botocore's own rules: a bucket name, or an access point's ARN
 _BUCKET = re.compile(r"[a-zA-Z0-9.\-_]{1,255}|arn:\S+")
@@ -62,3 +79,30 @@ def is_endpoint_url(value: str) -> bool:
     except ValueError:
         return len(host) <= 255 and _HOST_NAME.fullmatch(host) is not None
     return True
+
+
+def prefix_problem(prefix: str) -> str | None:
+    """Why `prefix` (normalised: no / at either end) cannot be a drive's; None if it can.
+    Its folders follow the rules of the drive's own paths (`unsafe_reason`): a prefix
+    `a/../b` is refused by S3 itself, and ` ` or `x/.clouddrive` make a drive nobody can
+    tell apart from another's records."""
+    if not prefix:
+        return None  # the bucket's root
+    if len(prefix.encode("utf-8", "surrogatepass")) > MAX_PREFIX_BYTES:
+        return f"longer than {MAX_PREFIX_BYTES} bytes"
+    for segment in prefix.split("/"):
+        if segment and not segment.strip():
+            return "a blank folder name"
+        if segment in (INTERNAL_DIR, S3SYNCHRONY_DIR):
+            return f"{segment} is clouddrive's own"
+    return unsafe_reason(prefix)
+
+
+def is_prefix(value: str) -> bool:
+    return prefix_problem(normalize_prefix(value)) is None
+
+
+def is_user_name(value: str) -> bool:
+    """A name every change carries (S3 metadata, run records, conflict copies' names): a
+    control character in it makes every upload's header invalid."""
+    return bool(value.strip()) and value.isprintable()

@@ -65,7 +65,10 @@ def _relative(text: str) -> timedelta | None:
         if unit not in _UNITS:
             return None
         seconds += float(number) * _UNITS[unit]
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:  # past timedelta's 999,999,999 days, or infinite
+        raise errors.UserError(f"{text.strip()!r} is longer than any time can be") from None
 
 
 def parse_duration(text: str) -> timedelta:
@@ -99,9 +102,12 @@ def parse_when(text: str, *, now: datetime) -> datetime:
         moment = datetime.fromisoformat(iso)
     except ValueError:
         raise errors.UserError(f"cannot read the time {text!r}: {_HINT}") from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()  # a time without offset is this machine's local time
-    return moment.astimezone(UTC)
+    try:
+        if moment.tzinfo is None:
+            moment = moment.astimezone()  # a time without offset is this machine's local time
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # year 1 or 9999 moved past the calendar's end
+        raise errors.UserError(f"time {text!r} is out of range: {_HINT}") from None
 
 
 def format_moment(moment: datetime) -> str:

@@ -20,7 +20,14 @@ from clouddrive.core.models import (
     Plan,
     RemoteEntry,
 )
-from clouddrive.drive.setup import check_bucket, connect_remote, mark_drive, new_config
+from clouddrive.drive.setup import (
+    check_bucket,
+    connect_remote,
+    make_folder,
+    mark_drive,
+    new_config,
+    remove_made,
+)
 from clouddrive.drive.share import ShareLink, make_link
 from clouddrive.drive.travel import TimeTravelOps
 from clouddrive.history.lookup import VersionText, changed_by, read_version
@@ -115,11 +122,19 @@ class Drive(TimeTravelOps):
             user=user,
         )
         drive = cls(folder, config)
-        check_bucket(drive.remote, config.bucket, consent, reenable_versioning=reenable_versioning)
-        mark_drive(drive.remote, config)
-        folder.mkdir(parents=True, exist_ok=True)
-        drive.root = folder.resolve()
-        config.save(drive.root)
+        # the folder first: one that cannot be made (a name too long, a file in the way)
+        # must stop the init before the prefix is marked as this drive's on S3
+        made = make_folder(folder)
+        try:
+            check_bucket(
+                drive.remote, config.bucket, consent, reenable_versioning=reenable_versioning
+            )
+            mark_drive(drive.remote, config)
+            drive.root = folder.resolve()
+            config.save(drive.root)
+        except BaseException:
+            remove_made(made)
+            raise
         return drive
 
     @property

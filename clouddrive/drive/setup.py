@@ -24,8 +24,10 @@ __all__ = [
     "check_folder_nesting",
     "check_prefix_nesting",
     "connect_remote",
+    "make_folder",
     "mark_drive",
     "new_config",
+    "remove_made",
     "suspended_refusal",
 ]
 
@@ -87,6 +89,24 @@ def _drive_at(folder: Path) -> str | None:
     except errors.CloudDriveError:
         return "another drive"
     return f"s3://{cfg.bucket}/{cfg.prefix + '/' if cfg.prefix else ''}"
+
+
+def make_folder(folder: Path) -> list[Path]:
+    """Make `folder` and its missing parents; the folders made, deepest first (for
+    `remove_made`). A folder that cannot be made is a `LocalError`."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise errors.local_error(exc, "making the drive's folder") from exc
+    return missing
+
+
+def remove_made(made: list[Path]) -> None:
+    """Undo `make_folder` where nothing else was put in what it made."""
+    for folder in made:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def check_folder_nesting(folder: Path) -> None:

@@ -147,7 +147,7 @@ class Queries:
         if found is None:
             if folder:
                 raise errors.UserError(
-                    f"{path} is a folder; history shows one file (for a folder: "
+                    f"{path} is a folder, and this takes one file (for a folder: "
                     f"'clouddrive deleted {path}' or 'clouddrive restore {path} --at WHEN')"
                 )
             raise errors.UserError(f"{path}: no such file on S3 (never synced, or purged)")

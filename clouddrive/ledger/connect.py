@@ -18,9 +18,11 @@ from clouddrive import errors
 from clouddrive.core.s3names import (
     BUCKET_EXPECTED,
     ENDPOINT_EXPECTED,
+    PREFIX_EXPECTED,
     REGION_EXPECTED,
     is_bucket_name,
     is_endpoint_url,
+    is_prefix,
     is_region_name,
 )
 from clouddrive.ledger.calls import RetryPolicy, translate
@@ -112,6 +114,7 @@ def connect(
     """
     for name, value, valid, expected in (
         ("bucket name", bucket, is_bucket_name, BUCKET_EXPECTED),
+        ("key prefix", prefix, is_prefix, PREFIX_EXPECTED),
         ("endpoint URL", endpoint_url, is_endpoint_url, ENDPOINT_EXPECTED),
         ("AWS region", region, is_region_name, REGION_EXPECTED),
     ):

@@ -46,7 +46,7 @@ def check_life(client: Any, life: timedelta) -> None:
     """Refuse a link life that SigV4 or the credentials behind `client` cannot give."""
     if life > MAX_LINK_LIFE:
         raise errors.UserError(
-            f"a link can live at most 7 days (SigV4's limit), not {_days(life)}; "
+            f"a link can live at most 7 days (SigV4's limit), not {_exactly(life)}; "
             "use --expires 7d or less"
         )
     expiry = credentials_expire(client)
@@ -80,6 +80,11 @@ def _sigv4_twin(client: Any) -> Any:
         aws_secret_access_key=frozen.secret_key if frozen else None,
         aws_session_token=frozen.token if frozen else None,
     )
+
+
+def _exactly(span: timedelta) -> str:
+    """A link life as asked, to the second: `7 days 0:00:01`, never rounded to `7.0 days`."""
+    return str(span).replace(" days, ", " days ").replace(" day, ", " day ")
 
 
 def _days(span: timedelta) -> str:

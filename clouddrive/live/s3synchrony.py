@@ -26,6 +26,7 @@ see `clouddrive.ledger.content`), so none becomes a conflict copy.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,7 +193,8 @@ def import_folder(
     if bucket is None:
         raise errors.UserError(
             "s3synchrony keeps no bucket in .S3/: give the aws_bkt and aws_prfx of your "
-            f"smart_sync call, e.g. clouddrive import-s3synchrony {folder} --bucket BUCKET "
+            f"smart_sync call, e.g. clouddrive import-s3synchrony {shlex.quote(str(folder))} "
+            "--bucket BUCKET "
             "--prefix PREFIX"
         )
     drive = Drive.init(

@@ -8,6 +8,7 @@ finishing the actions in flight and exiting 0.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -20,15 +21,24 @@ def service_label(root: Path) -> str:
     return f"clouddrive-watch-{name}"
 
 
-def systemd_unit(exe: str, root: Path) -> str:
-    """`~/.config/systemd/user/<label>.service`; enable with `systemctl --user enable --now`."""
-    command = f"{exe} --root {shlex.quote(str(root))} watch"
+def _systemd_word(word: str) -> str:
+    """One word of `ExecStart=` as systemd reads it back: systemd expands `%` specifiers and
+    `$` variables there, and C escapes inside quotes, so each is doubled or escaped."""
+    text = word.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%").replace("$", "$$")
+    return f'"{text}"'
+
+
+def systemd_unit(exe: str, root: Path, watch_flags: Sequence[str] = ()) -> str:
+    """`~/.config/systemd/user/<label>.service`; enable with `systemctl --user enable --now`.
+    `watch_flags`: the watch's own flags (`--poll 3`), kept in the unit."""
+    words = [*shlex.split(exe), "--root", str(root), "watch", *watch_flags]
+    command = " ".join(map(_systemd_word, words))
     return (
         "# ~/.config/systemd/user/" + service_label(root) + ".service\n"
         "# enable: systemctl --user daemon-reload && "
         f"systemctl --user enable --now {service_label(root)}\n"
         "[Unit]\n"
-        f"Description=clouddrive watch of {root}\n"
+        f"Description=clouddrive watch of {str(root).replace('%', '%%')}\n"
         "After=network-online.target\n"
         "\n"
         "[Service]\n"
@@ -43,10 +53,10 @@ def systemd_unit(exe: str, root: Path) -> str:
     )
 
 
-def launchd_plist(exe: str, root: Path) -> str:
+def launchd_plist(exe: str, root: Path, watch_flags: Sequence[str] = ()) -> str:
     """`~/Library/LaunchAgents/<label>.plist`; load with `launchctl load -w`."""
     label = service_label(root).replace("clouddrive-watch-", "org.clouddrive.watch.")
-    args = [*shlex.split(exe), "--root", str(root), "watch"]
+    args = [*shlex.split(exe), "--root", str(root), "watch", *watch_flags]
     program = "\n".join(f"    <string>{escape(a)}</string>" for a in args)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -23,10 +23,14 @@ from clouddrive.core.paths import INTERNAL_DIR, normalize_prefix
 from clouddrive.core.s3names import (
     BUCKET_EXPECTED,
     ENDPOINT_EXPECTED,
+    PREFIX_EXPECTED,
     REGION_EXPECTED,
+    USER_EXPECTED,
     is_bucket_name,
     is_endpoint_url,
+    is_prefix,
     is_region_name,
+    is_user_name,
 )
 from clouddrive.errors import ConfigError, NotADrive
 
@@ -79,7 +83,7 @@ _RULES: dict[str, _Rule] = {
     "bucket": _Rule(
         lambda v: isinstance(v, str) and is_bucket_name(v), f"{BUCKET_EXPECTED}, in quotes"
     ),
-    "prefix": _Rule(lambda v: isinstance(v, str), "a key prefix in quotes"),
+    "prefix": _Rule(lambda v: isinstance(v, str) and is_prefix(v), f"{PREFIX_EXPECTED}, in quotes"),
     "endpoint_url": _Rule(
         lambda v: isinstance(v, str) and is_endpoint_url(v),
         f"{ENDPOINT_EXPECTED}, in quotes",
@@ -91,7 +95,11 @@ _RULES: dict[str, _Rule] = {
         f"{REGION_EXPECTED}, in quotes",
         optional=True,
     ),
-    "user": _Rule(_text, "your name in quotes", optional=True),
+    "user": _Rule(
+        lambda v: isinstance(v, str) and is_user_name(v),
+        f"{USER_EXPECTED}, in quotes",
+        optional=True,
+    ),
     "embedded": _Rule(lambda v: isinstance(v, bool), "true or false"),
     "workers": _Rule(_whole(1, 256), _between(1, 256)),
     "multipart_threshold_mib": _Rule(_whole(1), _between(1, None, " (MiB)")),
