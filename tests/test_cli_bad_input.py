@@ -153,3 +153,14 @@ def test_a_question_refused_without_a_terminal_reads_as_one_sentence(
 def test_a_link_life_past_the_limit_is_named_as_asked() -> None:
     with pytest.raises(errors.UserError, match=r"at most 7 days .*, not 7 days 0:00:01;"):
         check_life(None, timedelta(seconds=7 * 86400 + 1))
+
+
+def test_init_shows_a_folder_name_as_it_is_not_as_markup_or_lines(
+    shared: Shared, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "[bold]odd\nname"
+    words = ["--endpoint-url", shared.endpoint_url, "--yes", "--user", "[red]ann"]
+    assert main(["init", str(folder), "--bucket", shared.bucket, "--prefix", "odd", *words]) == 0
+    ready = capsys.readouterr().out.splitlines()[0]
+    assert ready.startswith("Drive ready: ") and "[bold]odd\\nname" in ready
+    assert ready.endswith("as [red]ann")

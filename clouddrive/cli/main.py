@@ -41,6 +41,7 @@ from clouddrive.cli.common import (
     pasteable,
     print_json,
     region_name,
+    shown,
     user_name,
 )
 from clouddrive.cli.interrupt import EXIT_INTERRUPTED
@@ -69,7 +70,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     where = drive.uri
     if drive.config.embedded:
         where += f" on the embedded local server ({drive.remote.client.meta.endpoint_url})"
-    out.print(f"Drive ready: {drive.root} <-> {where} as {drive.user}")
+    out.print(f"Drive ready: {shown(str(drive.root))} <-> {shown(where)} as {shown(drive.user)}")
     out.print(f"See the plan with: {drive_command(drive.root, 'status')}", markup=False)
     out.print(f"Run it with: {drive_command(drive.root, 'sync')}", markup=False)
     return errors.EXIT_OK

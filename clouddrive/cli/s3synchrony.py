@@ -76,7 +76,10 @@ def cmd_import_s3synchrony(args: argparse.Namespace) -> int:
     with result.drive as drive:
         for note in result.notes:
             out.print(f"[dim]{escape(note)}[/]")
-        out.print(f"Drive ready: {escape(str(drive.root))} <-> {escape(drive.uri)} as {drive.user}")
+        out.print(
+            f"Drive ready: {escape(str(drive.root))} <-> {escape(drive.uri)} as "
+            f"{escape(drive.user)}"
+        )
         if result.source.ignores:
             out.print(
                 f"{len(result.source.ignores)} path(s) from ignores3.txt are in .clouddriveignore "
