@@ -208,6 +208,25 @@ def pasteable(text: str, root: Path | None) -> str:
     return _QUOTED_COMMAND.sub(lambda _: flag, text)
 
 
+def s3_flags(
+    p: argparse._ActionsContainer,
+    *,
+    bucket: str,
+    prefix: str,
+    endpoint: str = "S3-compatible endpoint (default: AWS)",
+    profile: str = "AWS profile name for credentials",
+    region: str | None = "AWS region",
+) -> None:
+    """`--bucket`, `--prefix`, `--endpoint-url`, `--profile` and (unless None) `--region`,
+    each checked as it is parsed; the help texts say what they default to in this command."""
+    p.add_argument("--bucket", type=bucket_name, help=bucket)
+    p.add_argument("--prefix", type=key_prefix, help=prefix)
+    p.add_argument("--endpoint-url", type=endpoint_url, help=endpoint)
+    p.add_argument("--profile", help=profile)
+    if region is not None:
+        p.add_argument("--region", type=region_name, help=region)
+
+
 def open_drive(args: argparse.Namespace) -> Drive:
     """The drive named by --root, or the one around the current folder."""
     return Drive.open(args.root)

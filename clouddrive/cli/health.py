@@ -21,16 +21,13 @@ from clouddrive import errors
 # rest of admin are imported by the commands that use them: `sync` should not pay for them.
 from clouddrive.admin.rules import LifecycleSettings, is_own, missing_elements, to_json
 from clouddrive.cli.common import (
-    bucket_name,
-    endpoint_url,
     err,
     error_json,
-    key_prefix,
     make_asker,
     open_drive,
     out,
     print_json,
-    region_name,
+    s3_flags,
 )
 from clouddrive.cli.doctor import register_doctor
 from clouddrive.core.paths import normalize_prefix
@@ -50,18 +47,14 @@ _TARGET_FLAGS = ("prefix", "endpoint_url", "profile", "region")
 
 
 def target_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("bucket (default: the drive's)")
-    g.add_argument(
-        "--bucket", type=bucket_name, help="the bucket (default: the drive's, from --root or here)"
+    s3_flags(
+        p.add_argument_group("bucket (default: the drive's)"),
+        bucket="the bucket (default: the drive's, from --root or here)",
+        prefix="the drive's key prefix in the bucket (with --bucket)",
+        endpoint="S3-compatible endpoint (with --bucket)",
+        profile="AWS profile for credentials (with --bucket)",
+        region="AWS region (with --bucket)",
     )
-    g.add_argument(
-        "--prefix", type=key_prefix, help="the drive's key prefix in the bucket (with --bucket)"
-    )
-    g.add_argument(
-        "--endpoint-url", type=endpoint_url, help="S3-compatible endpoint (with --bucket)"
-    )
-    g.add_argument("--profile", help="AWS profile for credentials (with --bucket)")
-    g.add_argument("--region", type=region_name, help="AWS region (with --bucket)")
 
 
 #: the lifecycle rule's numbers: (flag, metavar, `LifecycleSettings` field, help)

@@ -29,18 +29,15 @@ from clouddrive.cli import watch as cli_watch
 from clouddrive.cli.common import (
     Parser,
     UsageError,
-    bucket_name,
     drive_command,
-    endpoint_url,
     err,
     error_json,
-    key_prefix,
     make_asker,
     open_drive,
     out,
     pasteable,
     print_json,
-    region_name,
+    s3_flags,
     shown,
     user_name,
 )
@@ -119,17 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
         "drive, with no settings, check its bucket again",
     )
     p.add_argument("folder", nargs="?", type=Path, help="the local folder to sync")
-    p.add_argument(
-        "--bucket", type=bucket_name, help="S3 bucket (default: the embedded local server)"
+    s3_flags(
+        p,
+        bucket="S3 bucket (default: the embedded local server)",
+        prefix="key prefix inside the bucket (default: its root)",
     )
-    p.add_argument(
-        "--prefix", type=key_prefix, help="key prefix inside the bucket (default: its root)"
-    )
-    p.add_argument(
-        "--endpoint-url", type=endpoint_url, help="S3-compatible endpoint (default: AWS)"
-    )
-    p.add_argument("--profile", help="AWS profile name for credentials")
-    p.add_argument("--region", type=region_name, help="AWS region")
     p.add_argument(
         "--user", type=user_name, help="your name in the shared history (default: login name)"
     )

@@ -12,13 +12,11 @@ from rich.markup import escape
 
 from clouddrive import errors
 from clouddrive.cli.common import (
-    bucket_name,
     drive_command,
-    endpoint_url,
     err,
-    key_prefix,
     make_asker,
     out,
+    s3_flags,
     user_name,
 )
 from clouddrive.core.models import ActionKind
@@ -138,16 +136,12 @@ def register(sub: Any) -> None:
         "with no transfer.",
     )
     p.add_argument("folder", type=Path, help="the s3synchrony data folder (the one with .S3/)")
-    p.add_argument(
-        "--bucket", type=bucket_name, help="S3 bucket (the aws_bkt of your smart_sync call)"
+    s3_flags(
+        p,
+        bucket="S3 bucket (the aws_bkt of your smart_sync call)",
+        prefix="key prefix (the aws_prfx of your smart_sync call)",
+        region=None,
     )
-    p.add_argument(
-        "--prefix", type=key_prefix, help="key prefix (the aws_prfx of your smart_sync call)"
-    )
-    p.add_argument(
-        "--endpoint-url", type=endpoint_url, help="S3-compatible endpoint (default: AWS)"
-    )
-    p.add_argument("--profile", help="AWS profile name for credentials")
     p.add_argument(
         "--user", type=user_name, help="your name in the history (default: .S3/user_name.txt)"
     )
