@@ -42,8 +42,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"{folder} {what}: a demo makes a new folder; nothing was changed. "
             f"Make one with: clouddrive demo {shlex.quote(str(_next_free(folder)))}"
         )
-    folder.mkdir(parents=True, exist_ok=True)
-    drive = Drive.init(folder, prefix=args.prefix, consent=lambda q: True)
+    drive = Drive.init(folder, prefix=args.prefix, consent=lambda q: True)  # makes the folder
     for rel, text in DEMO_FILES.items():
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         (folder / rel).write_text(text, encoding="utf-8")
