@@ -82,9 +82,11 @@ def test_init_that_fails_after_making_the_folder_takes_it_back(
         ("--user", "new\nline"),
         ("--user", "a\tb"),
         ("--user", " "),
+        ("--profile", ""),
+        ("--profile", "a\tb"),
     ],
 )
-def test_a_prefix_or_user_name_s3_cannot_carry_is_refused(
+def test_a_prefix_user_or_profile_name_that_cannot_be_carried_is_refused(
     flag: str, value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = tmp_path / "d"

@@ -333,3 +333,23 @@ class TestWhereOnS3:
         aws = console_url("b", "team/", endpoint_url="https://s3.eu-west-1.amazonaws.com")
         assert aws is not None and "b" in aws
         assert console_url("b", "team/", endpoint_url="http://127.0.0.1:8333") is None
+
+
+class TestRefused:
+    def test_every_path_refused_is_one_line_naming_each_and_json_keeps_it(
+        self, ann_bob, shared, capsys
+    ) -> None:
+        """Found from outside: the reasons came as lines of their own before the error,
+        and `--json` printed the error alone, without them."""
+        ann, _ = ann_bob
+        write(ann, "a.txt", "a")
+        write(ann, "b.txt", "b")
+        assert run(ann, "sync", "--yes") == 0
+        capsys.readouterr()
+        assert run(ann, "restore-deleted", "a.txt", "b.txt", "--yes") == 1
+        line = one_error_line(capsys)
+        assert "a.txt: not deleted" in line and "b.txt: not deleted" in line
+        assert line.endswith("; nothing was changed")
+        assert run(ann, "restore-deleted", "a.txt", "b.txt", "--yes", "--json") == 1
+        message = json.loads(capsys.readouterr().out)["error"]["message"]
+        assert "a.txt: not deleted" in message and "b.txt: not deleted" in message

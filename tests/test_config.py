@@ -37,7 +37,9 @@ def load_error(root: Path) -> str:
         ("workers = 2.5", "workers = 2.5", "a whole number"),
         ("part_size_mib = -16", "part_size_mib = -16", "a whole number from 5 to 5120"),
         ("part_size_mib = 4", "part_size_mib = 4", "S3's part limits"),
-        ("multipart_threshold_mib = -1", "multipart_threshold_mib = -1", "from 1 or more"),
+        ("multipart_threshold_mib = -1", "multipart_threshold_mib = -1", "of MiB, 1 or more"),
+        ("workers = { a = 1 }", "workers = a table", "a whole number"),
+        ("workers = 1979-05-27", "workers = a date or time", "a whole number"),
         ('list_page_size = "100"', 'list_page_size = "100"', "from 1 to 1000"),
         ("list_page_size = 5000", "list_page_size = 5000", "from 1 to 1000"),
         ('endpoint_url = "localhost:9000"', "endpoint_url", "starting with http://"),
@@ -49,7 +51,7 @@ def load_error(root: Path) -> str:
         ('region = "eu west 1"', 'region = "eu west 1"', "an AWS region name"),
         ('profile = ""', 'profile = ""', "an AWS profile name"),
         ('embedded = "yes"', 'embedded = "yes"', "true or false"),
-        ("user = [1]", "user = a list", "your name, not blank"),
+        ("user = [1]", "user = an array", "your name, not blank"),
         ('user = "a\\tb"', 'user = "a\\tb"', "without control characters"),
     ],
 )
@@ -83,6 +85,12 @@ def test_a_prefix_no_drive_can_have_is_refused(tmp_path: Path, prefix: str) -> N
     assert load_error(tmp_path).startswith(
         f'{path}: prefix = "{prefix}" is invalid: expected a key prefix: folder names'
     )
+
+
+def test_a_file_that_is_not_utf8_says_so_in_words(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "")
+    path.write_bytes(b'bucket = "caf\xe9"\n')
+    assert load_error(tmp_path) == f"{path}: not UTF-8 text (byte 14 is not): save it as UTF-8"
 
 
 def test_an_unknown_key_is_named(tmp_path: Path) -> None:

@@ -26,11 +26,13 @@ from clouddrive.core.s3names import (
     BUCKET_EXPECTED,
     ENDPOINT_EXPECTED,
     PREFIX_EXPECTED,
+    PROFILE_EXPECTED,
     REGION_EXPECTED,
     USER_EXPECTED,
     is_bucket_name,
     is_endpoint_url,
     is_prefix,
+    is_profile_name,
     is_region_name,
     is_user_name,
 )
@@ -127,6 +129,7 @@ bucket_name = checked_flag(is_bucket_name, BUCKET_EXPECTED)
 endpoint_url = checked_flag(is_endpoint_url, ENDPOINT_EXPECTED)
 region_name = checked_flag(is_region_name, REGION_EXPECTED)
 key_prefix = checked_flag(is_prefix, PREFIX_EXPECTED)
+profile_name = checked_flag(is_profile_name, PROFILE_EXPECTED)
 user_name = checked_flag(is_user_name, USER_EXPECTED)
 
 
@@ -222,7 +225,7 @@ def s3_flags(
     p.add_argument("--bucket", type=bucket_name, help=bucket)
     p.add_argument("--prefix", type=key_prefix, help=prefix)
     p.add_argument("--endpoint-url", type=endpoint_url, help=endpoint)
-    p.add_argument("--profile", help=profile)
+    p.add_argument("--profile", type=profile_name, help=profile)
     if region is not None:
         p.add_argument("--region", type=region_name, help=region)
 

@@ -94,18 +94,21 @@ def _show_plan(plan: TimeTravelPlan, root: Path) -> None:
         )
 
 
-def _nothing_to_do(plan: TimeTravelPlan, root: Path) -> int:
-    """A plan without steps: fine if nothing was asked for, a user error if all was refused."""
+#: how many refused paths an error names one by one (the rest are counted)
+_REASONS_NAMED = 5
+
+
+def _nothing_to_do(plan: TimeTravelPlan) -> int:
+    """A plan without steps: fine if nothing was asked for, a user error if all was refused:
+    one line that names why for each path (the first few), so `--json` carries it too."""
     if not plan.skipped:
         out.print("Nothing to change: it is already that way.")
         return errors.EXIT_OK
-    if len(plan.skipped) == 1:
-        skip = plan.skipped[0]
-        raise errors.UserError(f"{skip.path}: {skip.reason}; nothing was changed")
-    for skip in plan.skipped:
-        reason = pasteable(skip.reason, root)
-        err.print(f"[yellow]not changed[/] {escape(skip.path)}: {escape(reason)}")
-    raise errors.UserError("nothing to do for any of the paths given; nothing was changed")
+    named = [f"{skip.path}: {skip.reason}" for skip in plan.skipped[:_REASONS_NAMED]]
+    more = len(plan.skipped) - len(named)
+    if more:
+        named.append(f"and {more} more")
+    raise errors.UserError(f"{'; '.join(named)}; nothing was changed")
 
 
 def _on_result(result: StepResult) -> None:
@@ -167,7 +170,7 @@ def run_plan(drive: Drive, plan: TimeTravelPlan, args: argparse.Namespace) -> in
             print_json(dry_run_json(plan, dry_run=args.dry_run))
             return errors.EXIT_OK
         # an error: with --json, main() prints it as one object
-        return _nothing_to_do(plan, drive.root)
+        return _nothing_to_do(plan)
     if args.json and args.dry_run:
         print_json(dry_run_json(plan))
         return errors.EXIT_OK

@@ -22,11 +22,13 @@ __all__ = [
     "ENDPOINT_EXPECTED",
     "MAX_PREFIX_BYTES",
     "PREFIX_EXPECTED",
+    "PROFILE_EXPECTED",
     "REGION_EXPECTED",
     "USER_EXPECTED",
     "is_bucket_name",
     "is_endpoint_url",
     "is_prefix",
+    "is_profile_name",
     "is_region_name",
     "is_user_name",
     "prefix_problem",
@@ -44,6 +46,7 @@ PREFIX_EXPECTED = (
     f"{INTERNAL_DIR} or {S3SYNCHRONY_DIR}, without control characters, at most "
     f"{MAX_PREFIX_BYTES} bytes (e.g. team/docs)"
 )
+PROFILE_EXPECTED = "an AWS profile name, not blank and without control characters"
 USER_EXPECTED = "your name, not blank and without control characters (tabs, newlines, escapes)"
 
 #: botocore's own rules: a bucket name, or an access point's ARN
@@ -100,6 +103,11 @@ def prefix_problem(prefix: str) -> str | None:
 
 def is_prefix(value: str) -> bool:
     return prefix_problem(normalize_prefix(value)) is None
+
+
+def is_profile_name(value: str) -> bool:
+    """A section of the AWS configuration's files."""
+    return bool(value.strip()) and value.isprintable()
 
 
 def is_user_name(value: str) -> bool:

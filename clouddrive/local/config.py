@@ -24,11 +24,13 @@ from clouddrive.core.s3names import (
     BUCKET_EXPECTED,
     ENDPOINT_EXPECTED,
     PREFIX_EXPECTED,
+    PROFILE_EXPECTED,
     REGION_EXPECTED,
     USER_EXPECTED,
     is_bucket_name,
     is_endpoint_url,
     is_prefix,
+    is_profile_name,
     is_region_name,
     is_user_name,
 )
@@ -75,8 +77,9 @@ def _whole(low: int, high: int | None = None) -> Callable[[object], bool]:
 
 
 def _between(low: int, high: int | None, unit: str = "") -> str:
-    upto = f" to {high}" if high is not None else " or more"
-    return f"a whole number from {low}{upto}{unit} (written without quotes)"
+    if high is None:
+        return f"a whole number{unit}, {low} or more (written without quotes)"
+    return f"a whole number from {low} to {high}{unit} (written without quotes)"
 
 
 _RULES: dict[str, _Rule] = {
@@ -89,7 +92,11 @@ _RULES: dict[str, _Rule] = {
         f"{ENDPOINT_EXPECTED}, in quotes",
         optional=True,
     ),
-    "profile": _Rule(_text, "an AWS profile name in quotes", optional=True),
+    "profile": _Rule(
+        lambda v: isinstance(v, str) and is_profile_name(v),
+        f"{PROFILE_EXPECTED}, in quotes",
+        optional=True,
+    ),
     "region": _Rule(
         lambda v: isinstance(v, str) and is_region_name(v),
         f"{REGION_EXPECTED}, in quotes",
@@ -102,7 +109,7 @@ _RULES: dict[str, _Rule] = {
     ),
     "embedded": _Rule(lambda v: isinstance(v, bool), "true or false"),
     "workers": _Rule(_whole(1, 256), _between(1, 256)),
-    "multipart_threshold_mib": _Rule(_whole(1), _between(1, None, " (MiB)")),
+    "multipart_threshold_mib": _Rule(_whole(1), _between(1, None, " of MiB")),
     # S3 parts are 5 MiB to 5 GiB
     "part_size_mib": _Rule(_whole(5, 5120), _between(5, 5120, " (MiB; S3's part limits)")),
     "list_page_size": _Rule(_whole(1, 1000), _between(1, 1000), optional=True),
@@ -115,7 +122,12 @@ def _shown(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, str | int | float):
         return json.dumps(value)
-    return f"a {type(value).__name__}"
+    # in TOML's words, not Python's ("a dict" means nothing to whoever wrote the file)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return "a date or time" if hasattr(value, "isoformat") else f"a {type(value).__name__}"
 
 
 def _check(values: Mapping[str, object], where: str) -> None:
@@ -182,7 +194,9 @@ class DriveConfig:
         except FileNotFoundError:
             raise NotADrive(f"{root} is not a clouddrive folder (run 'clouddrive init')") from None
         except UnicodeDecodeError as exc:
-            raise ConfigError(f"{path}: not UTF-8 text: {exc}") from exc
+            raise ConfigError(
+                f"{path}: not UTF-8 text (byte {exc.start + 1} is not): save it as UTF-8"
+            ) from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
         extra = sorted(set(raw) - {_SECTION})
