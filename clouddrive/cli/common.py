@@ -22,20 +22,7 @@ from rich.markup import escape
 
 from clouddrive import errors
 from clouddrive.core.paths import escape_name
-from clouddrive.core.s3names import (
-    BUCKET_EXPECTED,
-    ENDPOINT_EXPECTED,
-    PREFIX_EXPECTED,
-    PROFILE_EXPECTED,
-    REGION_EXPECTED,
-    USER_EXPECTED,
-    is_bucket_name,
-    is_endpoint_url,
-    is_prefix,
-    is_profile_name,
-    is_region_name,
-    is_user_name,
-)
+from clouddrive.core.s3names import BUCKET, ENDPOINT, PREFIX, PROFILE, REGION, USER, NameRule
 from clouddrive.drive import Drive
 from clouddrive.local.config import find_root
 
@@ -89,13 +76,13 @@ class UsageError(errors.UserError):
     """Bad input on the command line: one line, exit 1, like every other user error."""
 
 
-def checked_flag(check: Callable[[str], bool], expected: str) -> Callable[[str], str]:
-    """An argparse `type` that refuses, before anything is done, a value `check` does not
-    take (`clouddrive.core.s3names` says why), and says what it expects."""
+def checked_flag(rule: NameRule) -> Callable[[str], str]:
+    """An argparse `type` that refuses, before anything is done, a value `rule` does not
+    accept (`clouddrive.core.s3names` says why), and says what it expects."""
 
     def value(text: str) -> str:
-        if not check(text):
-            raise argparse.ArgumentTypeError(f"{text!r} is invalid: expected {expected}")
+        if not rule.accepts(text):
+            raise argparse.ArgumentTypeError(f"{text!r} is invalid: expected {rule.expected}")
         return text
 
     return value
@@ -125,12 +112,12 @@ def seconds(text: str) -> float:
     return value
 
 
-bucket_name = checked_flag(is_bucket_name, BUCKET_EXPECTED)
-endpoint_url = checked_flag(is_endpoint_url, ENDPOINT_EXPECTED)
-region_name = checked_flag(is_region_name, REGION_EXPECTED)
-key_prefix = checked_flag(is_prefix, PREFIX_EXPECTED)
-profile_name = checked_flag(is_profile_name, PROFILE_EXPECTED)
-user_name = checked_flag(is_user_name, USER_EXPECTED)
+bucket_name = checked_flag(BUCKET)
+endpoint_url = checked_flag(ENDPOINT)
+region_name = checked_flag(REGION)
+key_prefix = checked_flag(PREFIX)
+profile_name = checked_flag(PROFILE)
+user_name = checked_flag(USER)
 
 
 class Parser(argparse.ArgumentParser):

@@ -201,14 +201,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _pipe_closed()
     except OSError as exc:
-        if exc.errno not in _DISK_FULL:
-            if exc.filename is None:  # no file named: a bug more likely than the disk
-                return _internal_error(exc, as_json)
-            local = errors.local_error(exc, "using a local file")
-            return _fail(_kind(local), str(local), local.exit_code, as_json)
-        where = f" (writing {exc.filename})" if exc.filename else ""
-        message = f"the disk is full{where}: free some space on it, then run the command again"
-        return _fail("disk_full", message, errors.EXIT_FAILURE, as_json)
+        if exc.errno in _DISK_FULL:
+            where = f" (writing {exc.filename})" if exc.filename else ""
+            message = f"the disk is full{where}: free some space on it, then run the command again"
+            return _fail("disk_full", message, errors.EXIT_FAILURE, as_json)
+        if exc.filename is None:  # no file named: a bug more likely than the disk
+            return _internal_error(exc, as_json)
+        local = errors.local_error(exc, "using a local file")
+        return _fail(_kind(local), str(local), local.exit_code, as_json)
     except Exception as exc:
         return _internal_error(exc, as_json)
     return _flushed(code)

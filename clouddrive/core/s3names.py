@@ -13,18 +13,27 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from clouddrive.core.paths import INTERNAL_DIR, S3SYNCHRONY_DIR, normalize_prefix, unsafe_reason
 
 __all__ = [
+    "BUCKET",
     "BUCKET_EXPECTED",
+    "ENDPOINT",
     "ENDPOINT_EXPECTED",
     "MAX_PREFIX_BYTES",
+    "PREFIX",
     "PREFIX_EXPECTED",
+    "PROFILE",
     "PROFILE_EXPECTED",
+    "REGION",
     "REGION_EXPECTED",
+    "USER",
     "USER_EXPECTED",
+    "NameRule",
     "is_bucket_name",
     "is_endpoint_url",
     "is_prefix",
@@ -105,12 +114,29 @@ def is_prefix(value: str) -> bool:
     return prefix_problem(normalize_prefix(value)) is None
 
 
-def is_profile_name(value: str) -> bool:
-    """A section of the AWS configuration's files."""
-    return bool(value.strip()) and value.isprintable()
-
-
 def is_user_name(value: str) -> bool:
     """A name every change carries (S3 metadata, run records, conflict copies' names): a
     control character in it makes every upload's header invalid."""
     return bool(value.strip()) and value.isprintable()
+
+
+def is_profile_name(value: str) -> bool:
+    """A section of the AWS configuration's files: the same rule as a user name's."""
+    return is_user_name(value)
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """What one kind of name accepts, and the words that say so in an error: the drive's
+    settings, the flags and `connect` each check a name with the same rule."""
+
+    accepts: Callable[[str], bool]
+    expected: str
+
+
+BUCKET = NameRule(is_bucket_name, BUCKET_EXPECTED)
+ENDPOINT = NameRule(is_endpoint_url, ENDPOINT_EXPECTED)
+PREFIX = NameRule(is_prefix, PREFIX_EXPECTED)
+PROFILE = NameRule(is_profile_name, PROFILE_EXPECTED)
+REGION = NameRule(is_region_name, REGION_EXPECTED)
+USER = NameRule(is_user_name, USER_EXPECTED)

@@ -15,16 +15,7 @@ from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 
 from clouddrive import errors
-from clouddrive.core.s3names import (
-    BUCKET_EXPECTED,
-    ENDPOINT_EXPECTED,
-    PREFIX_EXPECTED,
-    REGION_EXPECTED,
-    is_bucket_name,
-    is_endpoint_url,
-    is_prefix,
-    is_region_name,
-)
+from clouddrive.core.s3names import BUCKET, ENDPOINT, PREFIX, REGION
 from clouddrive.ledger.calls import RetryPolicy, translate
 from clouddrive.ledger.crt import crt_transfers
 from clouddrive.ledger.pages import timestamp
@@ -68,13 +59,15 @@ def _shared_loader() -> botocore.loaders.Loader:
 def _from_aws_configuration(exc: ValueError) -> errors.CloudDriveError:
     """botocore refused a region or an endpoint URL. The drive's own were checked before;
     these came from the AWS configuration (the environment, or the profile)."""
-    if isinstance(exc, bexc.InvalidRegionError):
-        where, expected = "AWS_REGION, AWS_DEFAULT_REGION or the profile's region", REGION_EXPECTED
-    else:
-        where = "AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3 or the profile's endpoint_url"
-        expected = ENDPOINT_EXPECTED
+    region = isinstance(exc, bexc.InvalidRegionError)
+    rule = REGION if region else ENDPOINT
+    where = (
+        "AWS_REGION, AWS_DEFAULT_REGION or the profile's region"
+        if region
+        else "AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3 or the profile's endpoint_url"
+    )
     return errors.UserError(
-        f"the AWS configuration is invalid ({exc}): set {where} to {expected}, or unset it"
+        f"the AWS configuration is invalid ({exc}): set {where} to {rule.expected}, or unset it"
     )
 
 
@@ -112,14 +105,14 @@ def connect(
     the metadata and every download is hashed and checked against it (or the MD5 ETag), so
     a CRC32 over each body again would only cost time.
     """
-    for name, value, valid, expected in (
-        ("bucket name", bucket, is_bucket_name, BUCKET_EXPECTED),
-        ("key prefix", prefix, is_prefix, PREFIX_EXPECTED),
-        ("endpoint URL", endpoint_url, is_endpoint_url, ENDPOINT_EXPECTED),
-        ("AWS region", region, is_region_name, REGION_EXPECTED),
+    for name, value, rule in (
+        ("bucket name", bucket, BUCKET),
+        ("key prefix", prefix, PREFIX),
+        ("endpoint URL", endpoint_url, ENDPOINT),
+        ("AWS region", region, REGION),
     ):
-        if value is not None and not valid(value):
-            raise errors.UserError(f"{name} {value!r} is invalid: expected {expected}")
+        if value is not None and not rule.accepts(value):
+            raise errors.UserError(f"{name} {value!r} is invalid: expected {rule.expected}")
     try:
         # botocore directly: boto3 adds nothing a client needs here, and costs an import
         session = botocore.session.Session(profile=profile)

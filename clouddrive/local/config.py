@@ -20,20 +20,7 @@ from pathlib import Path
 import tomli_w
 
 from clouddrive.core.paths import INTERNAL_DIR, normalize_prefix
-from clouddrive.core.s3names import (
-    BUCKET_EXPECTED,
-    ENDPOINT_EXPECTED,
-    PREFIX_EXPECTED,
-    PROFILE_EXPECTED,
-    REGION_EXPECTED,
-    USER_EXPECTED,
-    is_bucket_name,
-    is_endpoint_url,
-    is_prefix,
-    is_profile_name,
-    is_region_name,
-    is_user_name,
-)
+from clouddrive.core.s3names import BUCKET, ENDPOINT, PREFIX, PROFILE, REGION, USER, NameRule
 from clouddrive.errors import ConfigError, NotADrive
 
 __all__ = ["CONFIG_NAME", "DriveConfig", "default_user", "find_root", "internal_dir"]
@@ -65,10 +52,6 @@ class _Rule:
     optional: bool = False
 
 
-def _text(value: object) -> bool:
-    return isinstance(value, str) and value.strip() != ""
-
-
 def _whole(low: int, high: int | None = None) -> Callable[[object], bool]:
     # bool is an int in Python, but `workers = true` is a mistake, not 1
     return lambda v: (
@@ -82,31 +65,20 @@ def _between(low: int, high: int | None, unit: str = "") -> str:
     return f"a whole number from {low} to {high}{unit} (written without quotes)"
 
 
+def _named(rule: NameRule, *, optional: bool = False) -> _Rule:
+    """A setting written as text that `rule` (`clouddrive.core.s3names`) accepts."""
+    return _Rule(
+        lambda v: isinstance(v, str) and rule.accepts(v), f"{rule.expected}, in quotes", optional
+    )
+
+
 _RULES: dict[str, _Rule] = {
-    "bucket": _Rule(
-        lambda v: isinstance(v, str) and is_bucket_name(v), f"{BUCKET_EXPECTED}, in quotes"
-    ),
-    "prefix": _Rule(lambda v: isinstance(v, str) and is_prefix(v), f"{PREFIX_EXPECTED}, in quotes"),
-    "endpoint_url": _Rule(
-        lambda v: isinstance(v, str) and is_endpoint_url(v),
-        f"{ENDPOINT_EXPECTED}, in quotes",
-        optional=True,
-    ),
-    "profile": _Rule(
-        lambda v: isinstance(v, str) and is_profile_name(v),
-        f"{PROFILE_EXPECTED}, in quotes",
-        optional=True,
-    ),
-    "region": _Rule(
-        lambda v: isinstance(v, str) and is_region_name(v),
-        f"{REGION_EXPECTED}, in quotes",
-        optional=True,
-    ),
-    "user": _Rule(
-        lambda v: isinstance(v, str) and is_user_name(v),
-        f"{USER_EXPECTED}, in quotes",
-        optional=True,
-    ),
+    "bucket": _named(BUCKET),
+    "prefix": _named(PREFIX),
+    "endpoint_url": _named(ENDPOINT, optional=True),
+    "profile": _named(PROFILE, optional=True),
+    "region": _named(REGION, optional=True),
+    "user": _named(USER, optional=True),
     "embedded": _Rule(lambda v: isinstance(v, bool), "true or false"),
     "workers": _Rule(_whole(1, 256), _between(1, 256)),
     "multipart_threshold_mib": _Rule(_whole(1), _between(1, None, " of MiB")),
